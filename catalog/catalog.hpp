@@ -1,0 +1,137 @@
+#pragma once
+// The catalog shared by photodrop-fs, photodrop-ingest and photodropctl.
+// The interface is free of SQL so that a PostgreSQL implementation can sit
+// beside the SQLite one; open_catalog() picks the implementation.
+//
+// Every method is one short transaction. Methods that write throw
+// CatalogError for input an operator can fix, sql::SqliteError otherwise.
+// An instance is not thread-safe: give each thread its own, or lock.
+
+#include "catalog/model.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace photodrop {
+
+struct NewUpload {
+    Id job_id = 0;
+    Folder folder;
+    std::string filename;
+    uint32_t uid = 0;
+    uint32_t mode = 0644;
+    UploadState state = UploadState::Receiving;  // Receiving, Rejected or Discarded
+    std::string reason;
+    std::string data_path;
+    std::optional<Id> supersedes_photo_id;
+};
+
+// Metadata the ingest service extracted, for finish_ingest().
+struct IngestResult {
+    int width = 0;
+    int height = 0;
+    std::optional<std::string> captured_at;
+    std::string camera_make, camera_model, camera_serial;
+    int orientation = 1;
+    std::string content_hash;
+    std::string original_path, thumbnail_path, preview_path;
+};
+
+struct QueueStats {
+    std::map<UploadState, int64_t> by_state;
+    std::optional<int64_t> oldest_queued_ns;  // updated_ns of the oldest queued upload
+};
+
+class Catalog {
+public:
+    virtual ~Catalog() = default;
+
+    // Tenants
+    virtual Tenant add_tenant(const std::string& slug, const std::string& name) = 0;
+    virtual std::optional<Tenant> tenant(const std::string& slug) = 0;
+    virtual std::optional<Tenant> tenant(Id id) = 0;
+    virtual std::vector<Tenant> tenants() = 0;
+
+    // Jobs
+    virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
+                        JobStatus status) = 0;
+    virtual std::optional<Job> job(Id tenant_id, const std::string& name) = 0;
+    virtual std::optional<Job> job(Id id) = 0;
+    // All jobs of the tenant, or only those of one status; ordered by name.
+    virtual std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status = std::nullopt) = 0;
+    virtual void set_job_status(Id job_id, JobStatus status) = 0;
+
+    // SFTP users
+    virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
+                              const std::vector<Id>& job_ids) = 0;
+    virtual std::optional<SftpUser> user(const std::string& username) = 0;
+    virtual std::optional<SftpUser> user_by_uid(uint32_t uid) = 0;
+    virtual std::vector<SftpUser> users(std::optional<Id> tenant_id = std::nullopt) = 0;
+    virtual void set_user_enabled(Id user_id, bool enabled) = 0;
+    virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;
+    // Removes the login; its uploads keep their uid and lose the link to it.
+    virtual void remove_user(Id user_id) = 0;
+
+    // Albums
+    virtual Album add_album(Id job_id, const std::string& name) = 0;
+    virtual std::optional<Album> album(Id job_id, const std::string& name) = 0;
+    virtual std::optional<Album> album(Id id) = 0;
+    virtual std::vector<Album> albums(Id job_id) = 0;
+    virtual void set_section_folder(Id album_id, Section section, bool exists) = 0;
+    virtual void rename_album(Id album_id, const std::string& new_name) = 0;
+    virtual void remove_album(Id album_id) = 0;
+
+    // Uploads
+    virtual Upload add_upload(const NewUpload& upload) = 0;
+    virtual std::optional<Upload> upload(Id id) = 0;
+    // The visible upload at a path, if any.
+    virtual std::optional<Upload> upload_at(Id job_id, const Folder& folder, const std::string& filename) = 0;
+    // The visible uploads of one folder, ordered by name.
+    virtual std::vector<Upload> uploads_in(Id job_id, const Folder& folder) = 0;
+    // Whether any visible upload sits in the album (in any of its folders).
+    virtual bool album_has_uploads(Id album_id, std::optional<Folder> only_folder = std::nullopt) = 0;
+    // An operator's listing: every upload of the job, or those in one state.
+    virtual std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state = std::nullopt) = 0;
+
+    // The writer closed the file: record size and mtime; queue it if `queue`.
+    virtual void finish_receiving(Id upload_id, int64_t size, int64_t mtime_ns, bool queue) = 0;
+    // A writer reopened a receiving or queued upload: it is receiving again.
+    virtual void reopen(Id upload_id) = 0;
+    virtual void set_state(Id upload_id, UploadState state, const std::string& reason = {}) = 0;
+    virtual void set_attributes(Id upload_id, std::optional<int64_t> size, std::optional<int64_t> mtime_ns,
+                                std::optional<uint32_t> mode) = 0;
+    // Moves an upload to another folder and/or name (rename).
+    virtual void move_upload(Id upload_id, const Folder& folder, const std::string& filename) = 0;
+    // Hides an upload (unlink): cancels it if not yet ingested, marks its photo deleted otherwise.
+    virtual void delete_upload(Id upload_id) = 0;
+
+    // Ingest queue
+    // Claims the oldest queued upload whose back-off has passed: processing, lease set, attempts + 1.
+    virtual std::optional<Upload> claim_next(int64_t lease_ns) = 0;
+    // Processing uploads whose lease ran out go back to queued; returns how many.
+    virtual int release_expired_leases() = 0;
+    // Gives a claim back (shutdown): queued again, the attempt not counted.
+    virtual void release_claim(Id upload_id) = 0;
+    // A transient failure: queued again after `retry_at_ns`, with the error noted.
+    virtual void retry_later(Id upload_id, const std::string& error, int64_t retry_at_ns) = 0;
+    // Inserts the photo and marks the upload ingested, in one transaction.
+    // Idempotent: a second call for the same upload returns the first photo.
+    virtual Photo finish_ingest(Id upload_id, const IngestResult& result) = 0;
+    // Records the upload as a duplicate of a photo already in its job.
+    virtual void mark_duplicate(Id upload_id, Id photo_id, const std::string& content_hash) = 0;
+    // Queued again for another try; returns how many.
+    virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
+    virtual QueueStats queue_stats() = 0;
+
+    // Photos
+    virtual std::optional<Photo> photo(Id id) = 0;
+    virtual std::optional<Photo> photo_by_hash(Id job_id, const std::string& content_hash) = 0;
+    virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
+};
+
+// Opens (creating and migrating as needed) the catalog at `path`.
+std::unique_ptr<Catalog> open_catalog(const std::string& path);
+
+}  // namespace photodrop

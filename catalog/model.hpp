@@ -1,0 +1,137 @@
+#pragma once
+// The catalog's data model, in the words of SPEC.md: tenants, jobs, SFTP users,
+// albums, uploads and photos.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace photodrop {
+
+using Id = int64_t;
+
+enum class JobStatus { Planned, Selling, Archived };
+enum class Layout { Albums, Flat };
+enum class Section { Individuals, Group };
+enum class UploadState { Receiving, Queued, Processing, Ingested, Rejected, Failed, Discarded, Deleted };
+
+// Text forms as stored in the catalog and shown by photodropctl ("planned", "albums", ...).
+std::string_view to_string(JobStatus);
+std::string_view to_string(Layout);
+std::string_view to_string(Section);
+std::string_view to_string(UploadState);
+// Parsers: nullopt for a word that is not one of the above.
+std::optional<JobStatus> parse_job_status(std::string_view);
+std::optional<Layout> parse_layout(std::string_view);
+std::optional<Section> parse_section(std::string_view);
+std::optional<UploadState> parse_upload_state(std::string_view);
+
+// An upload in one of these states is shown at its path in the filesystem.
+bool is_visible(UploadState);
+
+// The upload lifecycle: whether an upload may move from one state to another.
+// receiving -> queued -> processing -> ingested, with rejected, failed,
+// discarded and deleted as side exits (SPEC.md "Upload lifecycle").
+bool can_transition(UploadState from, UploadState to);
+
+// Nanoseconds since the epoch.
+int64_t now_ns();
+
+struct Tenant {
+    Id id = 0;
+    std::string slug;
+    std::string name;
+};
+
+struct Job {
+    Id id = 0;
+    Id tenant_id = 0;
+    std::string name;  // the folder name, e.g. job00001
+    std::string title;
+    JobStatus status = JobStatus::Planned;
+    Layout layout = Layout::Albums;
+};
+
+struct SftpUser {
+    Id id = 0;
+    Id tenant_id = 0;
+    std::string username;
+    uint32_t uid = 0;
+    bool enabled = true;
+    std::vector<Id> job_ids;  // the jobs it may see; empty means all of its tenant's
+};
+
+struct Album {
+    Id id = 0;
+    Id job_id = 0;
+    std::string name;
+    bool has_group = false;        // `mkdir group` was made
+    bool has_individuals = false;  // `mkdir individuals` was made
+    int64_t created_ns = 0;
+};
+
+// Where an upload sits in a job: the job root (flat layout), an album's own
+// folder (which is its individuals section) or one of its section folders.
+struct Folder {
+    std::optional<Id> album_id;
+    Section section = Section::Individuals;
+    bool in_section_folder = false;
+    bool operator==(const Folder&) const = default;
+};
+
+struct Upload {
+    Id id = 0;
+    Id job_id = 0;
+    Folder folder;
+    std::string filename;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    uint32_t mode = 0644;
+    uint32_t uid = 0;                 // the system uid that wrote it
+    std::optional<Id> user_id;        // the SFTP user of that uid, if known
+    UploadState state = UploadState::Receiving;
+    std::string reason;               // why rejected / failed / discarded
+    std::string data_path;            // where its bytes are, inside the data directory
+    std::string content_hash;         // SHA-256, hex, once known
+    int attempts = 0;                 // ingest attempts so far
+    int64_t lease_until_ns = 0;       // while processing: when the claim runs out
+    int64_t next_attempt_ns = 0;      // while queued after a transient failure
+    std::optional<Id> photo_id;       // the photo it became, or the one it duplicates
+    bool duplicate = false;           // identical to a photo already in the job
+    std::optional<Id> supersedes_photo_id;  // the photo an overwrite replaces
+    int64_t created_ns = 0;
+    int64_t updated_ns = 0;
+};
+
+struct Photo {
+    Id id = 0;
+    Id upload_id = 0;
+    Id job_id = 0;
+    std::optional<Id> album_id;
+    Section section = Section::Individuals;
+    std::string filename;
+    std::string original_path;
+    int width = 0;
+    int height = 0;
+    std::optional<std::string> captured_at;  // EXIF DateTimeOriginal, "YYYY-MM-DD HH:MM:SS"
+    std::string camera_make;
+    std::string camera_model;
+    std::string camera_serial;
+    int orientation = 1;
+    std::string content_hash;
+    std::string thumbnail_path;
+    std::string preview_path;
+    bool deleted = false;
+    int64_t created_ns = 0;
+};
+
+// Input errors that an operator can fix ("no tenant named x", "job exists").
+class CatalogError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace photodrop

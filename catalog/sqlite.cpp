@@ -1,0 +1,126 @@
+#include "catalog/sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace photodrop::sql {
+
+SqliteError::SqliteError(int code, const std::string& message)
+    : std::runtime_error(message), code_(code) {}
+
+bool SqliteError::transient() const noexcept {
+    int primary = code_ & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+namespace {
+[[noreturn]] void fail(sqlite3* db, int code, std::string_view what) {
+    throw SqliteError(code, fmt::format("{}: {} ({})", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(code),
+                                        sqlite3_errstr(code)));
+}
+}  // namespace
+
+Database::Database(const std::string& path, int busy_timeout_ms) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) fail(raw, rc, fmt::format("cannot open catalog {}", path));
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+}
+
+void Database::exec(const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string message = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        throw SqliteError(rc, fmt::format("{}: {}", sql.substr(0, 60), message));
+    }
+}
+
+int64_t Database::last_insert_id() const noexcept { return sqlite3_last_insert_rowid(db_.get()); }
+int Database::changes() const noexcept { return sqlite3_changes(db_.get()); }
+
+Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+    stmt_.reset(raw);
+    if (rc != SQLITE_OK) fail(db.handle(), rc, fmt::format("prepare `{}`", sql.substr(0, 80)));
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+    int rc = sqlite3_bind_int64(stmt_.get(), index, value);
+    if (rc != SQLITE_OK) fail(db_->handle(), rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+    int rc = sqlite3_bind_double(stmt_.get(), index, value);
+    if (rc != SQLITE_OK) fail(db_->handle(), rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+    int rc = sqlite3_bind_text(stmt_.get(), index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) fail(db_->handle(), rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::nullopt_t) {
+    int rc = sqlite3_bind_null(stmt_.get(), index);
+    if (rc != SQLITE_OK) fail(db_->handle(), rc, "bind");
+    return *this;
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_->handle(), rc, fmt::format("`{}`", std::string_view(sqlite3_sql(stmt_.get())).substr(0, 80)));
+}
+
+void Statement::run() {
+    while (step()) {
+    }
+}
+
+void Statement::reset() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+}
+
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+int64_t Statement::get_int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+double Statement::get_double(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+
+std::string Statement::get_text(int col) const {
+    auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
+    return text ? std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string();
+}
+
+std::optional<int64_t> Statement::get_opt_int(int col) const {
+    if (is_null(col)) return std::nullopt;
+    return get_int(col);
+}
+
+std::optional<std::string> Statement::get_opt_text(int col) const {
+    if (is_null(col)) return std::nullopt;
+    return get_text(col);
+}
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+    if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+    db_.exec("COMMIT");
+    done_ = true;
+}
+
+}  // namespace photodrop::sql

@@ -1,0 +1,101 @@
+#pragma once
+// Owning wrappers around the SQLite C API: every handle has an owner, every
+// failure is a SqliteError that carries SQLite's code and message.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace photodrop::sql {
+
+// A failed SQLite call: the result code and SQLite's own message.
+class SqliteError : public std::runtime_error {
+public:
+    SqliteError(int code, const std::string& message);
+    int code() const noexcept { return code_; }
+    // True for SQLITE_BUSY / SQLITE_LOCKED: the same work may succeed later.
+    bool transient() const noexcept;
+
+private:
+    int code_;
+};
+
+// One connection: WAL, foreign keys on, a busy timeout so that the programs
+// sharing a catalog wait for each other instead of failing.
+class Database {
+public:
+    explicit Database(const std::string& path, int busy_timeout_ms = 5000);
+    sqlite3* handle() const noexcept { return db_.get(); }
+    void exec(const std::string& sql);
+    int64_t last_insert_id() const noexcept;
+    int changes() const noexcept;
+
+private:
+    struct Close { void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); } };
+    std::unique_ptr<sqlite3, Close> db_;
+};
+
+// A prepared statement. bind() is 1-based like SQLite; column reads are 0-based.
+class Statement {
+public:
+    Statement(Database& db, std::string_view sql);
+    Statement& bind(int index, int64_t value);
+    Statement& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
+    Statement& bind(int index, uint32_t value) { return bind(index, static_cast<int64_t>(value)); }
+    Statement& bind(int index, bool value) { return bind(index, static_cast<int64_t>(value)); }
+    Statement& bind(int index, double value);
+    Statement& bind(int index, std::string_view value);
+    Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, std::nullopt_t);
+    template <class T>
+    Statement& bind(int index, const std::optional<T>& value) {
+        return value ? bind(index, *value) : bind(index, std::nullopt);
+    }
+    // Binds all arguments in order, starting at 1.
+    template <class... Args>
+    Statement& bind_all(const Args&... args) {
+        int i = 0;
+        (bind(++i, args), ...);
+        return *this;
+    }
+
+    // Advances to the next row; false when done.
+    bool step();
+    // Runs a statement that returns no rows.
+    void run();
+    void reset();
+
+    bool is_null(int col) const;
+    int64_t get_int(int col) const;
+    double get_double(int col) const;
+    std::string get_text(int col) const;
+    std::optional<int64_t> get_opt_int(int col) const;
+    std::optional<std::string> get_opt_text(int col) const;
+
+private:
+    struct Finalize { void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); } };
+    Database* db_;
+    std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back in its destructor unless committed.
+class Transaction {
+public:
+    explicit Transaction(Database& db);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit();
+
+private:
+    Database& db_;
+    bool done_ = false;
+};
+
+}  // namespace photodrop::sql

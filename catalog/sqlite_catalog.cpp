@@ -1,0 +1,597 @@
+#include "catalog/catalog.hpp"
+#include "catalog/migrations.hpp"
+#include "catalog/sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace photodrop {
+
+using sql::Database;
+using sql::Statement;
+using sql::Transaction;
+
+namespace {
+
+constexpr std::string_view visible_states = "('receiving','queued','processing','ingested','failed')";
+
+constexpr std::string_view job_columns = "id, tenant_id, name, title, status, layout";
+Job read_job(const Statement& st) {
+    return Job{st.get_int(0), st.get_int(1), st.get_text(2), st.get_text(3),
+               *parse_job_status(st.get_text(4)), *parse_layout(st.get_text(5))};
+}
+
+constexpr std::string_view album_columns = "id, job_id, name, has_group, has_individuals, created_ns";
+Album read_album(const Statement& st) {
+    return Album{st.get_int(0), st.get_int(1), st.get_text(2), st.get_int(3) != 0, st.get_int(4) != 0,
+                 st.get_int(5)};
+}
+
+constexpr std::string_view upload_columns =
+    "id, job_id, album_id, section, in_section_folder, filename, size, mtime_ns, mode, uid, user_id, state, "
+    "reason, data_path, content_hash, attempts, lease_until_ns, next_attempt_ns, photo_id, duplicate, "
+    "supersedes_photo_id, created_ns, updated_ns";
+Upload read_upload(const Statement& st) {
+    Upload u;
+    u.id = st.get_int(0);
+    u.job_id = st.get_int(1);
+    u.folder = Folder{st.get_opt_int(2), *parse_section(st.get_text(3)), st.get_int(4) != 0};
+    u.filename = st.get_text(5);
+    u.size = st.get_int(6);
+    u.mtime_ns = st.get_int(7);
+    u.mode = static_cast<uint32_t>(st.get_int(8));
+    u.uid = static_cast<uint32_t>(st.get_int(9));
+    u.user_id = st.get_opt_int(10);
+    u.state = *parse_upload_state(st.get_text(11));
+    u.reason = st.get_text(12);
+    u.data_path = st.get_text(13);
+    u.content_hash = st.get_text(14);
+    u.attempts = static_cast<int>(st.get_int(15));
+    u.lease_until_ns = st.get_int(16);
+    u.next_attempt_ns = st.get_int(17);
+    u.photo_id = st.get_opt_int(18);
+    u.duplicate = st.get_int(19) != 0;
+    u.supersedes_photo_id = st.get_opt_int(20);
+    u.created_ns = st.get_int(21);
+    u.updated_ns = st.get_int(22);
+    return u;
+}
+
+constexpr std::string_view photo_columns =
+    "id, upload_id, job_id, album_id, section, filename, original_path, width, height, captured_at, camera_make, "
+    "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns";
+Photo read_photo(const Statement& st) {
+    Photo p;
+    p.id = st.get_int(0);
+    p.upload_id = st.get_int(1);
+    p.job_id = st.get_int(2);
+    p.album_id = st.get_opt_int(3);
+    p.section = *parse_section(st.get_text(4));
+    p.filename = st.get_text(5);
+    p.original_path = st.get_text(6);
+    p.width = static_cast<int>(st.get_int(7));
+    p.height = static_cast<int>(st.get_int(8));
+    p.captured_at = st.get_opt_text(9);
+    p.camera_make = st.get_text(10);
+    p.camera_model = st.get_text(11);
+    p.camera_serial = st.get_text(12);
+    p.orientation = static_cast<int>(st.get_int(13));
+    p.content_hash = st.get_text(14);
+    p.thumbnail_path = st.get_text(15);
+    p.preview_path = st.get_text(16);
+    p.deleted = st.get_int(17) != 0;
+    p.created_ns = st.get_int(18);
+    return p;
+}
+
+// The WHERE clause that selects one folder's uploads; binds job, album, section, in_section_folder.
+constexpr std::string_view folder_match =
+    "job_id = ?1 AND album_id IS ?2 AND section = ?3 AND in_section_folder = ?4";
+
+void bind_folder(Statement& st, Id job_id, const Folder& f) {
+    st.bind(1, job_id).bind(2, f.album_id).bind(3, to_string(f.section)).bind(4, f.in_section_folder);
+}
+
+template <class T, class Read>
+std::optional<T> one(Statement& st, Read read) {
+    if (st.step()) return read(st);
+    return std::nullopt;
+}
+
+template <class T, class Read>
+std::vector<T> all(Statement& st, Read read) {
+    std::vector<T> rows;
+    while (st.step()) rows.push_back(read(st));
+    return rows;
+}
+
+class SqliteCatalog final : public Catalog {
+public:
+    explicit SqliteCatalog(const std::string& path) : db_(path) { sql::migrate(db_); }
+
+    Tenant add_tenant(const std::string& slug, const std::string& name) override {
+        if (tenant(slug)) throw CatalogError(fmt::format("tenant {} exists already", slug));
+        Transaction tx(db_);
+        Statement(db_, "INSERT INTO tenants(slug, name) VALUES (?, ?)").bind_all(slug, name).run();
+        Tenant t{db_.last_insert_id(), slug, name};
+        tx.commit();
+        return t;
+    }
+
+    std::optional<Tenant> tenant(const std::string& slug) override {
+        Statement st(db_, "SELECT id, slug, name FROM tenants WHERE slug = ?");
+        st.bind(1, slug);
+        return one<Tenant>(st, read_tenant);
+    }
+
+    std::optional<Tenant> tenant(Id id) override {
+        Statement st(db_, "SELECT id, slug, name FROM tenants WHERE id = ?");
+        st.bind(1, id);
+        return one<Tenant>(st, read_tenant);
+    }
+
+    std::vector<Tenant> tenants() override {
+        Statement st(db_, "SELECT id, slug, name FROM tenants ORDER BY slug");
+        return all<Tenant>(st, read_tenant);
+    }
+
+    Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
+                JobStatus status) override {
+        if (job(tenant_id, name)) throw CatalogError(fmt::format("job {} exists already", name));
+        Transaction tx(db_);
+        Statement(db_, "INSERT INTO jobs(tenant_id, name, title, status, layout) VALUES (?, ?, ?, ?, ?)")
+            .bind_all(tenant_id, name, title, to_string(status), to_string(layout))
+            .run();
+        Job j{db_.last_insert_id(), tenant_id, name, title, status, layout};
+        tx.commit();
+        return j;
+    }
+
+    std::optional<Job> job(Id tenant_id, const std::string& name) override {
+        Statement st(db_, fmt::format("SELECT {} FROM jobs WHERE tenant_id = ? AND name = ?", job_columns));
+        st.bind_all(tenant_id, name);
+        return one<Job>(st, read_job);
+    }
+
+    std::optional<Job> job(Id id) override {
+        Statement st(db_, fmt::format("SELECT {} FROM jobs WHERE id = ?", job_columns));
+        st.bind(1, id);
+        return one<Job>(st, read_job);
+    }
+
+    std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status) override {
+        Statement st(db_, fmt::format("SELECT {} FROM jobs WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) "
+                                      "ORDER BY name",
+                                      job_columns));
+        st.bind(1, tenant_id);
+        if (status) st.bind(2, to_string(*status));
+        return all<Job>(st, read_job);
+    }
+
+    void set_job_status(Id job_id, JobStatus status) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE jobs SET status = ? WHERE id = ?").bind_all(to_string(status), job_id).run();
+        tx.commit();
+    }
+
+    SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
+                      const std::vector<Id>& job_ids) override {
+        if (user(username)) throw CatalogError(fmt::format("user {} exists already", username));
+        if (user_by_uid(uid)) throw CatalogError(fmt::format("uid {} belongs to another user", uid));
+        Transaction tx(db_);
+        Statement(db_, "INSERT INTO sftp_users(tenant_id, username, uid) VALUES (?, ?, ?)")
+            .bind_all(tenant_id, username, uid)
+            .run();
+        Id id = db_.last_insert_id();
+        write_user_jobs(id, job_ids);
+        tx.commit();
+        return SftpUser{id, tenant_id, username, uid, true, job_ids};
+    }
+
+    std::optional<SftpUser> user(const std::string& username) override {
+        return find_user("username = ?", username);
+    }
+
+    std::optional<SftpUser> user_by_uid(uint32_t uid) override { return find_user("uid = ?", uid); }
+
+    std::vector<SftpUser> users(std::optional<Id> tenant_id) override {
+        Statement st(db_, "SELECT id, tenant_id, username, uid, enabled FROM sftp_users "
+                          "WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY username");
+        st.bind(1, tenant_id);
+        auto rows = all<SftpUser>(st, read_user);
+        for (auto& u : rows) u.job_ids = user_jobs(u.id);
+        return rows;
+    }
+
+    void set_user_enabled(Id user_id, bool enabled) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE sftp_users SET enabled = ? WHERE id = ?").bind_all(enabled, user_id).run();
+        tx.commit();
+    }
+
+    void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) override {
+        Transaction tx(db_);
+        write_user_jobs(user_id, job_ids);
+        tx.commit();
+    }
+
+    void remove_user(Id user_id) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET user_id = NULL WHERE user_id = ?").bind(1, user_id).run();
+        Statement(db_, "DELETE FROM user_jobs WHERE user_id = ?").bind(1, user_id).run();
+        Statement(db_, "DELETE FROM sftp_users WHERE id = ?").bind(1, user_id).run();
+        tx.commit();
+    }
+
+    Album add_album(Id job_id, const std::string& name) override {
+        if (album(job_id, name)) throw CatalogError(fmt::format("album {} exists already", name));
+        Transaction tx(db_);
+        int64_t now = now_ns();
+        Statement(db_, "INSERT INTO albums(job_id, name, created_ns) VALUES (?, ?, ?)").bind_all(job_id, name, now).run();
+        Album a{db_.last_insert_id(), job_id, name, false, false, now};
+        tx.commit();
+        return a;
+    }
+
+    std::optional<Album> album(Id job_id, const std::string& name) override {
+        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE job_id = ? AND name = ?", album_columns));
+        st.bind_all(job_id, name);
+        return one<Album>(st, read_album);
+    }
+
+    std::optional<Album> album(Id id) override {
+        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE id = ?", album_columns));
+        st.bind(1, id);
+        return one<Album>(st, read_album);
+    }
+
+    std::vector<Album> albums(Id job_id) override {
+        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE job_id = ? ORDER BY name", album_columns));
+        st.bind(1, job_id);
+        return all<Album>(st, read_album);
+    }
+
+    void set_section_folder(Id album_id, Section section, bool exists) override {
+        Transaction tx(db_);
+        Statement(db_, section == Section::Group ? "UPDATE albums SET has_group = ? WHERE id = ?"
+                                                 : "UPDATE albums SET has_individuals = ? WHERE id = ?")
+            .bind_all(exists, album_id)
+            .run();
+        tx.commit();
+    }
+
+    void rename_album(Id album_id, const std::string& new_name) override {
+        auto a = album(album_id);
+        if (!a) throw CatalogError(fmt::format("no album {}", album_id));
+        if (album(a->job_id, new_name)) throw CatalogError(fmt::format("album {} exists already", new_name));
+        Transaction tx(db_);
+        Statement(db_, "UPDATE albums SET name = ? WHERE id = ?").bind_all(new_name, album_id).run();
+        tx.commit();
+    }
+
+    void remove_album(Id album_id) override {
+        Transaction tx(db_);
+        // Hidden uploads and photos keep pointing at the album: detach them, keep their section.
+        Statement(db_, "DELETE FROM albums WHERE id = ? AND NOT EXISTS "
+                       "(SELECT 1 FROM uploads WHERE album_id = albums.id) AND NOT EXISTS "
+                       "(SELECT 1 FROM photos WHERE album_id = albums.id)")
+            .bind(1, album_id)
+            .run();
+        if (db_.changes() == 0) {
+            // Something was once uploaded here: keep the row for history, renamed out of the way.
+            Statement(db_, "UPDATE albums SET name = name || char(0) || id, has_group = 0, has_individuals = 0 "
+                           "WHERE id = ?")
+                .bind(1, album_id)
+                .run();
+        }
+        tx.commit();
+    }
+
+    Upload add_upload(const NewUpload& n) override {
+        Transaction tx(db_);
+        int64_t now = now_ns();
+        auto user = user_by_uid(n.uid);
+        Statement(db_, "INSERT INTO uploads(job_id, album_id, section, in_section_folder, filename, mode, uid, "
+                       "user_id, state, reason, data_path, supersedes_photo_id, mtime_ns, created_ns, updated_ns) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind_all(n.job_id, n.folder.album_id, to_string(n.folder.section), n.folder.in_section_folder,
+                      n.filename, n.mode, n.uid, user ? std::optional<Id>(user->id) : std::nullopt,
+                      to_string(n.state), n.reason, n.data_path, n.supersedes_photo_id, now, now, now)
+            .run();
+        Id id = db_.last_insert_id();
+        tx.commit();
+        return *upload(id);
+    }
+
+    std::optional<Upload> upload(Id id) override {
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE id = ?", upload_columns));
+        st.bind(1, id);
+        return one<Upload>(st, read_upload);
+    }
+
+    std::optional<Upload> upload_at(Id job_id, const Folder& folder, const std::string& filename) override {
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE {} AND filename = ?5 AND state IN {} "
+                                      "ORDER BY id DESC LIMIT 1",
+                                      upload_columns, folder_match, visible_states));
+        bind_folder(st, job_id, folder);
+        st.bind(5, filename);
+        return one<Upload>(st, read_upload);
+    }
+
+    std::vector<Upload> uploads_in(Id job_id, const Folder& folder) override {
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE {} AND state IN {} ORDER BY filename",
+                                      upload_columns, folder_match, visible_states));
+        bind_folder(st, job_id, folder);
+        return all<Upload>(st, read_upload);
+    }
+
+    bool album_has_uploads(Id album_id, std::optional<Folder> only_folder) override {
+        if (only_folder) {
+            auto a = album(album_id);
+            if (!a) return false;
+            Statement st(db_, fmt::format("SELECT 1 FROM uploads WHERE {} AND state IN {} LIMIT 1", folder_match,
+                                          visible_states));
+            bind_folder(st, a->job_id, *only_folder);
+            return st.step();
+        }
+        Statement st(db_, fmt::format("SELECT 1 FROM uploads WHERE album_id = ? AND state IN {} LIMIT 1",
+                                      visible_states));
+        st.bind(1, album_id);
+        return st.step();
+    }
+
+    std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state) override {
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) "
+                                      "ORDER BY id",
+                                      upload_columns));
+        st.bind(1, job_id);
+        if (state) st.bind(2, to_string(*state));
+        return all<Upload>(st, read_upload);
+    }
+
+    void finish_receiving(Id upload_id, int64_t size, int64_t mtime_ns, bool queue) override {
+        Transaction tx(db_);
+        auto u = must_get(upload_id);
+        Statement(db_, "UPDATE uploads SET size = ?, mtime_ns = ?, updated_ns = ? WHERE id = ?")
+            .bind_all(size, mtime_ns, now_ns(), upload_id)
+            .run();
+        if (queue && u.state == UploadState::Receiving) transition(u, UploadState::Queued, "");
+        tx.commit();
+    }
+
+    void reopen(Id upload_id) override {
+        Transaction tx(db_);
+        auto u = must_get(upload_id);
+        if (u.state == UploadState::Queued) transition(u, UploadState::Receiving, "");
+        else if (u.state != UploadState::Receiving)
+            throw CatalogError(fmt::format("upload {} is {}: it cannot be written again", upload_id,
+                                           to_string(u.state)));
+        tx.commit();
+    }
+
+    void set_state(Id upload_id, UploadState state, const std::string& reason) override {
+        Transaction tx(db_);
+        transition(must_get(upload_id), state, reason);
+        tx.commit();
+    }
+
+    void set_attributes(Id upload_id, std::optional<int64_t> size, std::optional<int64_t> mtime_ns,
+                        std::optional<uint32_t> mode) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET size = coalesce(?, size), mtime_ns = coalesce(?, mtime_ns), "
+                       "mode = coalesce(?, mode) WHERE id = ?")
+            .bind_all(size, mtime_ns, mode, upload_id)
+            .run();
+        tx.commit();
+    }
+
+    void move_upload(Id upload_id, const Folder& folder, const std::string& filename) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET album_id = ?, section = ?, in_section_folder = ?, filename = ?, "
+                       "updated_ns = ? WHERE id = ?")
+            .bind_all(folder.album_id, to_string(folder.section), folder.in_section_folder, filename, now_ns(),
+                      upload_id)
+            .run();
+        if (auto u = must_get(upload_id); u.photo_id && !u.duplicate)
+            Statement(db_, "UPDATE photos SET album_id = ?, section = ?, filename = ? WHERE id = ?")
+                .bind_all(folder.album_id, to_string(folder.section), filename, *u.photo_id)
+                .run();
+        tx.commit();
+    }
+
+    void delete_upload(Id upload_id) override {
+        Transaction tx(db_);
+        auto u = must_get(upload_id);
+        if (u.state == UploadState::Ingested && u.photo_id && !u.duplicate)
+            Statement(db_, "UPDATE photos SET deleted = 1 WHERE id = ?").bind(1, *u.photo_id).run();
+        transition(u, UploadState::Deleted,
+                   u.state == UploadState::Ingested ? "deleted by the photographer"
+                                                    : "cancelled: deleted before it was ingested");
+        tx.commit();
+    }
+
+    std::optional<Upload> claim_next(int64_t lease_ns) override {
+        Transaction tx(db_);
+        int64_t now = now_ns();
+        Statement pick(db_, fmt::format("SELECT {} FROM uploads WHERE state = 'queued' AND next_attempt_ns <= ? "
+                                        "ORDER BY id LIMIT 1",
+                                        upload_columns));
+        pick.bind(1, now);
+        auto u = one<Upload>(pick, read_upload);
+        if (!u) return std::nullopt;
+        Statement(db_, "UPDATE uploads SET state = 'processing', lease_until_ns = ?, attempts = attempts + 1, "
+                       "updated_ns = ? WHERE id = ?")
+            .bind_all(now + lease_ns, now, u->id)
+            .run();
+        tx.commit();
+        return upload(u->id);
+    }
+
+    int release_expired_leases() override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET state = 'queued', lease_until_ns = 0, updated_ns = ?1 "
+                       "WHERE state = 'processing' AND lease_until_ns < ?1")
+            .bind(1, now_ns())
+            .run();
+        int n = db_.changes();
+        tx.commit();
+        return n;
+    }
+
+    void release_claim(Id upload_id) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET state = 'queued', lease_until_ns = 0, attempts = max(attempts - 1, 0), "
+                       "updated_ns = ? WHERE id = ? AND state = 'processing'")
+            .bind_all(now_ns(), upload_id)
+            .run();
+        tx.commit();
+    }
+
+    void retry_later(Id upload_id, const std::string& error, int64_t retry_at_ns) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET state = 'queued', reason = ?, next_attempt_ns = ?, lease_until_ns = 0, "
+                       "updated_ns = ? WHERE id = ? AND state = 'processing'")
+            .bind_all(error, retry_at_ns, now_ns(), upload_id)
+            .run();
+        tx.commit();
+    }
+
+    Photo finish_ingest(Id upload_id, const IngestResult& r) override {
+        Transaction tx(db_);
+        auto u = must_get(upload_id);
+        if (u.photo_id && !u.duplicate) {
+            auto existing = photo(*u.photo_id);
+            tx.commit();
+            return *existing;
+        }
+        int64_t now = now_ns();
+        bool gone = u.state == UploadState::Deleted;
+        Statement(db_, "INSERT INTO photos(upload_id, job_id, album_id, section, filename, original_path, width, "
+                       "height, captured_at, camera_make, camera_model, camera_serial, orientation, content_hash, "
+                       "thumbnail_path, preview_path, deleted, created_ns) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind_all(u.id, u.job_id, u.folder.album_id, to_string(u.folder.section), u.filename, r.original_path,
+                      r.width, r.height, r.captured_at, r.camera_make, r.camera_model, r.camera_serial,
+                      r.orientation, r.content_hash, r.thumbnail_path, r.preview_path, gone, now)
+            .run();
+        Id photo_id = db_.last_insert_id();
+        Statement(db_, "UPDATE uploads SET photo_id = ?, content_hash = ?, data_path = ?, reason = '', "
+                       "lease_until_ns = 0, updated_ns = ? WHERE id = ?")
+            .bind_all(photo_id, r.content_hash, r.original_path, now, u.id)
+            .run();
+        if (!gone) transition(u, UploadState::Ingested, "");
+        if (u.supersedes_photo_id)
+            Statement(db_, "UPDATE photos SET deleted = 1 WHERE id = ?").bind(1, *u.supersedes_photo_id).run();
+        tx.commit();
+        return *photo(photo_id);
+    }
+
+    void mark_duplicate(Id upload_id, Id photo_id, const std::string& content_hash) override {
+        Transaction tx(db_);
+        auto u = must_get(upload_id);
+        Statement(db_, "UPDATE uploads SET photo_id = ?, duplicate = 1, content_hash = ?, lease_until_ns = 0, "
+                       "reason = ? WHERE id = ?")
+            .bind_all(photo_id, content_hash, fmt::format("duplicate of photo {}", photo_id), upload_id)
+            .run();
+        if (u.state == UploadState::Processing) transition(u, UploadState::Ingested, u.reason);
+        tx.commit();
+    }
+
+    int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET state = 'queued', next_attempt_ns = 0, attempts = 0, updated_ns = ?1 "
+                       "WHERE state IN ('failed','rejected') AND data_path <> '' "
+                       "AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR job_id = ?3)")
+            .bind_all(now_ns(), upload_id, job_id)
+            .run();
+        int n = db_.changes();
+        tx.commit();
+        return n;
+    }
+
+    QueueStats queue_stats() override {
+        QueueStats stats;
+        Statement st(db_, "SELECT state, count(*) FROM uploads GROUP BY state");
+        while (st.step()) stats.by_state[*parse_upload_state(st.get_text(0))] = st.get_int(1);
+        Statement oldest(db_, "SELECT min(updated_ns) FROM uploads WHERE state = 'queued'");
+        if (oldest.step()) stats.oldest_queued_ns = oldest.get_opt_int(0);
+        return stats;
+    }
+
+    std::optional<Photo> photo(Id id) override {
+        Statement st(db_, fmt::format("SELECT {} FROM photos WHERE id = ?", photo_columns));
+        st.bind(1, id);
+        return one<Photo>(st, read_photo);
+    }
+
+    std::optional<Photo> photo_by_hash(Id job_id, const std::string& content_hash) override {
+        Statement st(db_, fmt::format("SELECT {} FROM photos WHERE job_id = ? AND content_hash = ? AND deleted = 0 "
+                                      "ORDER BY id LIMIT 1",
+                                      photo_columns));
+        st.bind_all(job_id, content_hash);
+        return one<Photo>(st, read_photo);
+    }
+
+    std::vector<Photo> photos(Id job_id, std::optional<Id> album_id) override {
+        Statement st(db_, fmt::format("SELECT {} FROM photos WHERE job_id = ?1 AND (?2 IS NULL OR album_id = ?2) "
+                                      "ORDER BY id",
+                                      photo_columns));
+        st.bind_all(job_id, album_id);
+        return all<Photo>(st, read_photo);
+    }
+
+private:
+    static Tenant read_tenant(const Statement& st) { return Tenant{st.get_int(0), st.get_text(1), st.get_text(2)}; }
+    static SftpUser read_user(const Statement& st) {
+        return SftpUser{st.get_int(0), st.get_int(1), st.get_text(2), static_cast<uint32_t>(st.get_int(3)),
+                        st.get_int(4) != 0, {}};
+    }
+
+    template <class Key>
+    std::optional<SftpUser> find_user(std::string_view where, const Key& key) {
+        Statement st(db_, fmt::format("SELECT id, tenant_id, username, uid, enabled FROM sftp_users WHERE {}", where));
+        st.bind(1, key);
+        auto u = one<SftpUser>(st, read_user);
+        if (u) u->job_ids = user_jobs(u->id);
+        return u;
+    }
+
+    std::vector<Id> user_jobs(Id user_id) {
+        Statement st(db_, "SELECT job_id FROM user_jobs WHERE user_id = ? ORDER BY job_id");
+        st.bind(1, user_id);
+        return all<Id>(st, [](const Statement& s) { return s.get_int(0); });
+    }
+
+    void write_user_jobs(Id user_id, const std::vector<Id>& job_ids) {
+        Statement(db_, "DELETE FROM user_jobs WHERE user_id = ?").bind(1, user_id).run();
+        Statement insert(db_, "INSERT OR IGNORE INTO user_jobs(user_id, job_id) VALUES (?, ?)");
+        for (Id job_id : job_ids) {
+            insert.reset();
+            insert.bind_all(user_id, job_id).run();
+        }
+    }
+
+    Upload must_get(Id upload_id) {
+        auto u = upload(upload_id);
+        if (!u) throw CatalogError(fmt::format("no upload {}", upload_id));
+        return *u;
+    }
+
+    // Moves `u` to `to` inside the caller's transaction, enforcing the lifecycle.
+    void transition(const Upload& u, UploadState to, const std::string& reason) {
+        if (u.state == to) return;
+        if (!can_transition(u.state, to))
+            throw CatalogError(fmt::format("upload {} cannot go from {} to {}", u.id, to_string(u.state),
+                                           to_string(to)));
+        Statement(db_, "UPDATE uploads SET state = ?, reason = ?, updated_ns = ? WHERE id = ?")
+            .bind_all(to_string(to), reason, now_ns(), u.id)
+            .run();
+    }
+
+    Database db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Catalog> open_catalog(const std::string& path) { return std::make_unique<SqliteCatalog>(path); }
+
+}  // namespace photodrop

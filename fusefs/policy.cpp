@@ -1,0 +1,203 @@
+#include "fusefs/policy.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace photodrop::policy {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+bool ends_with_ci(std::string_view name, std::string_view suffix) {
+    return name.size() > suffix.size() && lower(name.substr(name.size() - suffix.size())) == lower(suffix);
+}
+
+// The extension of `name`, lower-case, with its dot; empty when it has none.
+std::string extension(std::string_view name) {
+    auto dot = name.rfind('.');
+    if (dot == std::string_view::npos || dot == 0) return {};
+    return lower(name.substr(dot));
+}
+
+bool has_extension(std::string_view name, const std::vector<std::string>& list) {
+    return std::any_of(list.begin(), list.end(), [&](const std::string& ext) { return ends_with_ci(name, ext); });
+}
+
+bool all_of_class(std::string_view s, bool (*pred)(unsigned char)) {
+    return std::all_of(s.begin(), s.end(), [&](char c) { return pred(static_cast<unsigned char>(c)); });
+}
+
+bool alnum(unsigned char c) { return std::isalnum(c) != 0; }
+bool alnum_or_dash(unsigned char c) { return std::isalnum(c) != 0 || c == '-'; }
+
+bool valid_utf8(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+        for (size_t k = 1; k < len; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc >> 6) != 0x2) return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        static constexpr uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += len;
+    }
+    return true;
+}
+
+std::string image_list(const Settings& settings) { return fmt::format("{}", fmt::join(settings.image_extensions, " ")); }
+
+}  // namespace
+
+Verdict check_name(std::string_view name) {
+    if (name.empty()) return Verdict::refuse("a name cannot be empty");
+    if (name == "." || name == "..") return Verdict::refuse(fmt::format("'{}' cannot name a file or folder", name));
+    if (name.size() > 255) return Verdict::refuse(fmt::format("the name is {} bytes long; at most 255 are allowed", name.size()));
+    if (!valid_utf8(name)) return Verdict::refuse("the name is not valid UTF-8");
+    if (std::any_of(name.begin(), name.end(), [](char c) { auto u = static_cast<unsigned char>(c); return u < 0x20 || u == 0x7f; }))
+        return Verdict::refuse("the name contains a control character");
+    if (name.find('/') != std::string_view::npos) return Verdict::refuse("the name contains '/'");
+    return Verdict::allow();
+}
+
+std::optional<std::string> temporary_target(std::string_view name, const Settings& settings) {
+    // WinSCP: NAME.filepart
+    if (ends_with_ci(name, ".filepart")) return std::string(name.substr(0, name.size() - 9));
+    // rclone: NAME.XXXXXXXX.partial
+    if (ends_with_ci(name, ".partial") && name.size() > 8 + 9) {
+        auto stem = name.substr(0, name.size() - 8);
+        auto token = stem.substr(stem.size() - 8);
+        if (stem[stem.size() - 9] == '.' && all_of_class(token, alnum)) return std::string(stem.substr(0, stem.size() - 9));
+    }
+    for (const auto& suffix : settings.temporary_suffixes)
+        if (ends_with_ci(name, suffix)) return std::string(name.substr(0, name.size() - suffix.size()));
+    // Cyberduck: NAME-RANDOM, where NAME carries an extension we know.
+    if (auto dash = name.rfind('-'); dash != std::string_view::npos && dash > 0) {
+        // A UUID token has dashes of its own: try each dash from the left of the last 37 characters.
+        for (size_t at = name.find('-', name.size() > 37 ? name.size() - 37 : 0); at != std::string_view::npos;
+             at = name.find('-', at + 1)) {
+            auto real = name.substr(0, at);
+            auto token = name.substr(at + 1);
+            if (token.size() < 6 || token.size() > 36 || !all_of_class(token, alnum_or_dash)) continue;
+            if (has_extension(real, settings.image_extensions) || has_extension(real, settings.archive_extensions))
+                return std::string(real);
+        }
+    }
+    return std::nullopt;
+}
+
+bool is_junk(std::string_view name) {
+    auto l = lower(name);
+    return l == ".ds_store" || name.starts_with("._") || l == "thumbs.db" || l == "desktop.ini" ||
+           l == "ehthumbs.db" || l == ".localized";
+}
+
+std::optional<Section> section_named(std::string_view name) { return parse_section(lower(name)); }
+
+FolderDecision make_folder(Layout layout, Level parent, std::string_view name) {
+    auto refuse = [](std::string reason) { return FolderDecision{Verdict::refuse(std::move(reason)), {}, {}}; };
+    if (auto v = check_name(name); !v) return refuse(v.reason());
+    switch (parent) {
+        case Level::Root: return refuse("new folders cannot be made at the top: it holds one folder per job");
+        case Level::Job:
+            if (layout == Layout::Flat)
+                return refuse("this job takes photos directly: folders cannot be made in it");
+            return FolderDecision{Verdict::allow(), std::string(name), {}};
+        case Level::Album:
+            if (auto section = section_named(name))
+                return FolderDecision{Verdict::allow(), std::string(to_string(*section)), section};
+            return refuse(fmt::format("an album holds only the folders 'group' and 'individuals', not '{}'", name));
+        case Level::Section: return refuse("folders cannot be made inside 'group' or 'individuals'");
+    }
+    return refuse("unknown folder");
+}
+
+FileDecision create_file(Layout layout, Level parent, std::string_view name, const Settings& settings) {
+    auto refuse = [](std::string reason) { return FileDecision{Verdict::refuse(std::move(reason)), FileKind::Image}; };
+    if (auto v = check_name(name); !v) return refuse(v.reason());
+    if (parent == Level::Root) return refuse("files cannot be uploaded at the top: open a job folder first");
+    if (is_junk(name)) return FileDecision{Verdict::allow(), FileKind::Junk};
+    if (parent == Level::Job && layout == Layout::Albums)
+        return refuse("this job is organised in albums: make an album folder and upload into it");
+
+    auto target = temporary_target(name, settings);
+    std::string_view real = target ? std::string_view(*target) : name;
+    if (has_extension(real, settings.archive_extensions))
+        return refuse(fmt::format("archives ({}) are not accepted: upload the photos themselves", extension(real)));
+    if (!has_extension(real, settings.image_extensions)) {
+        auto ext = extension(real);
+        return refuse(fmt::format("only image files ({}) are accepted, not {}", image_list(settings),
+                                  ext.empty() ? std::string("a file without an extension") : ext));
+    }
+    return FileDecision{Verdict::allow(), target ? FileKind::Temporary : FileKind::Image};
+}
+
+Verdict rename_folder(Level level) {
+    switch (level) {
+        case Level::Root: return Verdict::refuse("the top folder cannot be changed");
+        case Level::Job: return Verdict::refuse("job folders are managed by the studio and cannot be renamed");
+        case Level::Album: return Verdict::allow();
+        case Level::Section: return Verdict::refuse("'group' and 'individuals' cannot be renamed");
+    }
+    return Verdict::refuse("unknown folder");
+}
+
+Verdict remove_folder(Level level) {
+    switch (level) {
+        case Level::Root: return Verdict::refuse("the top folder cannot be changed");
+        case Level::Job: return Verdict::refuse("job folders are managed by the studio and cannot be removed");
+        case Level::Album:
+        case Level::Section: return Verdict::allow();
+    }
+    return Verdict::refuse("unknown folder");
+}
+
+Verdict remove_file(Level parent) {
+    if (parent == Level::Root) return Verdict::refuse("the top folder cannot be changed");
+    return Verdict::allow();
+}
+
+std::optional<std::string_view> archive_signature(std::span<const unsigned char> head) {
+    struct Magic {
+        size_t offset;
+        std::string_view bytes;
+        std::string_view kind;
+    };
+    using namespace std::string_view_literals;
+    static constexpr std::array<Magic, 14> magics{{
+        {0, "PK\x03\x04"sv, "ZIP"},
+        {0, "PK\x05\x06"sv, "ZIP"},
+        {0, "PK\x07\x08"sv, "ZIP"},
+        {0, "Rar!\x1a\x07"sv, "RAR"},
+        {0, "7z\xbc\xaf\x27\x1c"sv, "7-Zip"},
+        {0, "\x1f\x8b"sv, "gzip"},
+        {0, "BZh"sv, "bzip2"},
+        {0, "\xfd" "7zXZ\x00"sv, "xz"},
+        {0, "\x28\xb5\x2f\xfd"sv, "Zstandard"},
+        {0, "MSCF"sv, "cabinet"},
+        {257, "ustar"sv, "tar"},
+        {32769, "CD001"sv, "ISO 9660"},
+        {0, "xar!"sv, "xar"},
+        {0, "\x04\x22\x4d\x18"sv, "LZ4"},
+    }};
+    for (const auto& m : magics) {
+        if (head.size() < m.offset + m.bytes.size()) continue;
+        if (std::memcmp(head.data() + m.offset, m.bytes.data(), m.bytes.size()) == 0) return m.kind;
+    }
+    return std::nullopt;
+}
+
+}  // namespace photodrop::policy

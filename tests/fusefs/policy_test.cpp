@@ -1,0 +1,174 @@
+#include "fusefs/policy.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace photodrop;
+using namespace photodrop::policy;
+
+namespace {
+std::string reason_of_file(Layout layout, Level parent, std::string_view name) {
+    auto d = create_file(layout, parent, name);
+    REQUIRE_FALSE(d.verdict.allowed());
+    return d.verdict.reason();
+}
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("the root lists jobs and refuses every change") {
+    CHECK_FALSE(make_folder(Layout::Albums, Level::Root, "new").verdict);
+    CHECK(contains(make_folder(Layout::Albums, Level::Root, "new").verdict.reason(), "one folder per job"));
+    CHECK(contains(reason_of_file(Layout::Flat, Level::Root, "a.jpg"), "open a job folder"));
+    CHECK_FALSE(rename_folder(Level::Root));
+    CHECK_FALSE(remove_file(Level::Root));
+    CHECK_FALSE(rename_folder(Level::Job));
+    CHECK_FALSE(remove_folder(Level::Job));
+}
+
+TEST_CASE("albums layout: albums may be made, loose files are refused") {
+    auto d = make_folder(Layout::Albums, Level::Job, "Class 1A");
+    CHECK(d.verdict);
+    CHECK(d.name == "Class 1A");
+    CHECK_FALSE(d.section);
+    CHECK(contains(reason_of_file(Layout::Albums, Level::Job, "a.jpg"), "organised in albums"));
+}
+
+TEST_CASE("flat layout: images go straight in, folders are refused") {
+    CHECK(create_file(Layout::Flat, Level::Job, "a.jpg").verdict);
+    auto d = make_folder(Layout::Flat, Level::Job, "Album");
+    CHECK_FALSE(d.verdict);
+    CHECK(contains(d.verdict.reason(), "folders cannot be made"));
+}
+
+TEST_CASE("an album takes images and its two sections, case-insensitively, under canonical names") {
+    CHECK(create_file(Layout::Albums, Level::Album, "IMG_0001.JPG").verdict);
+    auto g = make_folder(Layout::Albums, Level::Album, "Group");
+    CHECK(g.verdict);
+    CHECK(g.name == "group");
+    CHECK(g.section == Section::Group);
+    auto i = make_folder(Layout::Albums, Level::Album, "INDIVIDUALS");
+    CHECK(i.name == "individuals");
+    CHECK(i.section == Section::Individuals);
+    auto other = make_folder(Layout::Albums, Level::Album, "extras");
+    CHECK_FALSE(other.verdict);
+    CHECK(contains(other.verdict.reason(), "'group' and 'individuals'"));
+}
+
+TEST_CASE("sections take images and no folders") {
+    CHECK(create_file(Layout::Albums, Level::Section, "a.png").verdict);
+    auto d = make_folder(Layout::Albums, Level::Section, "deeper");
+    CHECK_FALSE(d.verdict);
+    CHECK(contains(d.verdict.reason(), "inside 'group' or 'individuals'"));
+    CHECK(rename_folder(Level::Album));
+    CHECK_FALSE(rename_folder(Level::Section));
+    CHECK(remove_folder(Level::Album));
+    CHECK(remove_folder(Level::Section));
+}
+
+TEST_CASE("every image extension is accepted, in any case") {
+    for (std::string ext : {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif", ".webp", ".JPG", ".Heic"}) {
+        CAPTURE(ext);
+        auto d = create_file(Layout::Flat, Level::Job, "photo" + ext);
+        CHECK(d.verdict);
+        CHECK(d.kind == FileKind::Image);
+    }
+}
+
+TEST_CASE("the image list is a setting") {
+    Settings s;
+    s.image_extensions = {".jpg", ".cr3"};
+    CHECK(create_file(Layout::Flat, Level::Job, "raw.CR3", s).verdict);
+    CHECK_FALSE(create_file(Layout::Flat, Level::Job, "a.png", s).verdict);
+}
+
+TEST_CASE("archives are refused by name") {
+    for (std::string ext : {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".cab", ".iso", ".dmg",
+                            ".ZIP"}) {
+        CAPTURE(ext);
+        auto reason = reason_of_file(Layout::Albums, Level::Album, "photos" + ext);
+        CHECK(contains(reason, "archives"));
+    }
+}
+
+TEST_CASE("other files are refused and the reason names the accepted ones") {
+    auto reason = reason_of_file(Layout::Albums, Level::Album, "notes.txt");
+    CHECK(contains(reason, "not .txt"));
+    CHECK(contains(reason, ".jpg"));
+    CHECK(contains(reason_of_file(Layout::Flat, Level::Job, "clip.mov"), "not .mov"));
+    CHECK(contains(reason_of_file(Layout::Flat, Level::Job, "README"), "without an extension"));
+}
+
+TEST_CASE("junk files are accepted as junk, even where images are not") {
+    for (std::string name : {".DS_Store", "._IMG_0001.jpg", "Thumbs.db", "desktop.ini", "thumbs.db"}) {
+        CAPTURE(name);
+        auto d = create_file(Layout::Albums, Level::Album, name);
+        CHECK(d.verdict);
+        CHECK(d.kind == FileKind::Junk);
+        CHECK(create_file(Layout::Albums, Level::Job, name).kind == FileKind::Junk);
+    }
+}
+
+TEST_CASE("client temporary names are accepted and name their real file") {
+    CHECK(temporary_target("X.jpg.filepart") == "X.jpg");
+    CHECK(temporary_target("X.jpg.abcd1234.partial") == "X.jpg");
+    CHECK(temporary_target("X.jpg-8a7c2f") == "X.jpg");
+    CHECK(temporary_target("X.jpg-3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b") == "X.jpg");
+    CHECK_FALSE(temporary_target("X.jpg"));
+    CHECK_FALSE(temporary_target("IMG-0001.jpg"));
+    CHECK_FALSE(temporary_target("X.jpg.abc.partial"));
+    for (std::string name : {"X.jpg.filepart", "X.jpg.abcd1234.partial", "X.jpg-8a7c2f"}) {
+        CAPTURE(name);
+        auto d = create_file(Layout::Albums, Level::Album, name);
+        CHECK(d.verdict);
+        CHECK(d.kind == FileKind::Temporary);
+    }
+}
+
+TEST_CASE("the rules apply to the name behind a temporary name") {
+    CHECK(contains(reason_of_file(Layout::Albums, Level::Album, "x.zip.filepart"), "archives"));
+    CHECK(contains(reason_of_file(Layout::Albums, Level::Album, "notes.txt.filepart"), "not .txt"));
+    Settings s;
+    s.temporary_suffixes = {".part"};
+    auto d = create_file(Layout::Flat, Level::Job, "a.jpg.part", s);
+    CHECK(d.kind == FileKind::Temporary);
+    CHECK(temporary_target("a.jpg.part", s) == "a.jpg");
+}
+
+TEST_CASE("names must be valid") {
+    CHECK(check_name("Klasse 1ä.jpg"));
+    CHECK(contains(check_name(".").reason(), "cannot name"));
+    CHECK(contains(check_name("..").reason(), "cannot name"));
+    CHECK(contains(check_name("").reason(), "empty"));
+    CHECK(contains(check_name(std::string(256, 'a')).reason(), "256 bytes"));
+    CHECK(check_name(std::string(251, 'a') + ".jpg"));
+    CHECK(contains(check_name("bad\xff.jpg").reason(), "UTF-8"));
+    CHECK(contains(check_name("over\xc0\xaf.jpg").reason(), "UTF-8"));  // overlong encoding
+    CHECK(contains(check_name("tab\there.jpg").reason(), "control character"));
+    CHECK(contains(check_name("del\x7f.jpg").reason(), "control character"));
+    CHECK_FALSE(make_folder(Layout::Albums, Level::Job, "..").verdict);
+    CHECK_FALSE(create_file(Layout::Flat, Level::Job, "bad\n.jpg").verdict);
+}
+
+TEST_CASE("archive magic numbers are found in the first bytes, whatever the name") {
+    auto sig = [](std::string bytes, size_t offset = 0) {
+        std::vector<unsigned char> head(offset + bytes.size() + 16, 0);
+        std::copy(bytes.begin(), bytes.end(), head.begin() + static_cast<long>(offset));
+        return archive_signature(head);
+    };
+    CHECK(sig("PK\x03\x04") == "ZIP");
+    CHECK(sig(std::string("Rar!\x1a\x07\x00", 7)) == "RAR");
+    CHECK(sig("7z\xbc\xaf\x27\x1c") == "7-Zip");
+    CHECK(sig("\x1f\x8b\x08") == "gzip");
+    CHECK(sig("BZh91AY") == "bzip2");
+    CHECK(sig(std::string("\xfd" "7zXZ\x00", 6)) == "xz");
+    CHECK(sig("\x28\xb5\x2f\xfd") == "Zstandard");
+    CHECK(sig("MSCF") == "cabinet");
+    CHECK(sig("ustar", 257) == "tar");
+    CHECK(sig("CD001", 32769) == "ISO 9660");
+    CHECK_FALSE(sig("\xff\xd8\xff\xe0"));  // JPEG
+    CHECK_FALSE(sig("\x89PNG\r\n\x1a\n"));
+    std::vector<unsigned char> short_file{'P', 'K'};
+    CHECK_FALSE(archive_signature(short_file));
+}
