@@ -1,0 +1,104 @@
+#include "catalog/config.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace photodrop {
+
+namespace {
+
+std::string trim(const std::string& s) {
+    auto b = s.find_first_not_of(" \t\r");
+    if (b == std::string::npos) return {};
+    auto e = s.find_last_not_of(" \t\r");
+    return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> words(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+template <class Int>
+Int number(const std::string& value, const std::string& where) {
+    try {
+        size_t used = 0;
+        long long v = std::stoll(value, &used);
+        if (used != value.size()) throw std::invalid_argument(value);
+        return static_cast<Int>(v);
+    } catch (const std::exception&) {
+        throw std::runtime_error(fmt::format("{}: '{}' is not a number", where, value));
+    }
+}
+
+// Sets one key; false for a key that does not exist.
+bool set(Config& c, const std::string& key, const std::string& value, const std::string& where) {
+    if (key == "catalog") c.catalog = value;
+    else if (key == "data") c.data = value;
+    else if (key == "mounts") c.mounts = value;
+    else if (key == "ingest_socket") c.ingest_socket = value;
+    else if (key == "ingest_listen") c.ingest_listen = value;
+    else if (key == "ingest_workers") c.ingest_workers = number<int>(value, where);
+    else if (key == "pixel_limit") c.pixel_limit = number<int64_t>(value, where);
+    else if (key == "thumbnail_size") c.thumbnail_size = number<int>(value, where);
+    else if (key == "preview_size") c.preview_size = number<int>(value, where);
+    else if (key == "image_extensions") c.image_extensions = words(value);
+    else if (key == "temporary_suffixes") c.temporary_suffixes = words(value);
+    else return false;
+    return true;
+}
+
+constexpr const char* keys[] = {"catalog",       "data",         "mounts",           "ingest_socket",
+                                "ingest_listen", "ingest_workers", "pixel_limit",    "thumbnail_size",
+                                "preview_size",  "image_extensions", "temporary_suffixes"};
+
+}  // namespace
+
+std::string Config::wake_socket() const { return ingest_socket.empty() ? data + "/ingest.sock" : ingest_socket; }
+
+std::string Config::mount_point(const std::string& tenant_slug) const { return mounts + "/" + tenant_slug; }
+
+void apply_config_text(Config& config, const std::string& text, const std::string& origin) {
+    std::istringstream in(text);
+    int line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++line_no;
+        if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+        line = trim(line);
+        if (line.empty()) continue;
+        auto where = fmt::format("{}:{}", origin, line_no);
+        auto eq = line.find('=');
+        if (eq == std::string::npos) throw std::runtime_error(fmt::format("{}: expected 'key = value'", where));
+        auto key = trim(line.substr(0, eq));
+        if (!set(config, key, trim(line.substr(eq + 1)), where))
+            throw std::runtime_error(fmt::format("{}: unknown setting '{}'", where, key));
+    }
+}
+
+Config load_config() {
+    Config config;
+    const char* named = std::getenv("PHOTODROP_CONFIG");
+    std::string path = named ? named : "/etc/photodrop/photodrop.conf";
+    std::ifstream file(path);
+    if (file) {
+        std::stringstream text;
+        text << file.rdbuf();
+        apply_config_text(config, text.str(), path);
+    } else if (named && *named) {
+        throw std::runtime_error(fmt::format("cannot read the configuration file {}", path));
+    }
+    for (const char* key : keys) {
+        std::string env = "PHOTODROP_" + std::string(key);
+        for (auto& ch : env) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (const char* value = std::getenv(env.c_str())) set(config, key, value, env);
+    }
+    return config;
+}
+
+}  // namespace photodrop

@@ -1,0 +1,39 @@
+#pragma once
+// Settings shared by the three programs. Each comes from, last one winning:
+// its built-in default, /etc/photodrop/photodrop.conf (or the file named by
+// PHOTODROP_CONFIG), the environment (PHOTODROP_<KEY>, e.g. PHOTODROP_CATALOG),
+// and the program's own flags.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace photodrop {
+
+struct Config {
+    std::string catalog = "/var/lib/photodrop/catalog.db";  // key: catalog
+    std::string data = "/var/lib/photodrop/data";           // key: data — tenants' bytes, DATA/<tenant>/...
+    std::string mounts = "/srv/photodrop";                  // key: mounts — tenant T is mounted at MOUNTS/T
+    std::string ingest_socket;                              // key: ingest_socket — default DATA/ingest.sock
+    std::string ingest_listen = "127.0.0.1:8470";           // key: ingest_listen — health and metrics
+    int ingest_workers = 2;                                 // key: ingest_workers
+    int64_t pixel_limit = 100'000'000;                      // key: pixel_limit
+    int thumbnail_size = 400;                               // key: thumbnail_size — long edge, px
+    int preview_size = 1600;                                // key: preview_size — long edge, px
+    std::vector<std::string> image_extensions;              // key: image_extensions — empty: SPEC's list
+    std::vector<std::string> temporary_suffixes;            // key: temporary_suffixes
+
+    // DATA/ingest.sock unless set.
+    std::string wake_socket() const;
+    // MOUNTS/<tenant>.
+    std::string mount_point(const std::string& tenant_slug) const;
+};
+
+// Reads the file (a missing default file is fine; a missing named one is an
+// error) and the environment. Throws std::runtime_error naming the bad line.
+Config load_config();
+
+// Parses "key = value" lines ('#' starts a comment) into `config`.
+void apply_config_text(Config& config, const std::string& text, const std::string& origin);
+
+}  // namespace photodrop
