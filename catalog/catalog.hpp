@@ -116,6 +116,11 @@ public:
     virtual void release_claim(Id upload_id) = 0;
     // A transient failure: queued again after `retry_at_ns`, with the error noted.
     virtual void retry_later(Id upload_id, const std::string& error, int64_t retry_at_ns) = 0;
+    // Extends the lease of an upload still being processed; false if the claim was lost.
+    virtual bool renew_lease(Id upload_id, int64_t lease_ns) = 0;
+    // Notes the content hash of an upload being processed, before its original
+    // moves into the store, so that a retry after a crash can find it there.
+    virtual void note_content_hash(Id upload_id, const std::string& content_hash) = 0;
     // Inserts the photo and marks the upload ingested, in one transaction.
     // Idempotent: a second call for the same upload returns the first photo.
     virtual Photo finish_ingest(Id upload_id, const IngestResult& result) = 0;

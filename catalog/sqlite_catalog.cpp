@@ -455,6 +455,23 @@ public:
         tx.commit();
     }
 
+    bool renew_lease(Id upload_id, int64_t lease_ns) override {
+        Transaction tx(db_);
+        int64_t now = now_ns();
+        Statement(db_, "UPDATE uploads SET lease_until_ns = ? WHERE id = ? AND state = 'processing'")
+            .bind_all(now + lease_ns, upload_id)
+            .run();
+        bool held = db_.changes() > 0;
+        tx.commit();
+        return held;
+    }
+
+    void note_content_hash(Id upload_id, const std::string& content_hash) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET content_hash = ? WHERE id = ?").bind_all(content_hash, upload_id).run();
+        tx.commit();
+    }
+
     Photo finish_ingest(Id upload_id, const IngestResult& r) override {
         Transaction tx(db_);
         auto u = must_get(upload_id);
