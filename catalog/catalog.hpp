@@ -100,6 +100,8 @@ public:
     // A writer reopened a receiving or queued upload: it is receiving again.
     virtual void reopen(Id upload_id) = 0;
     virtual void set_state(Id upload_id, UploadState state, const std::string& reason = {}) = 0;
+    // Rejected, and its bytes were not kept: it is no longer shown at its path.
+    virtual void reject_without_bytes(Id upload_id, const std::string& reason) = 0;
     virtual void set_attributes(Id upload_id, std::optional<int64_t> size, std::optional<int64_t> mtime_ns,
                                 std::optional<uint32_t> mode) = 0;
     // Moves an upload to another folder and/or name (rename).

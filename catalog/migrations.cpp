@@ -34,8 +34,9 @@ CREATE TABLE albums (
   has_group INTEGER NOT NULL DEFAULT 0,
   has_individuals INTEGER NOT NULL DEFAULT 0,
   created_ns INTEGER NOT NULL,
-  UNIQUE (job_id, name)
+  removed_ns INTEGER
 );
+CREATE UNIQUE INDEX albums_by_name ON albums(job_id, name) WHERE removed_ns IS NULL;
 CREATE TABLE uploads (
   id INTEGER PRIMARY KEY,
   job_id INTEGER NOT NULL REFERENCES jobs(id),

@@ -47,17 +47,6 @@ std::optional<Layout> parse_layout(std::string_view w) { return parse(layouts, w
 std::optional<Section> parse_section(std::string_view w) { return parse(sections, w); }
 std::optional<UploadState> parse_upload_state(std::string_view w) { return parse(upload_states, w); }
 
-bool is_visible(UploadState s) {
-    switch (s) {
-        case UploadState::Receiving:
-        case UploadState::Queued:
-        case UploadState::Processing:
-        case UploadState::Ingested:
-        case UploadState::Failed: return true;
-        default: return false;
-    }
-}
-
 bool can_transition(UploadState from, UploadState to) {
     using S = UploadState;
     switch (from) {
@@ -66,12 +55,24 @@ bool can_transition(UploadState from, UploadState to) {
         case S::Processing:
             return to == S::Ingested || to == S::Rejected || to == S::Failed || to == S::Queued || to == S::Deleted;
         case S::Ingested: return to == S::Deleted;
-        case S::Failed: return to == S::Queued || to == S::Deleted;
-        case S::Rejected: return to == S::Queued;
+        case S::Failed: return to == S::Queued || to == S::Receiving || to == S::Deleted;
+        case S::Rejected: return to == S::Queued || to == S::Receiving || to == S::Deleted;
         case S::Discarded: return false;
         case S::Deleted: return false;
     }
     return false;
+}
+
+bool is_visible(const Upload& u) {
+    switch (u.state) {
+        case UploadState::Receiving:
+        case UploadState::Queued:
+        case UploadState::Processing:
+        case UploadState::Ingested:
+        case UploadState::Failed: return true;
+        case UploadState::Rejected: return !u.data_path.empty();
+        default: return false;
+    }
 }
 
 int64_t now_ns() {

@@ -29,8 +29,6 @@ std::optional<Layout> parse_layout(std::string_view);
 std::optional<Section> parse_section(std::string_view);
 std::optional<UploadState> parse_upload_state(std::string_view);
 
-// An upload in one of these states is shown at its path in the filesystem.
-bool is_visible(UploadState);
 
 // The upload lifecycle: whether an upload may move from one state to another.
 // receiving -> queued -> processing -> ingested, with rejected, failed,
@@ -127,6 +125,11 @@ struct Photo {
     bool deleted = false;
     int64_t created_ns = 0;
 };
+
+// Whether the filesystem shows the upload at its path: while it is on its way
+// and once ingested; a rejected one while its bytes are kept (refused by the
+// ingest service, so that a client can resume or replace it).
+bool is_visible(const Upload&);
 
 // Input errors that an operator can fix ("no tenant named x", "job exists").
 class CatalogError : public std::runtime_error {

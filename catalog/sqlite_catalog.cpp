@@ -12,7 +12,9 @@ using sql::Transaction;
 
 namespace {
 
-constexpr std::string_view visible_states = "('receiving','queued','processing','ingested','failed')";
+// Which uploads a folder shows; keep in step with is_visible().
+constexpr std::string_view visible =
+    "(state IN ('receiving','queued','processing','ingested','failed') OR (state = 'rejected' AND data_path <> ''))";
 
 constexpr std::string_view job_columns = "id, tenant_id, name, title, status, layout";
 Job read_job(const Statement& st) {
@@ -233,7 +235,7 @@ public:
     }
 
     std::optional<Album> album(Id job_id, const std::string& name) override {
-        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE job_id = ? AND name = ?", album_columns));
+        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE job_id = ? AND name = ? AND removed_ns IS NULL", album_columns));
         st.bind_all(job_id, name);
         return one<Album>(st, read_album);
     }
@@ -245,7 +247,7 @@ public:
     }
 
     std::vector<Album> albums(Id job_id) override {
-        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE job_id = ? ORDER BY name", album_columns));
+        Statement st(db_, fmt::format("SELECT {} FROM albums WHERE job_id = ? AND removed_ns IS NULL ORDER BY name", album_columns));
         st.bind(1, job_id);
         return all<Album>(st, read_album);
     }
@@ -269,20 +271,9 @@ public:
     }
 
     void remove_album(Id album_id) override {
+        // The row stays: hidden uploads and photos still name the album.
         Transaction tx(db_);
-        // Hidden uploads and photos keep pointing at the album: detach them, keep their section.
-        Statement(db_, "DELETE FROM albums WHERE id = ? AND NOT EXISTS "
-                       "(SELECT 1 FROM uploads WHERE album_id = albums.id) AND NOT EXISTS "
-                       "(SELECT 1 FROM photos WHERE album_id = albums.id)")
-            .bind(1, album_id)
-            .run();
-        if (db_.changes() == 0) {
-            // Something was once uploaded here: keep the row for history, renamed out of the way.
-            Statement(db_, "UPDATE albums SET name = name || char(0) || id, has_group = 0, has_individuals = 0 "
-                           "WHERE id = ?")
-                .bind(1, album_id)
-                .run();
-        }
+        Statement(db_, "UPDATE albums SET removed_ns = ? WHERE id = ?").bind_all(now_ns(), album_id).run();
         tx.commit();
     }
 
@@ -309,17 +300,17 @@ public:
     }
 
     std::optional<Upload> upload_at(Id job_id, const Folder& folder, const std::string& filename) override {
-        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE {} AND filename = ?5 AND state IN {} "
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE {} AND filename = ?5 AND {} "
                                       "ORDER BY id DESC LIMIT 1",
-                                      upload_columns, folder_match, visible_states));
+                                      upload_columns, folder_match, visible));
         bind_folder(st, job_id, folder);
         st.bind(5, filename);
         return one<Upload>(st, read_upload);
     }
 
     std::vector<Upload> uploads_in(Id job_id, const Folder& folder) override {
-        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE {} AND state IN {} ORDER BY filename",
-                                      upload_columns, folder_match, visible_states));
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE {} AND {} ORDER BY filename",
+                                      upload_columns, folder_match, visible));
         bind_folder(st, job_id, folder);
         return all<Upload>(st, read_upload);
     }
@@ -328,13 +319,13 @@ public:
         if (only_folder) {
             auto a = album(album_id);
             if (!a) return false;
-            Statement st(db_, fmt::format("SELECT 1 FROM uploads WHERE {} AND state IN {} LIMIT 1", folder_match,
-                                          visible_states));
+            Statement st(db_, fmt::format("SELECT 1 FROM uploads WHERE {} AND {} LIMIT 1", folder_match,
+                                          visible));
             bind_folder(st, a->job_id, *only_folder);
             return st.step();
         }
-        Statement st(db_, fmt::format("SELECT 1 FROM uploads WHERE album_id = ? AND state IN {} LIMIT 1",
-                                      visible_states));
+        Statement st(db_, fmt::format("SELECT 1 FROM uploads WHERE album_id = ? AND {} LIMIT 1",
+                                      visible));
         st.bind(1, album_id);
         return st.step();
     }
@@ -361,7 +352,8 @@ public:
     void reopen(Id upload_id) override {
         Transaction tx(db_);
         auto u = must_get(upload_id);
-        if (u.state == UploadState::Queued) transition(u, UploadState::Receiving, "");
+        if (u.state != UploadState::Receiving && can_transition(u.state, UploadState::Receiving))
+            transition(u, UploadState::Receiving, "");
         else if (u.state != UploadState::Receiving)
             throw CatalogError(fmt::format("upload {} is {}: it cannot be written again", upload_id,
                                            to_string(u.state)));
@@ -371,6 +363,13 @@ public:
     void set_state(Id upload_id, UploadState state, const std::string& reason) override {
         Transaction tx(db_);
         transition(must_get(upload_id), state, reason);
+        tx.commit();
+    }
+
+    void reject_without_bytes(Id upload_id, const std::string& reason) override {
+        Transaction tx(db_);
+        transition(must_get(upload_id), UploadState::Rejected, reason);
+        Statement(db_, "UPDATE uploads SET data_path = '', size = 0 WHERE id = ?").bind(1, upload_id).run();
         tx.commit();
     }
 

@@ -114,7 +114,9 @@ TEST_CASE("folders list their visible uploads only") {
     Fixture f;
     auto a = f.new_upload("a.jpg");
     auto b = f.new_upload("b.jpg");
-    f.cat->set_state(b.id, UploadState::Rejected, "not an image");
+    f.cat->reject_without_bytes(b.id, "not an image");
+    auto c = f.new_upload("c.jpg");
+    f.cat->set_state(c.id, UploadState::Deleted, "cancelled");
     Folder album_root{f.album.id, Section::Individuals, false};
     auto listed = f.cat->uploads_in(f.job.id, album_root);
     REQUIRE(listed.size() == 1);
@@ -125,6 +127,18 @@ TEST_CASE("folders list their visible uploads only") {
     auto rejected = f.cat->uploads(f.job.id, UploadState::Rejected);
     REQUIRE(rejected.size() == 1);
     CHECK(rejected[0].reason == "not an image");
+}
+
+TEST_CASE("an upload the ingest service rejected stays visible while its bytes are kept, and can be resumed") {
+    Fixture f;
+    auto u = f.new_upload("cut.jpg");
+    f.cat->finish_receiving(u.id, 10, 1, true);
+    f.cat->claim_next(1'000'000'000);
+    f.cat->set_state(u.id, UploadState::Rejected, "the file is truncated");
+    Folder album_root{f.album.id, Section::Individuals, false};
+    REQUIRE(f.cat->upload_at(f.job.id, album_root, "cut.jpg"));
+    f.cat->reopen(u.id);
+    CHECK(f.cat->upload(u.id)->state == UploadState::Receiving);
 }
 
 TEST_CASE("deleting an ingested upload marks its photo deleted") {

@@ -1,0 +1,246 @@
+#include "fusefs/filesystem.hpp"
+
+#define FUSE_USE_VERSION 314
+#include <fuse.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <system_error>
+
+namespace photodrop::fs {
+
+namespace {
+[[noreturn]] void throw_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+
+std::vector<std::string> split(const std::string& path) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start < path.size()) {
+        auto slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        if (slash > start) parts.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return parts;
+}
+
+timespec to_timespec(int64_t ns) { return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)}; }
+}  // namespace
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+    if (this != &o) {
+        reset();
+        fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+}
+
+Fd::~Fd() { reset(); }
+
+void Fd::reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+policy::Level Node::level() const {
+    switch (kind) {
+        case Kind::Root: return policy::Level::Root;
+        case Kind::Job: return policy::Level::Job;
+        case Kind::Album: return policy::Level::Album;
+        default: return policy::Level::Section;
+    }
+}
+
+Filesystem::Filesystem(Options options)
+    : options_(std::move(options)), data_dir_(options_.data), mounted_ns_(now_ns()), catalog_(open_catalog(options_.catalog)) {
+    auto t = catalog_->tenant(options_.tenant);
+    if (!t) throw std::runtime_error(fmt::format("no tenant named '{}' in {}", options_.tenant, options_.catalog));
+    tenant_ = *t;
+    staging_dir_ = data_dir_ / tenant_.slug / "staging";
+    std::filesystem::create_directories(staging_dir_);
+    staging_dir_fd_ = Fd(::open(staging_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!staging_dir_fd_) throw_errno("open " + staging_dir_.string());
+    wake_fd_ = Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+
+bool Filesystem::job_visible(const Job& job, const std::optional<SftpUser>& user) const {
+    if (job.tenant_id != tenant_.id || job.status != JobStatus::Planned) return false;
+    if (!user) return true;  // root and system accounts see the tenant's jobs
+    if (user->tenant_id != tenant_.id || !user->enabled) return false;
+    return user->job_ids.empty() ||
+           std::find(user->job_ids.begin(), user->job_ids.end(), job.id) != user->job_ids.end();
+}
+
+Node Filesystem::resolve(const std::string& path, uint32_t uid) {
+    auto parts = split(path);
+    Node node;
+    if (parts.empty()) {
+        node.kind = Node::Kind::Root;
+        return node;
+    }
+    if (parts.size() > 4) return node;
+    std::lock_guard lock(catalog_mutex_);
+    auto job = catalog_->job(tenant_.id, parts[0]);
+    if (!job || !job_visible(*job, catalog_->user_by_uid(uid))) return node;
+    node.job = job;
+    if (parts.size() == 1) {
+        node.kind = Node::Kind::Job;
+        return node;
+    }
+    auto find_file = [&](const Folder& folder, const std::string& name) {
+        node.folder = folder;
+        if ((node.upload = catalog_->upload_at(job->id, folder, name))) node.kind = Node::Kind::File;
+        return node;
+    };
+    if (job->layout == Layout::Flat) {
+        if (parts.size() != 2) return node;
+        return find_file(Folder{}, parts[1]);
+    }
+    node.album = catalog_->album(job->id, parts[1]);
+    if (!node.album) return node;
+    node.folder = Folder{node.album->id, Section::Individuals, false};
+    if (parts.size() == 2) {
+        node.kind = Node::Kind::Album;
+        return node;
+    }
+    auto section = policy::section_named(parts[2]);
+    bool section_exists = section && (*section == Section::Group ? node.album->has_group : node.album->has_individuals);
+    if (parts.size() == 3 && !section_exists) return find_file(node.folder, parts[2]);
+    if (!section_exists) return node;
+    node.folder = Folder{node.album->id, *section, true};
+    if (parts.size() == 3) {
+        node.kind = Node::Kind::Section;
+        return node;
+    }
+    return find_file(node.folder, parts[3]);
+}
+
+std::vector<Job> Filesystem::visible_jobs(uint32_t uid) {
+    std::lock_guard lock(catalog_mutex_);
+    auto user = catalog_->user_by_uid(uid);
+    auto jobs = catalog_->jobs(tenant_.id, JobStatus::Planned);
+    std::erase_if(jobs, [&](const Job& job) { return !job_visible(job, user); });
+    return jobs;
+}
+
+std::pair<Node, std::string> Filesystem::resolve_parent(const std::string& path, uint32_t uid) {
+    auto slash = path.rfind('/');
+    std::string parent = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+    return {resolve(parent, uid), path.substr(slash == std::string::npos ? 0 : slash + 1)};
+}
+
+struct stat Filesystem::folder_attr(const Node& node, uint32_t uid) const {
+    struct stat st {};
+    st.st_mode = S_IFDIR | 0755;
+    st.st_nlink = 2;
+    // The root belongs to root, as sshd's ChrootDirectory demands; below it the caller owns what it sees.
+    st.st_uid = node.kind == Node::Kind::Root ? 0 : uid;
+    st.st_gid = node.kind == Node::Kind::Root ? 0 : getgid();
+    int64_t t = node.album ? node.album->created_ns : mounted_ns_;
+    st.st_mtim = st.st_ctim = st.st_atim = to_timespec(t);
+    st.st_blksize = 1 << 20;
+    return st;
+}
+
+struct stat Filesystem::file_attr(const Upload& upload, uint32_t uid) const {
+    struct stat st {};
+    st.st_mode = S_IFREG | (upload.mode & 07777);
+    st.st_nlink = 1;
+    st.st_uid = uid;
+    st.st_gid = getgid();
+    st.st_size = upload.size;
+    st.st_blocks = (upload.size + 511) / 512;
+    st.st_blksize = 1 << 20;
+    st.st_mtim = to_timespec(upload.mtime_ns);
+    st.st_atim = st.st_mtim;
+    st.st_ctim = to_timespec(upload.updated_ns);
+    return st;
+}
+
+std::pair<Fd, std::string> Filesystem::new_staging_file() {
+    std::string name = (staging_dir_ / "upload-XXXXXX").string();
+    Fd fd(::mkostemp(name.data(), O_CLOEXEC));
+    if (!fd) throw_errno("create a staging file in " + staging_dir_.string());
+    return {std::move(fd), std::filesystem::relative(name, data_dir_).string()};
+}
+
+void Filesystem::sync_staging_dir() {
+    if (::fsync(staging_dir_fd_.get()) != 0) throw_errno("fsync " + staging_dir_.string());
+}
+
+void Filesystem::log(const std::string& path, uint32_t uid, const std::string& event) {
+    auto parts = split(path);
+    std::string job = parts.empty() ? "-" : parts[0];
+    std::string file = parts.size() > 1 ? path.substr(path.find('/', 1) + 1) : "-";
+    std::string user = fmt::format("uid:{}", uid);
+    {
+        std::lock_guard lock(catalog_mutex_);
+        if (auto u = catalog_->user_by_uid(uid)) user = u->username;
+    }
+    std::cerr << fmt::format("photodrop-fs: tenant={} job={} user={} file={} {}\n", tenant_.slug, job, user, file, event);
+}
+
+void Filesystem::refuse(const std::string& path, uint32_t uid, const std::string& reason, std::optional<NewUpload> upload) {
+    log(path, uid, "refused: " + reason);
+    if (!upload) return;
+    upload->state = UploadState::Rejected;
+    upload->reason = reason;
+    upload->uid = uid;
+    std::lock_guard lock(catalog_mutex_);
+    catalog_->add_upload(*upload);
+}
+
+void Filesystem::wake_ingest(Id upload_id) {
+    if (!wake_fd_ || options_.wake_socket.empty()) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (options_.wake_socket.size() >= sizeof(addr.sun_path)) return;
+    std::strcpy(addr.sun_path, options_.wake_socket.c_str());
+    auto text = std::to_string(upload_id);
+    // Nobody listening, or a full queue: the service's poll picks the upload up anyway.
+    (void)::sendto(wake_fd_.get(), text.data(), text.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+}
+
+void Filesystem::opened(Id upload_id) {
+    std::lock_guard lock(registry_mutex_);
+    ++open_uploads_[upload_id];
+}
+
+void Filesystem::closed(Id upload_id) {
+    std::lock_guard lock(registry_mutex_);
+    if (auto it = open_uploads_.find(upload_id); it != open_uploads_.end() && --it->second <= 0) open_uploads_.erase(it);
+}
+
+bool Filesystem::is_open(Id upload_id) {
+    std::lock_guard lock(registry_mutex_);
+    return open_uploads_.count(upload_id) > 0;
+}
+
+void Filesystem::junk_opened(const std::string& path) {
+    std::lock_guard lock(registry_mutex_);
+    open_junk_.insert(path);
+}
+
+void Filesystem::junk_closed(const std::string& path) {
+    std::lock_guard lock(registry_mutex_);
+    if (auto it = open_junk_.find(path); it != open_junk_.end()) open_junk_.erase(it);
+}
+
+bool Filesystem::is_open_junk(const std::string& path) {
+    std::lock_guard lock(registry_mutex_);
+    return open_junk_.count(path) > 0;
+}
+
+Filesystem& current() { return *static_cast<Filesystem*>(fuse_get_context()->private_data); }
+
+uint32_t caller_uid() { return fuse_get_context()->uid; }
+
+}  // namespace photodrop::fs

@@ -1,0 +1,56 @@
+#include "fusefs/ops/common.hpp"
+
+namespace photodrop::fs::ops {
+
+int mkdir(const char* path, mode_t) noexcept {
+    return guarded("mkdir", path, [&] {
+        auto& fs = current();
+        uint32_t uid = caller_uid();
+        auto [parent, name] = fs.resolve_parent(path, uid);
+        if (!parent.is_dir()) return -ENOENT;
+        auto layout = parent.job ? parent.job->layout : Layout::Albums;
+        auto decision = policy::make_folder(layout, parent.level(), name);
+        if (!decision.verdict) {
+            fs.refuse(path, uid, decision.verdict.reason());
+            return -EACCES;
+        }
+        return fs.with_catalog([&](Catalog& c) {
+            if (decision.section) {
+                bool exists = *decision.section == Section::Group ? parent.album->has_group : parent.album->has_individuals;
+                if (exists) return -EEXIST;
+                c.set_section_folder(parent.album->id, *decision.section, true);
+                return 0;
+            }
+            if (c.album(parent.job->id, decision.name)) return -EEXIST;
+            c.add_album(parent.job->id, decision.name);
+            return 0;
+        });
+    });
+}
+
+int rmdir(const char* path) noexcept {
+    return guarded("rmdir", path, [&] {
+        auto& fs = current();
+        uint32_t uid = caller_uid();
+        auto node = fs.resolve(path, uid);
+        if (node.kind == Node::Kind::File) return -ENOTDIR;
+        if (!node.is_dir()) return -ENOENT;
+        if (auto verdict = policy::remove_folder(node.level()); !verdict) {
+            fs.refuse(path, uid, verdict.reason());
+            return -EACCES;
+        }
+        return fs.with_catalog([&](Catalog& c) {
+            if (node.kind == Node::Kind::Section) {
+                if (c.album_has_uploads(node.album->id, node.folder)) return -ENOTEMPTY;
+                c.set_section_folder(node.album->id, node.folder.section, false);
+                return 0;
+            }
+            if (node.album->has_group || node.album->has_individuals || c.album_has_uploads(node.album->id))
+                return -ENOTEMPTY;
+            c.remove_album(node.album->id);
+            return 0;
+        });
+    });
+}
+
+}  // namespace photodrop::fs::ops

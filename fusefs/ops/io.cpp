@@ -1,0 +1,60 @@
+#include "fusefs/ops/common.hpp"
+
+#include <unistd.h>
+
+namespace photodrop::fs::ops {
+
+int read(const char* path, char* buf, size_t size, off_t offset, fuse_file_info* fi) noexcept {
+    return guarded("read", path, [&] {
+        auto* file = handle_of(fi);
+        if (file->junk) return 0;
+        ssize_t n = ::pread(file->fd.get(), buf, size, offset);
+        return n < 0 ? -errno : static_cast<int>(n);
+    });
+}
+
+// The write path touches no catalog: bytes go straight to the staging file.
+int write_buf(const char* path, fuse_bufvec* in, off_t offset, fuse_file_info* fi) noexcept {
+    return guarded("write", path, [&] {
+        auto& fs = current();
+        auto* file = handle_of(fi);
+        size_t size = fuse_buf_size(in);
+        if (file->junk) {
+            int64_t end = offset + static_cast<int64_t>(size);
+            int64_t seen = file->junk_size;
+            while (end > seen && !file->junk_size.compare_exchange_weak(seen, end)) {
+            }
+            return static_cast<int>(size);
+        }
+        if (!file->writable) return -EBADF;
+        if (file->refused) return -EACCES;
+        fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+        out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+        out.buf[0].fd = file->fd.get();
+        out.buf[0].pos = offset;
+        ssize_t n = fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
+        if (n < 0) return static_cast<int>(n);
+        file->written = true;
+        if (file->not_receiving) {
+            // The first byte into a queued (or rejected) upload, resumed or after a
+            // close of a duplicate descriptor: it is receiving again until the next close.
+            std::lock_guard lock(file->mutex);
+            if (file->not_receiving.exchange(false)) {
+                try {
+                    fs.with_catalog([&](Catalog& c) { c.reopen(file->upload_id); });
+                } catch (const CatalogError&) {
+                    fs.refuse(file->path, file->uid, "this photo is being processed already: overwrite it to replace it");
+                    file->refused = true;
+                    return -EACCES;
+                }
+            }
+        }
+        if (!file->head_checked && offset < static_cast<off_t>(policy::archive_check_bytes)) {
+            std::lock_guard lock(file->mutex);
+            if (!file->refused && !check_head(fs, *file)) return -EACCES;
+        }
+        return static_cast<int>(n);
+    });
+}
+
+}  // namespace photodrop::fs::ops

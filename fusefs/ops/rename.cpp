@@ -1,0 +1,81 @@
+#include "fusefs/ops/common.hpp"
+
+#include <linux/fs.h>
+
+#include <fmt/format.h>
+
+namespace photodrop::fs::ops {
+
+namespace {
+
+int rename_album(Filesystem& fs, const char* from, const char* to, uint32_t uid, const Node& album, const Node& parent,
+                 const std::string& name) {
+    if (parent.kind != Node::Kind::Job || parent.job->id != album.job->id) {
+        fs.refuse(from, uid, "an album can only be renamed inside its own job");
+        return -EACCES;
+    }
+    auto decision = policy::make_folder(album.job->layout, policy::Level::Job, name);
+    if (!decision.verdict) {
+        fs.refuse(to, uid, decision.verdict.reason());
+        return -EACCES;
+    }
+    return fs.with_catalog([&](Catalog& c) {
+        if (auto existing = c.album(album.job->id, decision.name)) return existing->id == album.album->id ? 0 : -EEXIST;
+        c.rename_album(album.album->id, decision.name);
+        return 0;
+    });
+}
+
+int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, const Node& file, const Node& parent,
+                const std::string& name, unsigned int flags) {
+    if (parent.kind == Node::Kind::Root || parent.job->id != file.job->id) {
+        fs.refuse(from, uid, "files cannot be moved out of their job");
+        return -EACCES;
+    }
+    const auto& settings = fs.options().settings;
+    auto decision = policy::create_file(parent.job->layout, parent.level(), name, settings);
+    if (decision.verdict && decision.kind == policy::FileKind::Junk)
+        decision.verdict = policy::Verdict::refuse("a photo cannot take a name that is thrown away");
+    if (!decision.verdict) {
+        fs.refuse(to, uid, decision.verdict.reason());
+        return -EACCES;
+    }
+    const Upload& upload = *file.upload;
+    auto target = fs.resolve(to, uid);
+    if (target.kind == Node::Kind::File && target.upload->id == upload.id) return 0;
+    if (target.kind == Node::Kind::File && (flags & RENAME_NOREPLACE)) return -EEXIST;
+    if (target.is_dir()) return -EISDIR;
+    bool was_temporary = policy::temporary_target(upload.filename, settings).has_value();
+    bool queue = was_temporary && decision.kind == policy::FileKind::Image && !fs.is_open(upload.id);
+    fs.with_catalog([&](Catalog& c) {
+        if (target.kind == Node::Kind::File) c.delete_upload(target.upload->id);
+        c.move_upload(upload.id, parent.folder, name);
+        if (queue) queue = c.upload(upload.id)->state == UploadState::Receiving;
+        if (queue) c.set_state(upload.id, UploadState::Queued);
+    });
+    fs.log(to, uid, fmt::format("renamed from {}{}", from, queue ? ", queued" : ""));
+    if (queue) fs.wake_ingest(upload.id);
+    return 0;
+}
+
+}  // namespace
+
+int rename(const char* from, const char* to, unsigned int flags) noexcept {
+    return guarded("rename", from, [&] {
+        auto& fs = current();
+        uint32_t uid = caller_uid();
+        if (flags & RENAME_EXCHANGE) return -EINVAL;
+        auto source = fs.resolve(from, uid);
+        if (source.kind == Node::Kind::Missing) return -ENOENT;
+        auto [parent, name] = fs.resolve_parent(to, uid);
+        if (!parent.is_dir()) return -ENOENT;
+        if (source.kind == Node::Kind::File) return rename_file(fs, from, to, uid, source, parent, name, flags);
+        if (auto verdict = policy::rename_folder(source.level()); !verdict) {
+            fs.refuse(from, uid, verdict.reason());
+            return -EACCES;
+        }
+        return rename_album(fs, from, to, uid, source, parent, name);
+    });
+}
+
+}  // namespace photodrop::fs::ops

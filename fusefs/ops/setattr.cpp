@@ -1,0 +1,95 @@
+#include "fusefs/ops/common.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace photodrop::fs::ops {
+
+namespace {
+
+// The upload that `path` or `fi` names; nullopt for a folder; throws ENOENT for nothing.
+std::optional<Upload> target_upload(Filesystem& fs, const char* path, fuse_file_info* fi, uint32_t uid) {
+    if (auto* file = handle_of(fi)) {
+        if (file->junk) return std::nullopt;
+        return fs.with_catalog([&](Catalog& c) { return c.upload(file->upload_id); });
+    }
+    auto node = fs.resolve(path ? path : "", uid);
+    if (node.kind == Node::Kind::File) return node.upload;
+    if (node.is_dir()) return std::nullopt;
+    errno = ENOENT;
+    throw_errno(path ? path : "-");
+}
+
+int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+
+}  // namespace
+
+// The mode is recorded, not enforced: clients that set it must not fail.
+int chmod(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
+    return guarded("chmod", path, [&] {
+        auto& fs = current();
+        uint32_t uid = caller_uid();
+        if (!fi && path && std::string_view(path) == "/") {
+            fs.refuse(path, uid, "the top folder cannot be changed");
+            return -EPERM;
+        }
+        if (auto upload = target_upload(fs, path, fi, uid))
+            fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, std::nullopt, std::nullopt, mode & 07777); });
+        return 0;
+    });
+}
+
+int chown(const char* path, uid_t, gid_t, fuse_file_info*) noexcept {
+    return guarded("chown", path, [&] {
+        current().refuse(path ? path : "-", caller_uid(), "the owner of files and folders cannot be changed");
+        return -EPERM;
+    });
+}
+
+int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
+    return guarded("truncate", path, [&] {
+        auto& fs = current();
+        uint32_t uid = caller_uid();
+        if (auto* file = handle_of(fi); file && file->writable) {
+            if (file->junk) {
+                file->junk_size = size;
+                return 0;
+            }
+            if (::ftruncate(file->fd.get(), size) != 0) return -errno;
+            file->written = true;
+            return 0;
+        }
+        auto upload = target_upload(fs, path, fi, uid);
+        if (!upload) return -EISDIR;
+        if (upload->state != UploadState::Receiving && upload->state != UploadState::Queued) {
+            fs.refuse(path ? path : "-", uid, "this photo was received already: overwrite it to replace it");
+            return -EACCES;
+        }
+        if (::truncate(fs.data_file(upload->data_path).c_str(), size) != 0) return -errno;
+        fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, size, std::nullopt, std::nullopt); });
+        return 0;
+    });
+}
+
+// Timestamps are kept and shown: clients compare them to decide what to upload.
+int utimens(const char* path, const struct timespec tv[2], fuse_file_info* fi) noexcept {
+    return guarded("utimens", path, [&] {
+        auto& fs = current();
+        uint32_t uid = caller_uid();
+        auto upload = target_upload(fs, path, fi, uid);
+        if (!upload) return 0;  // folders: accepted, nothing to keep
+        std::optional<int64_t> mtime;
+        if (tv[1].tv_nsec == UTIME_NOW) mtime = now_ns();
+        else if (tv[1].tv_nsec != UTIME_OMIT) mtime = to_ns(tv[1]);
+        if (!mtime) return 0;
+        if (fs.is_open(upload->id)) {
+            timespec times[2] = {{0, UTIME_OMIT}, {*mtime / 1'000'000'000, static_cast<long>(*mtime % 1'000'000'000)}};
+            if (::utimensat(AT_FDCWD, fs.data_file(upload->data_path).c_str(), times, 0) != 0) return -errno;
+        }
+        fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, std::nullopt, mtime, std::nullopt); });
+        return 0;
+    });
+}
+
+}  // namespace photodrop::fs::ops
