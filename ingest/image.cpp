@@ -1,0 +1,100 @@
+#include "ingest/image.hpp"
+
+#include "ingest/refusal.hpp"
+
+#include <fmt/format.h>
+#include <vips/vips8>
+
+#include <memory>
+
+namespace photodrop::ingest {
+
+using vips::VImage;
+
+namespace {
+// libvips' error text on one line: "VipsJpeg: Premature end of input file; ...".
+std::string one_line(const std::string& text) {
+    std::string out;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string_view line(text.data() + start, end - start);
+        if (!line.empty() && out.find(line) == std::string::npos) {
+            if (!out.empty()) out += "; ";
+            out += line;
+        }
+        start = end + 1;
+    }
+    if (out.size() > 300) out = out.substr(0, 297) + "...";
+    return out;
+}
+
+std::vector<unsigned char> encode_jpeg(const VImage& image) {
+    void* data = nullptr;
+    size_t size = 0;
+    image.write_to_buffer(".jpg", &data, &size,
+                          VImage::option()->set("Q", 85)->set("strip", true)->set("optimize_coding", true));
+    std::unique_ptr<void, decltype(&g_free)> owned(data, &g_free);
+    auto* bytes = static_cast<unsigned char*>(data);
+    return {bytes, bytes + size};
+}
+
+// sRGB, 8 bit, three bands, alpha flattened onto white.
+VImage to_srgb8(VImage image) {
+    if (image.has_alpha())
+        image = image.flatten(VImage::option()->set("background", std::vector<double>{255, 255, 255}));
+    if (image.interpretation() != VIPS_INTERPRETATION_sRGB || image.bands() != 3)
+        image = image.colourspace(VIPS_INTERPRETATION_sRGB);
+    if (image.format() != VIPS_FORMAT_UCHAR) image = image.cast(VIPS_FORMAT_UCHAR);
+    return image;
+}
+}  // namespace
+
+ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
+    auto format = detect_format(path);
+    if (!format) throw Refusal(why_not_an_image(path));
+
+    ImageHeader header;
+    header.format = *format;
+    VImage image;
+    try {
+        // Loading is lazy: this reads the header and metadata, no pixels.
+        VImage::call(loader_of(*format), VImage::option()
+                                             ->set("filename", path.c_str())
+                                             ->set("access", VIPS_ACCESS_SEQUENTIAL)
+                                             ->set("out", &image));
+    } catch (const vips::VError& e) {
+        throw Refusal(fmt::format("the image header cannot be read: {}", one_line(e.what())));
+    }
+    header.width = image.width();
+    header.height = image.height();
+    int64_t pixels = int64_t{header.width} * header.height;
+    if (pixels > pixel_limit)
+        throw Refusal(fmt::format("the image is {}x{} pixels ({:.0f} megapixels), over the limit of {:.0f} megapixels",
+                                  header.width, header.height, static_cast<double>(pixels) / 1e6,
+                                  static_cast<double>(pixel_limit) / 1e6));
+    header.exif = read_exif(image);
+    return header;
+}
+
+Renditions render(const std::string& path, const RenditionSizes& sizes) {
+    VImage preview;
+    try {
+        // One decode: shrink-on-load where the format has it, auto-rotated,
+        // imported from an embedded ICC profile into sRGB.
+        preview = VImage::thumbnail(path.c_str(), sizes.preview,
+                                    VImage::option()
+                                        ->set("height", sizes.preview)
+                                        ->set("size", VIPS_SIZE_DOWN)
+                                        ->set("fail_on", VIPS_FAIL_ON_ERROR));
+        preview = to_srgb8(preview).copy_memory();
+    } catch (const vips::VError& e) {
+        throw Refusal(fmt::format("the image is truncated or corrupt: {}", one_line(e.what())));
+    }
+    VImage thumbnail =
+        preview.thumbnail_image(sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
+    return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail)};
+}
+
+}  // namespace photodrop::ingest

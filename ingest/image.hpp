@@ -1,0 +1,47 @@
+#pragma once
+// Checking and decoding an uploaded image with libvips, and rendering its
+// preview and thumbnail. Every refusal is a Refusal with a reason a person
+// can read; other failures (memory, I/O) are std::exceptions.
+
+#include "ingest/exif.hpp"
+#include "ingest/format.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace photodrop::ingest {
+
+struct ImageHeader {
+    ImageFormat format = ImageFormat::Jpeg;
+    int width = 0;   // as stored, before the EXIF orientation is applied
+    int height = 0;
+    ExifFacts exif;
+
+    // The size once turned upright (orientations 5..8 swap the sides).
+    int upright_width() const { return exif.orientation >= 5 ? height : width; }
+    int upright_height() const { return exif.orientation >= 5 ? width : height; }
+};
+
+// Reads only the header: the format from the content, the size and the EXIF
+// facts. Refuses a file that is not an accepted image, and one with more than
+// `pixel_limit` pixels, before any pixel is decoded.
+ImageHeader read_header(const std::string& path, int64_t pixel_limit);
+
+struct RenditionSizes {
+    int preview = 1600;    // long edge, px
+    int thumbnail = 400;   // long edge, px
+};
+
+// JPEG files: upright, sRGB, 8 bit, no metadata.
+struct Renditions {
+    std::vector<unsigned char> preview;
+    std::vector<unsigned char> thumbnail;
+};
+
+// Decodes the whole image once, failing on truncated or corrupt data, and
+// renders the preview from that decode and the thumbnail from the preview.
+// Images smaller than a rendition keep their size.
+Renditions render(const std::string& path, const RenditionSizes& sizes);
+
+}  // namespace photodrop::ingest

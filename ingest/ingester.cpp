@@ -1,0 +1,172 @@
+#include "ingest/ingester.hpp"
+
+#include "ingest/content_hash.hpp"
+#include "ingest/refusal.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <mutex>
+#include <system_error>
+
+namespace photodrop::ingest {
+
+namespace fs = std::filesystem;
+
+namespace {
+// Serialises "is it a duplicate?" with filing the photo, across this
+// process's workers, so that two identical files processed at the same time
+// become one photo and one duplicate. Taken after the decode, held for a
+// rename and one transaction.
+std::mutex filing_mutex;
+
+bool is_file(const fs::path& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+}  // namespace
+
+IngestSettings ingest_settings(const Config& config) {
+    IngestSettings s;
+    s.data = config.data;
+    s.pixel_limit = config.pixel_limit;
+    s.sizes.preview = config.preview_size;
+    s.sizes.thumbnail = config.thumbnail_size;
+    return s;
+}
+
+std::string_view to_string(Result result) {
+    switch (result) {
+        case Result::Ingested: return "ingested";
+        case Result::Duplicate: return "duplicate";
+        case Result::Rejected: return "rejected";
+        case Result::Retrying: return "retrying";
+        case Result::Failed: return "failed";
+        case Result::Abandoned: return "abandoned";
+    }
+    return "unknown";
+}
+
+Ingester::Ingester(Catalog& catalog, IngestSettings settings)
+    : catalog_(catalog), settings_(std::move(settings)), store_(settings_.data) {}
+
+Outcome Ingester::process(const Upload& upload) {
+    auto started = std::chrono::steady_clock::now();
+    Outcome out;
+    out.upload_id = upload.id;
+    out.file = upload.filename;
+    try {
+        auto job = catalog_.job(upload.job_id);
+        auto tenant = job ? catalog_.tenant(job->tenant_id) : std::nullopt;
+        if (!tenant) throw std::runtime_error(fmt::format("upload {} has no job or tenant", upload.id));
+        out.job = job->name;
+        out.tenant = tenant->slug;
+        ingest(upload, *tenant, out);
+    } catch (const Refusal& refusal) {
+        out.reason = refusal.what();
+        try {
+            catalog_.set_state(upload.id, UploadState::Rejected, out.reason);
+            out.result = Result::Rejected;
+        } catch (const std::exception& e) {
+            out.result = Result::Abandoned;
+            out.reason = fmt::format("{} (not recorded: {})", out.reason, e.what());
+        }
+    } catch (const CatalogError& e) {
+        // The upload moved on without us: deleted, or its claim ran out and
+        // another worker has it. Whatever we wrote is content-addressed.
+        out.result = Result::Abandoned;
+        out.reason = e.what();
+    } catch (const std::exception& e) {
+        settle_failure(upload, e.what(), out);
+    }
+    out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return out;
+}
+
+void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) {
+    if (upload.data_path.empty()) throw std::runtime_error(fmt::format("upload {} has no data path", upload.id));
+    fs::path staged = store_.absolute(upload.data_path);
+
+    // Where the bytes are: the staging file, or, when an earlier attempt moved
+    // it and then stopped, the store.
+    fs::path source;
+    std::optional<std::string> stored;
+    std::string hash;
+    if (is_file(staged)) {
+        source = staged;
+        hash = sha256_file(source);
+    } else if (!upload.content_hash.empty() && (stored = store_.find_original(tenant.slug, upload.content_hash))) {
+        source = store_.absolute(*stored);
+        hash = sha256_file(source);
+        if (hash != upload.content_hash)
+            throw std::runtime_error(fmt::format("{} does not hold the bytes of upload {}", source.string(), upload.id));
+    } else {
+        throw std::system_error(ENOENT, std::generic_category(),
+                                fmt::format("the uploaded bytes are missing: {}", staged.string()));
+    }
+    if (hash != upload.content_hash) catalog_.note_content_hash(upload.id, hash);
+
+    auto duplicate_of = [&]() -> std::optional<Photo> {
+        auto twin = catalog_.photo_by_hash(upload.job_id, hash);
+        if (twin && twin->upload_id != upload.id) return twin;
+        return std::nullopt;
+    };
+    if (auto twin = duplicate_of()) {
+        catalog_.mark_duplicate(upload.id, twin->id, hash);
+        out.result = Result::Duplicate;
+        out.photo_id = twin->id;
+        return;
+    }
+
+    ImageHeader header = read_header(source.string(), settings_.pixel_limit);
+    Renditions renditions = render(source.string(), settings_.sizes);
+
+    IngestResult result;
+    result.width = header.upright_width();
+    result.height = header.upright_height();
+    result.captured_at = header.exif.captured_at;
+    result.camera_make = header.exif.camera_make;
+    result.camera_model = header.exif.camera_model;
+    result.camera_serial = header.exif.camera_serial;
+    result.orientation = header.exif.orientation;
+    result.content_hash = hash;
+    result.original_path = stored ? *stored : store_.original_path(tenant.slug, hash, extension_of(header.format));
+    result.thumbnail_path = store_.thumbnail_path(tenant.slug, hash);
+    result.preview_path = store_.preview_path(tenant.slug, hash);
+    store_.write_file(result.thumbnail_path, renditions.thumbnail);
+    store_.write_file(result.preview_path, renditions.preview);
+
+    std::lock_guard lock(filing_mutex);
+    if (auto twin = duplicate_of()) {
+        catalog_.mark_duplicate(upload.id, twin->id, hash);
+        out.result = Result::Duplicate;
+        out.photo_id = twin->id;
+        return;
+    }
+    if (!stored) store_.move_original(staged, result.original_path);
+    Photo photo = catalog_.finish_ingest(upload.id, result);
+    out.result = Result::Ingested;
+    out.photo_id = photo.id;
+}
+
+void Ingester::settle_failure(const Upload& upload, const std::string& error, Outcome& out) {
+    try {
+        if (settings_.retry.gives_up_after(upload.attempts)) {
+            out.reason = fmt::format("gave up after {} attempts: {}", upload.attempts, error);
+            catalog_.set_state(upload.id, UploadState::Failed, out.reason);
+            out.result = Result::Failed;
+        } else {
+            auto delay = settings_.retry.delay_after(upload.attempts);
+            out.reason = fmt::format("attempt {} failed, next in {} s: {}", upload.attempts, delay.count() / 1000.0,
+                                     error);
+            catalog_.retry_later(upload.id, error, now_ns() + std::chrono::nanoseconds(delay).count());
+            out.result = Result::Retrying;
+        }
+    } catch (const std::exception& e) {
+        out.result = Result::Abandoned;
+        out.reason = fmt::format("{} (not recorded: {}); the claim will run out", error, e.what());
+    }
+}
+
+}  // namespace photodrop::ingest

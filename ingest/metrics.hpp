@@ -1,0 +1,36 @@
+#pragma once
+// What /metrics reports, in the Prometheus text format. Thread-safe.
+
+#include "catalog/catalog.hpp"
+#include "ingest/ingester.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace photodrop::ingest {
+
+class Metrics {
+public:
+    // Counts one processed upload and its processing time.
+    void record(Result result, std::chrono::milliseconds elapsed);
+
+    // The exposition: the queue depth by state (from the catalog), the age of
+    // the oldest queued upload, the counters, the processing-time histogram and
+    // the number of uploads being processed right now.
+    std::string render(const QueueStats& queue, int in_flight) const;
+
+    // Upper bounds of the histogram buckets, seconds.
+    static constexpr std::array<double, 10> bucket_bounds{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60};
+
+private:
+    mutable std::mutex mutex_;  // protects everything below
+    std::array<uint64_t, 6> by_result_{};
+    std::array<uint64_t, bucket_bounds.size()> buckets_{};  // not cumulative
+    uint64_t count_ = 0;
+    double sum_seconds_ = 0;
+};
+
+}  // namespace photodrop::ingest
