@@ -2,6 +2,12 @@
 
 #include "fusefs/ops/ops.hpp"
 
+#include <fuse_lowlevel.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
 namespace photodrop::fs {
 
 namespace ops {
@@ -52,12 +58,41 @@ fuse_operations operations() {
     return o;
 }
 
-int serve(Options options, const std::vector<std::string>& fuse_args) {
+int serve(Options options, const std::vector<std::string>& libfuse_argv) {
     Filesystem fs(std::move(options));
     std::vector<char*> argv;
-    for (const auto& a : fuse_args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : libfuse_argv) argv.push_back(const_cast<char*>(a.c_str()));
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    std::unique_ptr<fuse_args, decltype(&fuse_opt_free_args)> args_owner(&args, fuse_opt_free_args);
+    fuse_cmdline_opts cmdline{};
+    if (fuse_parse_cmdline(&args, &cmdline) != 0) return 2;
+    std::unique_ptr<char, decltype(&std::free)> mountpoint(cmdline.mountpoint, std::free);
+    if (!mountpoint) throw std::runtime_error("no mount point given");
+
     auto ops = operations();
-    return fuse_main_real(static_cast<int>(argv.size()), argv.data(), &ops, sizeof(ops), &fs);
+    std::unique_ptr<fuse, decltype(&fuse_destroy)> f(fuse_new(&args, &ops, sizeof(ops), &fs), fuse_destroy);
+    if (!f) throw std::runtime_error("the mount options were not accepted");
+    if (fuse_mount(f.get(), mountpoint.get()) != 0) throw std::runtime_error("cannot mount at " + std::string(mountpoint.get()));
+    fuse_session* session = fuse_get_session(f.get());
+    if (fuse_set_signal_handlers(session) != 0 || fuse_daemonize(cmdline.foreground) != 0) {
+        fuse_unmount(f.get());
+        throw std::runtime_error("cannot start serving the mount");
+    }
+    int rc;
+    if (cmdline.singlethread) {
+        rc = fuse_loop(f.get());
+    } else {
+        std::unique_ptr<fuse_loop_config, decltype(&fuse_loop_cfg_destroy)> loop(fuse_loop_cfg_create(),
+                                                                               fuse_loop_cfg_destroy);
+        fuse_loop_cfg_set_clone_fd(loop.get(), cmdline.clone_fd);
+        fuse_loop_cfg_set_max_threads(loop.get(), cmdline.max_threads);
+        fuse_loop_cfg_set_idle_threads(loop.get(), cmdline.max_idle_threads);
+        rc = fuse_loop_mt(f.get(), loop.get());
+    }
+    fuse_remove_signal_handlers(session);
+    fuse_unmount(f.get());
+    // A positive result is the signal that ended the loop: a requested stop.
+    return rc < 0 ? 1 : 0;
 }
 
 }  // namespace photodrop::fs

@@ -15,7 +15,7 @@ namespace photodrop::fs {
 fuse_operations operations();
 
 // Mounts and serves until unmounted or signalled (SIGTERM, SIGINT: unmount
-// cleanly). `fuse_args` are libfuse's argv: program, mount point, -f, -o ...
-int serve(Options options, const std::vector<std::string>& fuse_args);
+// cleanly; the result is then 0). `libfuse_argv`: program, mount point, -f, -o ...
+int serve(Options options, const std::vector<std::string>& libfuse_argv);
 
 }  // namespace photodrop::fs

@@ -1,0 +1,77 @@
+#pragma once
+// A real photodrop-fs mount for tests: a catalog with a tenant and its jobs in a
+// temporary directory, the daemon started by its PID, unmounted and stopped at
+// the end.
+
+#include "catalog/catalog.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/tempdir.hpp"
+
+#include <sys/fsuid.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace photodrop::test {
+
+// Whether this machine lets the tests mount: root and /dev/fuse. A test that
+// cannot mount says so and is skipped.
+bool can_mount();
+
+// Whether `path` is a mount point in /proc/self/mountinfo.
+bool is_mounted(const std::filesystem::path& path);
+
+class MountedTenant {
+public:
+    // A catalog with tenant `slug`, a planned `albums` job job00001 and a planned `flat` job job00002.
+    explicit MountedTenant(std::string slug = "demo");
+    ~MountedTenant();
+
+    void mount();
+    // Unmounts (fusermount3 -u) and waits for the daemon.
+    void unmount();
+    // SIGKILL, then clears the dead mount: a crash.
+    void kill_daemon();
+    // SIGTERM: the daemon unmounts and exits; returns its exit status.
+    int terminate();
+
+    std::filesystem::path path(const std::string& relative = "") const;
+    Catalog& catalog() { return *catalog_; }
+    const std::filesystem::path& dir() const { return tmp_.path(); }
+    std::filesystem::path catalog_path() const { return tmp_.path() / "catalog.db"; }
+    std::filesystem::path data_dir() const { return tmp_.path() / "data"; }
+    std::filesystem::path staging_dir() const { return data_dir() / slug_ / "staging"; }
+    std::filesystem::path wake_socket() const { return tmp_.path() / "wake.sock"; }
+    std::string log() const;
+
+    Tenant tenant;
+    Job albums_job;
+    Job flat_job;
+
+private:
+    TempDir tmp_;
+    std::string slug_;
+    std::unique_ptr<Catalog> catalog_;
+    Process daemon_;
+};
+
+// Acts as another uid on this thread (setfsuid/setfsgid): FUSE sees the
+// request as coming from that user.
+class AsUser {
+public:
+    AsUser(uid_t uid, gid_t gid) : uid_(setfsuid(uid)), gid_(setfsgid(gid)) {}
+    ~AsUser() {
+        setfsuid(uid_);
+        setfsgid(gid_);
+    }
+    AsUser(const AsUser&) = delete;
+    AsUser& operator=(const AsUser&) = delete;
+
+private:
+    uid_t uid_;
+    gid_t gid_;
+};
+
+}  // namespace photodrop::test

@@ -1,0 +1,111 @@
+#include "tests/support/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+extern char** environ;
+
+namespace photodrop::test {
+
+namespace {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int stdout_fd) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (!log.empty()) {
+        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (stdout_fd < 0) posix_spawn_file_actions_adddup2(&actions, 2, 1);
+    }
+    pid_t pid = -1;
+    int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    return pid;
+}
+
+int status_of(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw); }
+}  // namespace
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log) : pid_(spawn(argv, log, -1)) {}
+
+Process::Process(Process&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+
+Process& Process::operator=(Process&& other) noexcept {
+    if (this != &other) {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            wait();
+        }
+        pid_ = std::exchange(other.pid_, -1);
+    }
+    return *this;
+}
+
+Process::~Process() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        wait();
+    }
+}
+
+void Process::signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int Process::wait() {
+    if (pid_ <= 0) return -1;
+    int raw = 0;
+    while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status_of(raw);
+}
+
+int Process::wait_for(double seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (pid_ > 0) {
+        int raw = 0;
+        pid_t r = ::waitpid(pid_, &raw, WNOHANG);
+        if (r == pid_) {
+            pid_ = -1;
+            return status_of(raw);
+        }
+        if (std::chrono::steady_clock::now() > deadline) return -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+}
+
+int run(const std::vector<std::string>& argv, const std::string& log) {
+    Process p(argv, log);
+    return p.wait();
+}
+
+std::string output_of(const std::vector<std::string>& argv, int* status) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    pid_t pid = spawn(argv, {}, fds[1]);
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int raw = 0;
+    ::waitpid(pid, &raw, 0);
+    if (status) *status = status_of(raw);
+    return out;
+}
+
+}  // namespace photodrop::test

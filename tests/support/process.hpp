@@ -1,0 +1,37 @@
+#pragma once
+// A child process started with an argument vector, stopped by its own PID.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace photodrop::test {
+
+class Process {
+public:
+    Process() = default;
+    // Starts argv[0] (searched in PATH) with its stdout and stderr appended to `log` (if given).
+    Process(const std::vector<std::string>& argv, const std::string& log = {});
+    Process(Process&& other) noexcept;
+    Process& operator=(Process&& other) noexcept;
+    ~Process();  // SIGKILL and reap, if still running
+
+    pid_t pid() const { return pid_; }
+    bool running() const { return pid_ > 0; }
+    void signal(int sig) const;
+    // Waits for exit; returns the exit status, or 128+signal.
+    int wait();
+    // Waits at most `seconds`; -1 if it is still running.
+    int wait_for(double seconds);
+
+private:
+    pid_t pid_ = -1;
+};
+
+// Runs a command to completion; returns its exit status. Output goes to `log` if given.
+int run(const std::vector<std::string>& argv, const std::string& log = {});
+// Runs a command and returns what it printed on stdout.
+std::string output_of(const std::vector<std::string>& argv, int* status = nullptr);
+
+}  // namespace photodrop::test
