@@ -1,0 +1,22 @@
+#pragma once
+// Each file in commands/ adds one command (or one family of them) to the
+// command line; the action runs after parsing, through Context::on().
+
+namespace CLI {
+class App;
+}
+
+namespace photodrop::ctl {
+
+class Context;
+
+void add_init_command(CLI::App& app, Context& ctx);
+void add_tenant_commands(CLI::App& app, Context& ctx);
+void add_job_commands(CLI::App& app, Context& ctx);
+void add_listing_commands(CLI::App& app, Context& ctx);  // albums, uploads, photos
+void add_queue_commands(CLI::App& app, Context& ctx);
+void add_user_commands(CLI::App& app, Context& ctx);
+void add_sshd_config_command(CLI::App& app, Context& ctx);
+void add_doctor_command(CLI::App& app, Context& ctx);
+
+}  // namespace photodrop::ctl

@@ -1,0 +1,261 @@
+// doctor: what usually breaks a deployment, one line per check.
+#include "tools/accounts.hpp"
+#include "tools/commands/commands.hpp"
+#include "tools/context.hpp"
+#include "tools/format.hpp"
+#include "tools/health.hpp"
+#include "tools/mounts.hpp"
+#include "tools/sshd_snippet.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+namespace photodrop::ctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct DoctorOptions {
+    int64_t min_free_mb = 1024;
+    std::string sshd_snippet = sshd_snippet_path;
+    std::string sshd_config = "/etc/ssh/sshd_config";
+    std::string ingest;  // default: config.ingest_listen
+    int64_t timeout_ms = 2000;
+};
+
+class Report {
+public:
+    explicit Report(Context& ctx) : ctx_(ctx) {}
+    void add(const std::string& check, bool ok, const std::string& detail) {
+        if (!ok) ++failed_;
+        checks_.push_back({{"check", check}, {"ok", ok}, {"detail", detail}});
+        if (!ctx_.json) ctx_.io.out << fmt::format("{:<4}  {}: {}\n", ok ? "ok" : "FAIL", check, detail);
+    }
+    int finish() {
+        if (ctx_.json) ctx_.print_json({{"checks", checks_}, {"failed", failed_}});
+        else ctx_.io.out << fmt::format("{} checks, {} failed\n", checks_.size(), failed_);
+        return failed_ == 0 ? exit_ok : exit_failure;
+    }
+
+private:
+    Context& ctx_;
+    nlohmann::json checks_ = nlohmann::json::array();
+    int failed_ = 0;
+};
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream file(path);
+    if (!file) return std::nullopt;
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+void check_catalog(Context& ctx, Report& report, std::unique_ptr<Catalog>& catalog) {
+    const auto& path = ctx.config.catalog;
+    if (!fs::exists(path)) {
+        report.add("catalog", false, fmt::format("{} does not exist (create it with `photodropctl init`)", path));
+        return;
+    }
+    try {
+        catalog = open_catalog(path);
+        auto tenants = catalog->tenants().size();
+        auto users = catalog->users().size();
+        report.add("catalog", true, fmt::format("{} opens: {} tenant{}, {} SFTP user{}", path, tenants,
+                                                tenants == 1 ? "" : "s", users, users == 1 ? "" : "s"));
+    } catch (const std::exception& e) {
+        catalog.reset();
+        report.add("catalog", false, fmt::format("{}: {}", path, e.what()));
+    }
+}
+
+void check_data_dir(Context& ctx, Report& report, const DoctorOptions& o) {
+    const auto& dir = ctx.config.data;
+    if (!fs::is_directory(dir)) {
+        report.add("data directory", false, fmt::format("{} does not exist (create it with `photodropctl init`)", dir));
+    } else {
+        std::string probe = dir + "/.photodropctl-doctor-XXXXXX";
+        int fd = ::mkstemp(probe.data());
+        if (fd < 0) {
+            report.add("data directory", false, fmt::format("{} is not writable: {}", dir, errno_text(errno)));
+        } else {
+            ::close(fd);
+            ::unlink(probe.c_str());
+            report.add("data directory", true, fmt::format("{} exists and is writable", dir));
+        }
+    }
+
+    // The space that matters is that of the file system the data lands on.
+    fs::path at = dir;
+    while (!fs::exists(at) && at.has_parent_path() && at != at.parent_path()) at = at.parent_path();
+    struct statvfs vfs {};
+    if (::statvfs(at.c_str(), &vfs) != 0) {
+        report.add("disk space", false, fmt::format("statvfs {}: {}", at.string(), errno_text(errno)));
+        return;
+    }
+    auto free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+    int64_t threshold = o.min_free_mb * 1024 * 1024;
+    report.add("disk space", free_bytes >= threshold,
+               fmt::format("{} free on {} ({} {} threshold {})", human_size(free_bytes), at.string(),
+                           free_bytes >= threshold ? "above" : "BELOW", "the", human_size(threshold)));
+}
+
+// sshd refuses ChrootDirectory unless it and every directory above it is
+// root-owned and writable by no one else.
+void check_chroot(Report& report, const std::string& check, const std::string& mount_point) {
+    struct stat st {};
+    if (::stat(mount_point.c_str(), &st) != 0) return;  // reported by the mount check
+    auto mode = st.st_mode & 07777;
+    if (st.st_uid != 0 || mode != 0755) {
+        report.add(check, false, fmt::format("{} is owned by uid {} with mode {:04o}; sshd's ChrootDirectory needs "
+                                             "root and 0755",
+                                             mount_point, st.st_uid, mode));
+        return;
+    }
+    for (fs::path dir = fs::path(mount_point).parent_path();; dir = dir.parent_path()) {
+        if (::stat(dir.c_str(), &st) != 0) {
+            report.add(check, false, fmt::format("stat {}: {}", dir.string(), errno_text(errno)));
+            return;
+        }
+        if (st.st_uid != 0 || (st.st_mode & 022) != 0) {
+            report.add(check, false, fmt::format("{} is owned by uid {} with mode {:04o}; every directory above a "
+                                                 "chroot must be root-owned and not group- or world-writable",
+                                                 dir.string(), st.st_uid, st.st_mode & 07777));
+            return;
+        }
+        if (dir == dir.parent_path()) break;
+    }
+    report.add(check, true, fmt::format("{} and every directory above it are root-owned, 0755 or stricter",
+                                        mount_point));
+}
+
+void check_tenant(Context& ctx, Report& report, Catalog& catalog, const Tenant& tenant) {
+    std::string mount_point = ctx.mount_point(tenant);
+    std::string name = fmt::format("tenant {}", tenant.slug);
+    struct stat st {};
+    if (::stat(mount_point.c_str(), &st) != 0) {
+        int error = errno;
+        report.add(name + " mount", false,
+                   error == ENOTCONN
+                       ? fmt::format("{}: {} (photodrop-fs died: unmount it and restart photodrop-fs@{})",
+                                     mount_point, errno_text(error), tenant.slug)
+                       : fmt::format("{}: {}", mount_point, errno_text(error)));
+        return;
+    }
+    auto mount = mount_at(mount_point);
+    bool fuse = mount && mount->fstype.starts_with("fuse");
+    if (!fuse) {
+        report.add(name + " mount", false,
+                   mount ? fmt::format("{} is a {} mount, not photodrop-fs", mount_point, mount->fstype)
+                         : fmt::format("{} is not mounted (start photodrop-fs@{})", mount_point, tenant.slug));
+    } else {
+        report.add(name + " mount", true, fmt::format("{} is a live {} mount", mount_point, mount->fstype));
+        bool allow_other = has_option(mount->super_options, "allow_other") || has_option(mount->options, "allow_other");
+        report.add(name + " allow_other", allow_other,
+                   allow_other ? "mounted with allow_other"
+                               : "mounted without allow_other: SFTP users (not root) cannot enter it");
+    }
+    check_chroot(report, name + " chroot", mount_point);
+
+    for (const auto& user : catalog.users(tenant.id)) {
+        std::string check = fmt::format("user {}", user.username);
+        auto account = accounts::find(user.username);
+        if (!account) report.add(check, false, "no system account of that name");
+        else if (account->uid != user.uid)
+            report.add(check, false, fmt::format("system uid {}, catalog uid {}", account->uid, user.uid));
+        else if (account->home != mount_point)
+            report.add(check, false, fmt::format("home is {}, not the tenant's mount {}", account->home, mount_point));
+        else if (!accounts::in_group(*account, sftp_group))
+            report.add(check, false, fmt::format("not in group {}: sshd will not chroot it", sftp_group));
+        else report.add(check, true, fmt::format("uid {}, home {}, {}", account->uid, account->home,
+                                                 user.enabled ? "enabled" : "disabled"));
+    }
+}
+
+void check_sshd(Context& ctx, Report& report, const DoctorOptions& o) {
+    auto installed = read_file(o.sshd_snippet);
+    if (!installed) {
+        report.add("sshd snippet", false, fmt::format("{} is missing (install it: photodropctl sshd-config > {})",
+                                                      o.sshd_snippet, o.sshd_snippet));
+    } else if (*installed != sshd_snippet(ctx.keys_dir)) {
+        report.add("sshd snippet", false,
+                   fmt::format("{} differs from `photodropctl sshd-config`", o.sshd_snippet));
+    } else {
+        // The snippet counts only if the main configuration includes its directory.
+        auto main_config = read_file(o.sshd_config).value_or("");
+        std::string dir = fs::path(o.sshd_snippet).parent_path().filename().string();
+        bool included = false;
+        std::istringstream lines(main_config);
+        for (std::string line; std::getline(lines, line);) {
+            auto start = line.find_first_not_of(" \t");
+            if (start == std::string::npos) continue;
+            std::string_view l(line.c_str() + start);
+            if ((l.starts_with("Include") || l.starts_with("include")) && l.find(dir) != std::string::npos)
+                included = true;
+        }
+        report.add("sshd snippet", included,
+                   included ? fmt::format("{} is installed", o.sshd_snippet)
+                            : fmt::format("{} is installed but {} does not Include {}/*.conf", o.sshd_snippet,
+                                          o.sshd_config, dir));
+    }
+}
+
+void check_group(Report& report, Catalog* catalog) {
+    std::string check = fmt::format("group {}", sftp_group);
+    if (accounts::group_exists(sftp_group)) report.add(check, true, "exists");
+    else if (catalog && !catalog->users().empty()) report.add(check, false, "missing: sshd's Match Group matches no one");
+    else report.add(check, true, "not created yet: the first `photodropctl user add` creates it");
+}
+
+}  // namespace
+
+void add_doctor_command(CLI::App& app, Context& ctx) {
+    auto o = std::make_shared<DoctorOptions>();
+    auto* cmd = app.add_subcommand("doctor", "Check the deployment: catalog, data directory, disk space, each "
+                                             "tenant's mount and chroot, SFTP accounts, the sshd snippet, ingest");
+    cmd->add_option("--min-free-mb", o->min_free_mb, "Free space the data directory needs, in MiB")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--sshd-snippet", o->sshd_snippet, "Where the sshd snippet should be installed")
+        ->type_name("FILE")
+        ->capture_default_str();
+    cmd->add_option("--sshd-config", o->sshd_config, "sshd's main configuration, which must include the snippet")
+        ->type_name("FILE")
+        ->capture_default_str();
+    cmd->add_option("--ingest", o->ingest, "The ingest service's health listener (default: setting ingest_listen)")
+        ->type_name("HOST:PORT");
+    cmd->add_option("--timeout-ms", o->timeout_ms, "How long to wait for the ingest service")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->footer("Exit status 0 when every check passes, 1 otherwise.");
+    ctx.on(cmd, [&ctx, o] {
+        Report report(ctx);
+        std::unique_ptr<Catalog> catalog;
+        check_catalog(ctx, report, catalog);
+        check_data_dir(ctx, report, *o);
+        if (catalog)
+            for (const auto& tenant : catalog->tenants()) check_tenant(ctx, report, *catalog, tenant);
+        check_group(report, catalog.get());
+        check_sshd(ctx, report, *o);
+        auto health = check_ingest_health(o->ingest.empty() ? ctx.config.ingest_listen : o->ingest,
+                                          std::chrono::milliseconds(o->timeout_ms));
+        report.add("ingest", health.ok, health.detail);
+        return report.finish();
+    });
+}
+
+}  // namespace photodrop::ctl

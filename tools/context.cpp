@@ -1,0 +1,55 @@
+#include "tools/context.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <ostream>
+
+namespace photodrop::ctl {
+
+Catalog& Context::catalog() {
+    if (!catalog_) {
+        std::error_code ec;
+        if (!std::filesystem::exists(config.catalog, ec))
+            throw std::runtime_error(
+                fmt::format("catalog {} does not exist (create it with `photodropctl init`)", config.catalog));
+        catalog_ = open_catalog(config.catalog);
+    }
+    return *catalog_;
+}
+
+Tenant Context::tenant(const std::string& slug) {
+    if (slug.empty()) {
+        auto all = catalog().tenants();
+        if (all.size() == 1) return all.front();
+        throw UsageError(all.empty() ? "no tenants yet: add one with `photodropctl tenant add SLUG`"
+                                     : "there are several tenants: name one with --tenant");
+    }
+    auto t = catalog().tenant(slug);
+    if (!t) throw std::runtime_error(fmt::format("unknown tenant '{}'", slug));
+    return *t;
+}
+
+Job Context::job(const Tenant& tenant, const std::string& name) {
+    auto j = catalog().job(tenant.id, name);
+    if (!j) throw std::runtime_error(fmt::format("tenant {} has no job '{}'", tenant.slug, name));
+    return *j;
+}
+
+void Context::print_json(const nlohmann::json& value) { io.out << value.dump(2) << '\n'; }
+
+void Context::on(CLI::App* command, std::function<int()> run) {
+    // A subcommand's callback runs before its parent's: the deepest command given wins.
+    command->callback([this, run = std::move(run)] {
+        if (!action) action = run;
+    });
+}
+
+void add_tenant_option(CLI::App* command, std::string& slug) {
+    command->add_option("--tenant,-t", slug, "The tenant (its slug); optional when there is only one")
+        ->type_name("SLUG");
+}
+
+}  // namespace photodrop::ctl
