@@ -29,14 +29,23 @@ bool is_mounted(const std::filesystem::path& path) {
     return false;
 }
 
-MountedTenant::MountedTenant(std::string slug) : slug_(std::move(slug)) {
+MountedTenant::MountedTenant(std::string slug) : own_dir_(std::in_place), base_(own_dir_->path()), slug_(std::move(slug)) {
+    setup();
+}
+
+MountedTenant::MountedTenant(const std::filesystem::path& base, std::string slug) : base_(base), slug_(std::move(slug)) {
+    setup();
+}
+
+void MountedTenant::setup() {
     catalog_ = open_catalog(catalog_path());
     tenant = catalog_->add_tenant(slug_, "Studio " + slug_);
     albums_job = catalog_->add_job(tenant.id, "job00001", "Spring portraits", Layout::Albums, JobStatus::Planned);
     flat_job = catalog_->add_job(tenant.id, "job00002", "Sports day", Layout::Flat, JobStatus::Planned);
     std::filesystem::create_directories(path());
-    // The mount's parent must let other uids through, as a chroot's parents do.
-    std::filesystem::permissions(tmp_.path(), std::filesystem::perms(0755));
+    std::filesystem::create_directories(data_dir());
+    // Other uids must get through the mount's parents, which sshd's chroot wants root-owned and not writable.
+    for (auto p : {base_, mounts_dir(), path()}) std::filesystem::permissions(p, std::filesystem::perms(0755));
 }
 
 MountedTenant::~MountedTenant() {
@@ -47,14 +56,14 @@ MountedTenant::~MountedTenant() {
 }
 
 std::filesystem::path MountedTenant::path(const std::string& relative) const {
-    auto mnt = tmp_.path() / "mnt";
+    auto mnt = mounts_dir() / slug_;
     return relative.empty() ? mnt : mnt / relative;
 }
 
 void MountedTenant::mount() {
     daemon_ = Process({PHOTODROP_FS_BIN, "-f", "--catalog", catalog_path().string(), "--data", data_dir().string(),
                        "--tenant", slug_, "--wake-socket", wake_socket().string(), path().string()},
-                      (tmp_.path() / "fs.log").string());
+                      (base_ / ("fs-" + slug_ + ".log")).string());
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!is_mounted(path())) {
         if (daemon_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)
@@ -82,7 +91,7 @@ int MountedTenant::terminate() {
 }
 
 std::string MountedTenant::log() const {
-    std::ifstream in(tmp_.path() / "fs.log");
+    std::ifstream in(base_ / ("fs-" + slug_ + ".log"));
     std::stringstream text;
     text << in.rdbuf();
     return text.str();

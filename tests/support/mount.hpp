@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace photodrop::test {
@@ -25,8 +26,12 @@ bool is_mounted(const std::filesystem::path& path);
 
 class MountedTenant {
 public:
-    // A catalog with tenant `slug`, a planned `albums` job job00001 and a planned `flat` job job00002.
+    // Tenant `slug` with a planned `albums` job job00001 and a planned `flat` job
+    // job00002, in a catalog of its own in a temporary directory.
     explicit MountedTenant(std::string slug = "demo");
+    // The same in a deployment shared with other tenants: BASE/catalog.db,
+    // BASE/data, the mount at BASE/mounts/SLUG.
+    MountedTenant(const std::filesystem::path& base, std::string slug);
     ~MountedTenant();
 
     void mount();
@@ -39,11 +44,12 @@ public:
 
     std::filesystem::path path(const std::string& relative = "") const;
     Catalog& catalog() { return *catalog_; }
-    const std::filesystem::path& dir() const { return tmp_.path(); }
-    std::filesystem::path catalog_path() const { return tmp_.path() / "catalog.db"; }
-    std::filesystem::path data_dir() const { return tmp_.path() / "data"; }
+    const std::filesystem::path& dir() const { return base_; }
+    std::filesystem::path catalog_path() const { return base_ / "catalog.db"; }
+    std::filesystem::path data_dir() const { return base_ / "data"; }
+    std::filesystem::path mounts_dir() const { return base_ / "mounts"; }
     std::filesystem::path staging_dir() const { return data_dir() / slug_ / "staging"; }
-    std::filesystem::path wake_socket() const { return tmp_.path() / "wake.sock"; }
+    std::filesystem::path wake_socket() const { return data_dir() / "ingest.sock"; }
     std::string log() const;
 
     Tenant tenant;
@@ -51,7 +57,10 @@ public:
     Job flat_job;
 
 private:
-    TempDir tmp_;
+    void setup();
+
+    std::optional<TempDir> own_dir_;
+    std::filesystem::path base_;
     std::string slug_;
     std::unique_ptr<Catalog> catalog_;
     Process daemon_;

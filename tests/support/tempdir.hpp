@@ -10,9 +10,11 @@ namespace photodrop::test {
 
 class TempDir {
 public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "photodrop-test-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    // A new directory inside `base` (default: the system's temporary directory).
+    explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+        std::filesystem::create_directories(base);
+        std::string pattern = (base / "photodrop-test-XXXXXX").string();
+        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed in " + base.string());
         path_ = pattern;
     }
     ~TempDir() {
