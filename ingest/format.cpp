@@ -11,12 +11,17 @@ namespace photodrop::ingest {
 namespace {
 using namespace std::string_view_literals;
 
-constexpr std::array<std::pair<ImageFormat, const char*>, 5> loaders{{
-    {ImageFormat::Jpeg, "jpegload"},
-    {ImageFormat::Png, "pngload"},
-    {ImageFormat::Tiff, "tiffload"},
-    {ImageFormat::Heif, "heifload"},
-    {ImageFormat::Webp, "webpload"},
+struct Loader {
+    ImageFormat format;
+    std::string_view class_name;  // what vips_foreign_find_load() answers
+    const char* nickname;         // what the operation is called by
+};
+constexpr std::array<Loader, 5> loaders{{
+    {ImageFormat::Jpeg, "VipsForeignLoadJpegFile", "jpegload"},
+    {ImageFormat::Png, "VipsForeignLoadPngFile", "pngload"},
+    {ImageFormat::Tiff, "VipsForeignLoadTiffFile", "tiffload"},
+    {ImageFormat::Heif, "VipsForeignLoadHeifFile", "heifload"},
+    {ImageFormat::Webp, "VipsForeignLoadWebpFile", "webpload"},
 }};
 
 // Formats people send by mistake, recognised by their first bytes.
@@ -38,19 +43,20 @@ bool looks_like_text(const std::string& head) {
 }  // namespace
 
 std::optional<ImageFormat> detect_format(const std::string& path) {
-    const char* loader = vips_foreign_find_load(path.c_str());
-    if (!loader) {
+    // This finds blocked loaders too: only the accepted ones pass.
+    const char* found = vips_foreign_find_load(path.c_str());
+    if (!found) {
         vips_error_clear();
         return std::nullopt;
     }
-    for (const auto& [format, name] : loaders)
-        if (std::string_view(loader) == name) return format;
+    for (const auto& loader : loaders)
+        if (loader.class_name == found) return loader.format;
     return std::nullopt;
 }
 
 const char* loader_of(ImageFormat format) {
-    for (const auto& [f, name] : loaders)
-        if (f == format) return name;
+    for (const auto& loader : loaders)
+        if (loader.format == format) return loader.nickname;
     return "";
 }
 

@@ -1,0 +1,130 @@
+// read_header() and render() on their own: formats, refusals, renditions.
+
+#include "ingest/image.hpp"
+#include "ingest/refusal.hpp"
+#include "tests/ingest/fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+
+using namespace photodrop;
+using namespace photodrop::ingest;
+using photodrop::test::Bytes;
+using vips::VImage;
+
+namespace {
+std::string refusal_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Refusal& refusal) {
+        return refusal.what();
+    }
+    return "(not refused)";
+}
+
+// A small real JPEG whose frame header claims width x height.
+Bytes jpeg_claiming(int width, int height) {
+    Bytes bytes = test::encode(test::photo_like(64, 48), ".jpg");
+    for (size_t i = 0; i + 9 < bytes.size(); ++i) {
+        if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) {
+            bytes[i + 5] = static_cast<unsigned char>(height >> 8);
+            bytes[i + 6] = static_cast<unsigned char>(height & 0xFF);
+            bytes[i + 7] = static_cast<unsigned char>(width >> 8);
+            bytes[i + 8] = static_cast<unsigned char>(width & 0xFF);
+            return bytes;
+        }
+    }
+    FAIL("no frame header in the JPEG");
+    return bytes;
+}
+}  // namespace
+
+TEST_CASE("the format comes from the content, not the name") {
+    test::TempDir dir;
+    auto image = test::photo_like(320, 240);
+    for (auto [suffix, format] : {std::pair{".jpg", ImageFormat::Jpeg}, std::pair{".png", ImageFormat::Png},
+                                  std::pair{".tif", ImageFormat::Tiff}, std::pair{".webp", ImageFormat::Webp}}) {
+        auto path = dir.path() / "upload.jpeg";  // the name says JPEG whatever it is
+        test::write_file(path, test::encode(image, suffix));
+        auto header = read_header(path.string(), 100'000'000);
+        CHECK(header.format == format);
+        CHECK(header.width == 320);
+        CHECK(header.height == 240);
+    }
+}
+
+TEST_CASE("loaders outside the accepted formats are blocked") {
+    test::TempDir dir;
+    auto image = test::photo_like(32, 32);
+    for (const char* suffix : {".gif", ".v", ".ppm", ".csv"}) {
+        auto path = dir.path() / (std::string("upload") + suffix);
+        try {
+            test::write_file(path, test::encode(image, suffix));
+        } catch (const vips::VError&) {
+            continue;  // this libvips cannot write it either
+        }
+        CAPTURE(suffix);
+        CHECK_FALSE(detect_format(path.string()));
+        CHECK_THROWS_AS(VImage::new_from_file(path.c_str()), vips::VError);
+        CHECK_THROWS_AS(read_header(path.string(), 100'000'000), Refusal);
+    }
+}
+
+TEST_CASE("a header over the pixel limit is refused before decoding") {
+    test::TempDir dir;
+    auto path = dir.path() / "bomb.jpg";
+    test::write_file(path, jpeg_claiming(20000, 20000));
+    // Only 64x48 pixels of data follow the header: a decode would fail as
+    // truncated, so a pixel-limit reason shows nothing was decoded.
+    auto reason = refusal_of([&] { read_header(path.string(), 100'000'000); });
+    CHECK(reason.find("20000x20000") != std::string::npos);
+    CHECK(reason.find("400 megapixels") != std::string::npos);
+    CHECK(reason.find("over the limit of 100 megapixels") != std::string::npos);
+
+    auto small = dir.path() / "small.png";
+    test::write_file(small, test::encode(test::photo_like(100, 100), ".png"));
+    CHECK(refusal_of([&] { read_header(small.string(), 9'999); }).find("over the limit") != std::string::npos);
+    CHECK_NOTHROW(read_header(small.string(), 10'000));
+}
+
+TEST_CASE("renditions are upright sRGB JPEGs without metadata, from one decode") {
+    test::TempDir dir;
+    auto path = dir.path() / "portrait.png";
+    // 16-bit with alpha: the renditions still come out as 8-bit sRGB.
+    VImage rgba = test::photo_like(2400, 1800).bandjoin_const({255}).cast(VIPS_FORMAT_USHORT) * 256;
+    rgba = rgba.cast(VIPS_FORMAT_USHORT).copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_RGB16));
+    test::write_file(path, test::encode(rgba, ".png"));
+
+    auto renditions = render(path.string(), RenditionSizes{1600, 400});
+    auto preview = VImage::new_from_buffer(renditions.preview.data(), renditions.preview.size(), "");
+    auto thumbnail = VImage::new_from_buffer(renditions.thumbnail.data(), renditions.thumbnail.size(), "");
+    CHECK(preview.width() == 1600);
+    CHECK(preview.height() == 1200);
+    CHECK(thumbnail.width() == 400);
+    CHECK(thumbnail.height() == 300);
+    for (const VImage& image : {preview, thumbnail}) {
+        CHECK(image.bands() == 3);
+        CHECK(image.format() == VIPS_FORMAT_UCHAR);
+        CHECK(image.interpretation() == VIPS_INTERPRETATION_sRGB);
+        CHECK(image.get_typeof("exif-data") == 0);
+        CHECK(image.get_typeof("icc-profile-data") == 0);
+    }
+}
+
+TEST_CASE("a truncated file is refused when decoded") {
+    test::TempDir dir;
+    for (const char* suffix : {".jpg", ".png", ".webp", ".tif"}) {
+        CAPTURE(suffix);
+        Bytes bytes = test::encode(test::photo_like(800, 600), suffix);
+        bytes.resize(bytes.size() * 6 / 10);
+        auto path = dir.path() / (std::string("cut") + suffix);
+        test::write_file(path, bytes);
+        auto reason = refusal_of([&] {
+            read_header(path.string(), 100'000'000);
+            render(path.string(), RenditionSizes{});
+        });
+        CHECK(reason != "(not refused)");
+    }
+}
