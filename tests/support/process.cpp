@@ -1,6 +1,9 @@
 #include "tests/support/process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -16,14 +19,16 @@ extern char** environ;
 namespace photodrop::test {
 
 namespace {
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int stdout_fd) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int stdout_fd, int stdin_fd = -1) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (stdout_fd >= 0 && log.empty()) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 2);
     if (!log.empty()) {
         posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (stdout_fd < 0) posix_spawn_file_actions_adddup2(&actions, 2, 1);
@@ -106,6 +111,40 @@ std::string output_of(const std::vector<std::string>& argv, int* status) {
     ::waitpid(pid, &raw, 0);
     if (status) *status = status_of(raw);
     return out;
+}
+
+int run_with_input(const std::vector<std::string>& argv, const std::string& input, std::string* output) {
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    pid_t pid = spawn(argv, {}, out[1], in[0]);
+    ::close(in[0]);
+    ::close(out[1]);
+    // Small inputs only: they fit in the pipe, so writing first cannot deadlock.
+    if (::write(in[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) throw std::runtime_error("write");
+    ::close(in[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+    ::close(out[0]);
+    int raw = 0;
+    ::waitpid(pid, &raw, 0);
+    if (output) *output = text;
+    return status_of(raw);
+}
+
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("no free port");
+    }
+    ::close(fd);
+    return ntohs(addr.sin_port);
 }
 
 }  // namespace photodrop::test

@@ -31,7 +31,14 @@ private:
 
 // Runs a command to completion; returns its exit status. Output goes to `log` if given.
 int run(const std::vector<std::string>& argv, const std::string& log = {});
-// Runs a command and returns what it printed on stdout.
+// Runs a command and returns what it printed (stdout and stderr).
 std::string output_of(const std::vector<std::string>& argv, int* status = nullptr);
 
+}  // namespace photodrop::test
+
+namespace photodrop::test {
+// Runs a command with `input` on its stdin; returns its exit status, and what it printed (stdout and stderr) in `output`.
+int run_with_input(const std::vector<std::string>& argv, const std::string& input, std::string* output = nullptr);
+// A TCP port on 127.0.0.1 that nothing listens on now.
+int free_port();
 }  // namespace photodrop::test

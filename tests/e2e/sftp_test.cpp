@@ -1,0 +1,366 @@
+// End to end: a real sshd on loopback, real photodrop-fs mounts of two tenants,
+// system accounts made by photodropctl, and real SFTP clients (OpenSSH sftp,
+// curl, a paramiko script for exact operation sequences).
+
+#include "tests/support/files.hpp"
+#include "tests/support/mount.hpp"
+#include "tests/support/sshd.hpp"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+
+using namespace photodrop;
+using namespace photodrop::test;
+using nlohmann::json;
+
+namespace {
+
+const std::filesystem::path tests_base = "/var/lib/photodrop-tests";  // root-owned parents, as a chroot needs
+
+// Two tenants, their SFTP users and a private sshd, shared by the tests of this file.
+class Deployment {
+public:
+    Deployment() : base_(tests_base), a_(base_.path(), "studio-a"), b_(base_.path(), "studio-b") {
+        a_.mount();
+        b_.mount();
+        b_only_ = b_.catalog().add_job(b_.tenant.id, "b-secret", "Tenant B only", Layout::Flat, JobStatus::Planned);
+        key_ = make_client_key(base_.path(), "client_key");
+        auto suffix = std::to_string(::getpid() % 100000);
+        alice = "pdta" + suffix;
+        bob = "pdtb" + suffix;
+        carol = "pdtc" + suffix;
+        dave = "pdtd" + suffix;
+        add_user(alice, "studio-a", {});
+        add_user(bob, "studio-b", {});
+        add_user(carol, "studio-a", {"--jobs", "job00002"});
+        add_user(dave, "studio-a", {});
+        REQUIRE(ctl({"user", "disable", dave}) == 0);
+        std::string block;
+        REQUIRE(run_with_input(ctl_argv({"sshd-config"}), "", &block) == 0);
+        sshd_ = std::make_unique<SshServer>(base_.path(), block);
+    }
+
+    ~Deployment() {
+        sshd_.reset();
+        for (const auto& u : made_) ctl({"user", "remove", u});
+        a_.unmount();
+        b_.unmount();
+    }
+
+    MountedTenant& a() { return a_; }
+    MountedTenant& b() { return b_; }
+    int port() const { return sshd_->port(); }
+    std::filesystem::path dir() const { return base_.path(); }
+
+    // OpenSSH sftp in batch mode with the client key; the exit status, and what it printed.
+    std::pair<int, std::string> sftp(const std::string& user, const std::string& batch) {
+        std::vector<std::string> argv{"sftp", "-b", "-", "-P", std::to_string(port()), "-i", key_.string(),
+                                      "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                                      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                                      "-o", "LogLevel=ERROR", user + "@127.0.0.1"};
+        std::string out;
+        int status = run_with_input(argv, batch, &out);
+        return {status, out};
+    }
+
+    // The paramiko client with the user's password.
+    json client(const std::string& user, const std::vector<std::string>& scenario, const std::string& password = {}) {
+        std::vector<std::string> argv{"/usr/bin/python3", PHOTODROP_E2E_DIR "/sftp_client.py", std::to_string(port()),
+                                      user, password.empty() ? password_ : password};
+        argv.insert(argv.end(), scenario.begin(), scenario.end());
+        std::string out;
+        run_with_input(argv, "", &out);
+        auto brace = out.rfind('{');
+        REQUIRE_MESSAGE(brace != std::string::npos, out);
+        return json::parse(out.substr(brace));
+    }
+
+    std::string password() const { return password_; }
+    std::string alice, bob, carol, dave;
+    Job b_only_;
+
+    int ctl(const std::vector<std::string>& args, const std::string& input = {}, std::string* out = nullptr) {
+        return run_with_input(ctl_argv(args), input, out);
+    }
+
+private:
+    std::vector<std::string> ctl_argv(const std::vector<std::string>& args) {
+        std::vector<std::string> argv{PHOTODROP_CTL_BIN,
+                                      "--catalog", a_.catalog_path().string(),
+                                      "--data", a_.data_dir().string(),
+                                      "--mounts", a_.mounts_dir().string(),
+                                      "--keys-dir", (base_.path() / "keys").string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    }
+
+    void add_user(const std::string& name, const std::string& tenant, const std::vector<std::string>& extra) {
+        if (::getpwnam(name.c_str())) ctl({"user", "remove", name});  // left by a crashed run
+        std::vector<std::string> args{"user", "add", "--tenant", tenant, name, "--password-stdin", "--key",
+                                      key_.string() + ".pub"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::string out;
+        REQUIRE_MESSAGE(ctl(args, password_ + "\n", &out) == 0, out);
+        made_.push_back(name);
+    }
+
+    TempDir base_;
+    MountedTenant a_, b_;
+    std::filesystem::path key_;
+    std::string password_ = "Corr3ct-Horse";
+    std::vector<std::string> made_;
+    std::unique_ptr<SshServer> sshd_;
+};
+}  // namespace
+
+namespace {
+Deployment& deployment() {
+    static auto d = std::make_unique<Deployment>();
+    return *d;
+}
+
+#define REQUIRE_DEPLOYABLE()                                                                \
+    if (!can_mount() || ::access("/usr/sbin/sshd", X_OK) != 0) {                           \
+        MESSAGE("SKIPPED: end-to-end tests need root, /dev/fuse and /usr/sbin/sshd");      \
+        return;                                                                             \
+    }
+
+std::vector<Upload> uploads_named(Catalog& c, Id job, const std::string& name) {
+    std::vector<Upload> out;
+    for (auto& u : c.uploads(job))
+        if (u.filename == name) out.push_back(u);
+    return out;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A local folder of files to upload.
+std::filesystem::path local_file(const std::filesystem::path& dir, const std::string& name, const std::string& bytes) {
+    auto p = dir / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("put -r of an album: files land in their sections; a deeper folder is refused and the rest goes on") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto album = local.path() / "Class 2B";
+    local_file(album, "portrait1.jpg", some_bytes(40000, 1));
+    local_file(album, "group/class.jpg", some_bytes(50000, 2));
+    local_file(album, "individuals/kid1.jpg", some_bytes(60000, 3));
+    local_file(album, "individuals/kid2.JPG", some_bytes(60000, 4));
+    local_file(album, "individuals/retakes/kid3.jpg", some_bytes(60000, 5));
+    // OpenSSH's put -r makes each folder with mkdir and goes on past one it cannot make.
+    auto [status, out] = d.sftp(d.alice, fmt::format("-put -r \"{}\" \"job00001/Class 2B\"\n"
+                                                     "-mkdir \"job00001/Class 2B/individuals/retakes\"\n",
+                                                     album.string()));
+    CAPTURE(out);
+    CHECK(has(out, "Permission denied"));
+    auto& cat = d.a().catalog();
+    auto job = d.a().albums_job.id;
+    auto class_photo = uploads_named(cat, job, "class.jpg");
+    REQUIRE(class_photo.size() == 1);
+    CHECK(class_photo[0].folder.section == Section::Group);
+    CHECK(class_photo[0].state == UploadState::Queued);
+    for (std::string name : {"kid1.jpg", "kid2.JPG", "portrait1.jpg"}) {
+        CAPTURE(name);
+        auto u = uploads_named(cat, job, name);
+        REQUIRE(u.size() == 1);
+        CHECK(u[0].folder.section == Section::Individuals);
+        CHECK(u[0].state == UploadState::Queued);
+    }
+    CHECK(uploads_named(cat, job, "kid3.jpg").empty());
+    CHECK(has(d.a().log(), "refused: folders cannot be made inside 'group' or 'individuals'"));
+    auto listing = d.sftp(d.alice, "ls -1 \"job00001/Class 2B/individuals\"\n");
+    CHECK(has(listing.second, "kid1.jpg"));
+    CHECK(has(listing.second, "kid2.JPG"));
+}
+
+TEST_CASE("an archive and a non-image are refused with their reasons; .DS_Store is discarded without an error") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto zip = local_file(local.path(), "photos.zip", "PK\x03\x04" + some_bytes(1000));
+    auto txt = local_file(local.path(), "notes.txt", "hello");
+    auto disguised = local_file(local.path(), "disguised.jpg", "PK\x03\x04" + some_bytes(100000));
+    auto ds = local_file(local.path(), ".DS_Store", some_bytes(6148));
+    auto refused = d.sftp(d.alice, fmt::format("-put {} job00002/\n-put {} job00002/\n-put {} job00002/\n",
+                                               zip.string(), txt.string(), disguised.string()));
+    CAPTURE(refused.second);
+    CHECK(has(refused.second, "Permission denied"));
+    auto accepted = d.sftp(d.alice, fmt::format("put {} job00002/.DS_Store\n", ds.string()));
+    CAPTURE(accepted.second);
+    CHECK(accepted.first == 0);
+    auto& cat = d.a().catalog();
+    auto job = d.a().flat_job.id;
+    auto reason_of = [&](const std::string& name) {
+        auto u = uploads_named(cat, job, name);
+        return u.empty() ? std::string("(none)") : u.back().reason;
+    };
+    CHECK(has(reason_of("photos.zip"), "archives (.zip) are not accepted"));
+    CHECK(has(reason_of("notes.txt"), "only image files"));
+    CHECK(has(reason_of("disguised.jpg"), "ZIP archive"));
+    CHECK(uploads_named(cat, job, ".DS_Store").back().state == UploadState::Discarded);
+    std::string listed;
+    REQUIRE(d.ctl({"uploads", "--tenant", "studio-a", "--job", "job00002", "--state", "rejected"}, "", &listed) == 0);
+    CHECK(has(listed, "photos.zip"));
+    CHECK(has(listed, "archives (.zip) are not accepted"));
+    CHECK(has(listed, "disguised.jpg"));
+}
+
+TEST_CASE("WinSCP's sequence: .filepart, remove, rename, set mtime") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto data = local_file(local.path(), "w.jpg", some_bytes(500000, 11));
+    d.client(d.alice, {"mkdir", "job00001/WinSCP"});
+    auto r = d.client(d.alice, {"winscp", "job00001/WinSCP", "IMG_0001.jpg", data.string(), "1600000000"});
+    CAPTURE(r.dump());
+    REQUIRE_FALSE(r.contains("error"));
+    CHECK(r["mtime"] == 1600000000);
+    CHECK(r["size"] == 500000);
+    CHECK(r["names"] == json::array({"IMG_0001.jpg"}));
+    auto u = uploads_named(d.a().catalog(), d.a().albums_job.id, "IMG_0001.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+    auto ls = d.sftp(d.alice, "ls -l job00001/WinSCP\n");
+    CHECK(has(ls.second, "2020"));  // 1600000000 is September 2020
+    // The same sequence again replaces it: one visible upload, queued once more.
+    r = d.client(d.alice, {"winscp", "job00001/WinSCP", "IMG_0001.jpg", data.string(), "1600000000"});
+    CHECK(r["names"] == json::array({"IMG_0001.jpg"}));
+    CHECK(d.a().catalog().uploads(d.a().albums_job.id, UploadState::Queued).size() >= 1);
+}
+
+TEST_CASE("rclone's and Cyberduck's temporary names are queued when renamed") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto data = local_file(local.path(), "r.jpg", some_bytes(200000, 12));
+    for (std::string client : {"rclone", "cyberduck"}) {
+        CAPTURE(client);
+        auto name = client + ".jpg";
+        auto r = d.client(d.alice, {client, "job00002", name, data.string()});
+        CAPTURE(r.dump());
+        REQUIRE_FALSE(r.contains("error"));
+        CHECK(r["size"] == 200000);
+        auto u = uploads_named(d.a().catalog(), d.a().flat_job.id, name);
+        REQUIRE(u.size() == 1);
+        CHECK(u[0].state == UploadState::Queued);
+    }
+}
+
+TEST_CASE("an interrupted upload resumed with reput, or by writing at the offset, ends byte-identical") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto bytes = some_bytes(4 << 20, 13);
+    auto data = local_file(local.path(), "big.jpg", bytes);
+    auto r = d.client(d.alice, {"resume", "job00002/resumed.jpg", data.string(), "1500000"});
+    CHECK(r["sha256"] == sha256(bytes));
+
+    // OpenSSH's reput continues from the size already on the server.
+    auto partial = local_file(local.path(), "part/reput.jpg", bytes.substr(0, 1234567));
+    REQUIRE(d.sftp(d.alice, fmt::format("put {} job00002/reput.jpg\n", partial.string())).first == 0);
+    auto full = local_file(local.path(), "reput.jpg", bytes);
+    auto [status, out] = d.sftp(d.alice, fmt::format("reput {} job00002/reput.jpg\n", full.string()));
+    CAPTURE(out);
+    CHECK(status == 0);
+    CHECK(d.client(d.alice, {"read", "job00002/reput.jpg"})["sha256"] == sha256(bytes));
+    CHECK(uploads_named(d.a().catalog(), d.a().flat_job.id, "reput.jpg").back().state == UploadState::Queued);
+}
+
+TEST_CASE("curl sftp:// uploads and lists") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto data = local_file(local.path(), "curl.jpg", some_bytes(100000, 14));
+    std::string out;
+    int status = run_with_input({"curl", "-sS", "-k", "-u", d.alice + ":" + d.password(), "-T", data.string(),
+                                 fmt::format("sftp://127.0.0.1:{}/job00002/", d.port())},
+                                "", &out);
+    CAPTURE(out);
+    CHECK(status == 0);
+    CHECK(uploads_named(d.a().catalog(), d.a().flat_job.id, "curl.jpg").back().state == UploadState::Queued);
+    status = run_with_input({"curl", "-sS", "-k", "-u", d.alice + ":" + d.password(), "-l",
+                             fmt::format("sftp://127.0.0.1:{}/job00002/", d.port())},
+                            "", &out);
+    CHECK(status == 0);
+    CHECK(has(out, "curl.jpg"));
+    // A refused upload fails visibly.
+    auto txt = local_file(local.path(), "notes.txt", "hello");
+    status = run_with_input({"curl", "-sS", "-k", "-u", d.alice + ":" + d.password(), "-T", txt.string(),
+                             fmt::format("sftp://127.0.0.1:{}/job00002/", d.port())},
+                            "", &out);
+    CHECK(status != 0);
+}
+
+TEST_CASE("a job set to selling vanishes from ls") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    CHECK(d.client(d.alice, {"listdir", "/"})["names"] == json::array({"job00001", "job00002"}));
+    REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-a", "job00001", "selling"}) == 0);
+    CHECK(d.client(d.alice, {"listdir", "/"})["names"] == json::array({"job00002"}));
+    REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-a", "job00001", "planned"}) == 0);
+    CHECK(d.client(d.alice, {"listdir", "/"})["names"] == json::array({"job00001", "job00002"}));
+}
+
+TEST_CASE("tenants are isolated, and a restricted user sees only its jobs") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    CHECK(d.client(d.bob, {"listdir", "/"})["names"] == json::array({"b-secret", "job00001", "job00002"}));
+    // Alice is chrooted into tenant A's mount: B's folders are nowhere to be found.
+    CHECK(d.client(d.alice, {"listdir", "/b-secret"}).contains("error"));
+    CHECK(d.client(d.alice, {"listdir", "/../studio-b"}).contains("error"));
+    CHECK(d.client(d.alice, {"listdir", "/.."})["names"] == json::array({"job00001", "job00002"}));
+    CHECK(d.client(d.alice, {"put", "/b-secret/x.jpg", "/etc/hostname"}).contains("error"));
+    CHECK(d.client(d.alice, {"read", "../../studio-b/job00002/x.jpg"}).contains("error"));
+    // Carol may see job00002 only.
+    CHECK(d.client(d.carol, {"listdir", "/"})["names"] == json::array({"job00002"}));
+    CHECK(d.client(d.carol, {"listdir", "/job00001"}).contains("error"));
+    CHECK(d.client(d.carol, {"mkdir", "/job00001/sneaky"}).contains("error"));
+}
+
+TEST_CASE("an SFTP user gets no shell, no command and no port forwarding") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    auto exec = d.client(d.alice, {"exec", "id"});
+    CAPTURE(exec.dump());
+    CHECK_FALSE(has(exec.value("output", ""), "uid="));
+    auto shell = d.client(d.alice, {"shell"});
+    CAPTURE(shell.dump());
+    CHECK_FALSE(has(shell.value("output", ""), "uid="));
+    CHECK(shell["pty"] == false);
+    auto forward = d.client(d.alice, {"forward", std::to_string(d.port())});
+    CHECK(forward["forwarded"] == false);
+    std::string out;
+    int status = run_with_input({"ssh", "-p", std::to_string(d.port()), "-o", "BatchMode=yes", "-o",
+                                 "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-i",
+                                 (d.dir() / "client_key").string(), d.alice + "@127.0.0.1", "id"},
+                                "", &out);
+    CHECK(status != 0);
+    CHECK_FALSE(has(out, "uid="));
+}
+
+TEST_CASE("a wrong password, an unknown user and a disabled user are refused") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    CHECK(d.client(d.alice, {"auth"})["ok"] == true);
+    CHECK(d.client(d.alice, {"auth"}, "wrong-password")["error"] == "authentication failed");
+    CHECK(d.client("pdt-nobody", {"auth"})["error"] == "authentication failed");
+    CHECK(d.client(d.dave, {"auth"})["error"] == "authentication failed");
+    CHECK(d.sftp(d.dave, "ls\n").first != 0);  // nor with its key
+    REQUIRE(d.ctl({"user", "enable", d.dave}) == 0);
+    CHECK(d.client(d.dave, {"auth"})["ok"] == true);
+    REQUIRE(d.ctl({"user", "disable", d.dave}) == 0);
+}

@@ -1,0 +1,79 @@
+#include "tests/support/sshd.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace photodrop::test {
+
+namespace {
+bool accepts(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return ok;
+}
+}  // namespace
+
+std::filesystem::path make_client_key(const std::filesystem::path& dir, const std::string& name) {
+    auto key = dir / name;
+    if (run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.string()}) != 0)
+        throw std::runtime_error("ssh-keygen failed");
+    return key;
+}
+
+SshServer::SshServer(const std::filesystem::path& dir, const std::string& match_block) : dir_(dir), port_(free_port()) {
+    auto host_key = dir_ / "ssh_host_ed25519_key";
+    if (run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key.string()}) != 0)
+        throw std::runtime_error("ssh-keygen failed");
+    std::filesystem::create_directories("/run/sshd");  // sshd's privilege separation directory
+    auto config = dir_ / "sshd_config";
+    std::ofstream(config) << "ListenAddress 127.0.0.1\n"
+                          << "Port " << port_ << "\n"
+                          << "HostKey " << host_key.string() << "\n"
+                          << "PidFile none\n"
+                          << "UsePAM yes\n"
+                          << "PasswordAuthentication yes\n"
+                          << "KbdInteractiveAuthentication no\n"
+                          << "PubkeyAuthentication yes\n"
+                          << "LogLevel VERBOSE\n"
+                          << "MaxStartups 100\n"
+                          << "Subsystem sftp internal-sftp\n"
+                          << match_block << "\n";
+    if (run({"/usr/sbin/sshd", "-t", "-f", config.string()}, (dir_ / "sshd.log").string()) != 0)
+        throw std::runtime_error("sshd refuses its config: " + log());
+    sshd_ = Process({"/usr/sbin/sshd", "-D", "-e", "-f", config.string()}, (dir_ / "sshd.log").string());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!accepts(port_)) {
+        if (sshd_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("sshd did not start: " + log());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+SshServer::~SshServer() {
+    sshd_.signal(SIGTERM);
+    if (sshd_.wait_for(5) < 0) sshd_.signal(SIGKILL);
+    sshd_.wait();
+}
+
+std::string SshServer::log() const {
+    std::ifstream in(dir_ / "sshd.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace photodrop::test
