@@ -1,0 +1,344 @@
+// init, tenant, job, albums, uploads, photos: what an operator sees.
+#include "tests/tools/ctl_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+using namespace photodrop;
+using photodrop::test::Ctl;
+
+TEST_CASE("every command but init refuses a catalog that does not exist, and creates none") {
+    Ctl ctl;
+    for (std::vector<std::string> args : {std::vector<std::string>{"tenant", "list"},
+                                          {"job", "list", "--tenant", "demo"},
+                                          {"queue"},
+                                          {"user", "list"},
+                                          {"uploads", "show", "1"}}) {
+        CAPTURE(args[0]);
+        auto r = ctl.run(args);
+        CHECK(r.status == 1);
+        CHECK(r.out.empty());
+        CHECK(r.err == "photodropctl: catalog " + ctl.catalog_path +
+                           " does not exist (create it with `photodropctl init`)\n");
+    }
+    CHECK_FALSE(std::filesystem::exists(ctl.catalog_path));
+}
+
+TEST_CASE("init creates the catalog and the data directory, and is safe to run again") {
+    Ctl ctl;
+    auto r = ctl.run({"init"});
+    CHECK(r.status == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out.find("catalog " + ctl.catalog_path + ": created") != std::string::npos);
+    CHECK(std::filesystem::is_regular_file(ctl.catalog_path));
+    CHECK(std::filesystem::is_directory(ctl.data));
+
+    auto again = ctl.run({"init", "--json"});
+    CHECK(again.status == 0);
+    CHECK(again.json()["catalog_created"] == false);
+    CHECK(again.json()["schema_version"].get<int>() >= 3);
+}
+
+TEST_CASE("tenants: add, list as text and JSON, duplicates and bad slugs refused in one line") {
+    Ctl ctl;
+    REQUIRE(ctl.run({"init"}).status == 0);
+    auto added = ctl.run({"tenant", "add", "demo", "--name", "Demo Studio"});
+    CHECK(added.status == 0);
+    CHECK(added.out == "tenant demo added; its mount point is " + ctl.mounts + "/demo\n");
+
+    auto dup = ctl.run({"tenant", "add", "demo"});
+    CHECK(dup.status == 1);
+    CHECK(dup.err == "photodropctl: tenant demo exists already\n");
+
+    auto bad = ctl.run({"tenant", "add", "Bad/Slug"});
+    CHECK(bad.status == 1);
+    CHECK(bad.err == "photodropctl: invalid tenant slug 'Bad/Slug': use lowercase letters, digits and '-'\n");
+
+    auto list = ctl.run({"tenant", "list"});
+    CHECK(list.status == 0);
+    CHECK(list.out.find("SLUG  NAME") == 0);
+    CHECK(list.out.find("demo  Demo Studio") != std::string::npos);
+
+    // Global flags may follow the command.
+    auto json = ctl.run({"tenant", "list", "--json"});
+    REQUIRE(json.status == 0);
+    auto rows = json.json();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0]["slug"] == "demo");
+    CHECK(rows[0]["name"] == "Demo Studio");
+    CHECK(rows[0]["mount_point"] == ctl.mounts + "/demo");
+    CHECK(rows[0]["jobs"] == 0);
+}
+
+TEST_CASE("an unknown tenant is a one-line error") {
+    Ctl ctl;
+    ctl.init_demo();
+    for (std::vector<std::string> args : {std::vector<std::string>{"job", "list", "--tenant", "nobody"},
+                                          {"job", "add", "--tenant", "nobody", "job9"},
+                                          {"uploads", "--tenant", "nobody", "--job", "job00001"}}) {
+        auto r = ctl.run(args);
+        CHECK(r.status == 1);
+        CHECK(r.err == "photodropctl: unknown tenant 'nobody'\n");
+    }
+}
+
+TEST_CASE("jobs: add, duplicate, invalid status and layout, list, show, set-status") {
+    Ctl ctl;
+    ctl.init_demo();
+
+    auto dup = ctl.run({"job", "add", "--tenant", "demo", "job00001"});
+    CHECK(dup.status == 1);
+    CHECK(dup.err == "photodropctl: job job00001 exists already\n");
+
+    auto bad_status = ctl.run({"job", "add", "--tenant", "demo", "job00002", "--status", "open"});
+    CHECK(bad_status.status == 1);
+    CHECK(bad_status.err == "photodropctl: invalid status 'open' (planned, selling or archived)\n");
+
+    auto bad_layout = ctl.run({"job", "add", "--tenant", "demo", "job00002", "--layout", "tree"});
+    CHECK(bad_layout.status == 1);
+    CHECK(bad_layout.err == "photodropctl: invalid layout 'tree' (albums or flat)\n");
+
+    auto bad_name = ctl.run({"job", "add", "--tenant", "demo", "a/b"});
+    CHECK(bad_name.status == 1);
+    CHECK(bad_name.err.starts_with("photodropctl: invalid job name 'a/b'"));
+
+    // With a single tenant, --tenant may be left out.
+    auto flat = ctl.run({"job", "add", "job00002", "--layout", "flat", "--status", "selling"});
+    CHECK(flat.status == 0);
+    CHECK(flat.out == "job job00002 added to tenant demo (selling, flat layout)\n");
+
+    auto list = ctl.run({"job", "list", "--tenant", "demo"});
+    CHECK(list.status == 0);
+    CHECK(list.out ==
+          "NAME      STATUS   LAYOUT  TITLE\n"
+          "job00001  planned  albums  Spring pictures\n"
+          "job00002  selling  flat\n");
+
+    auto selling = ctl.run({"job", "list", "--tenant", "demo", "--status", "selling", "--json"});
+    REQUIRE(selling.status == 0);
+    auto rows = selling.json();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0]["name"] == "job00002");
+    CHECK(rows[0]["layout"] == "flat");
+    CHECK(rows[0]["status"] == "selling");
+
+    auto bad_filter = ctl.run({"job", "list", "--status", "sold"});
+    CHECK(bad_filter.status == 1);
+    CHECK(bad_filter.err == "photodropctl: invalid status 'sold' (planned, selling or archived)\n");
+
+    auto set = ctl.run({"job", "set-status", "--tenant", "demo", "job00001", "selling"});
+    CHECK(set.status == 0);
+    CHECK(set.out == "job job00001: planned -> selling\n");
+    CHECK(ctl.catalog()->job(1)->status == JobStatus::Selling);
+
+    auto bad_set = ctl.run({"job", "set-status", "--tenant", "demo", "job00001", "done"});
+    CHECK(bad_set.status == 1);
+    CHECK(bad_set.err == "photodropctl: invalid status 'done' (planned, selling or archived)\n");
+
+    auto missing = ctl.run({"job", "show", "--tenant", "demo", "job404"});
+    CHECK(missing.status == 1);
+    CHECK(missing.err == "photodropctl: tenant demo has no job 'job404'\n");
+}
+
+TEST_CASE("job show counts uploads by state") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto cat = ctl.catalog();
+    auto job = *cat->job(1);
+    auto album = cat->add_album(job.id, "Class 1A");
+    test::add_upload(*cat, job.id, album.id, "a.jpg", UploadState::Ingested);
+    test::add_upload(*cat, job.id, album.id, "x.zip", UploadState::Rejected, "refused by name: archives");
+    test::add_upload(*cat, job.id, album.id, "b.jpg", UploadState::Queued);
+    test::add_upload(*cat, job.id, album.id, "c.jpg", UploadState::Queued);
+
+    auto text = ctl.run({"job", "show", "--tenant", "demo", "job00001"});
+    CHECK(text.status == 0);
+    CHECK(text.out.find("status   planned\n") != std::string::npos);
+    CHECK(text.out.find("albums   1\n") != std::string::npos);
+    CHECK(text.out.find("photos   1\n") != std::string::npos);
+    CHECK(text.out.find("  queued      2\n") != std::string::npos);
+    CHECK(text.out.find("  rejected    1\n") != std::string::npos);
+    CHECK(text.out.find("  ingested    1\n") != std::string::npos);
+
+    auto json = ctl.run({"--json", "job", "show", "--tenant", "demo", "job00001"});
+    REQUIRE(json.status == 0);
+    auto j = json.json();
+    CHECK(j["title"] == "Spring pictures");
+    CHECK(j["uploads"]["queued"] == 2);
+    CHECK(j["uploads"]["rejected"] == 1);
+    CHECK(j["uploads"]["failed"] == 0);
+    CHECK(j["photos"] == 1);
+}
+
+TEST_CASE("uploads --state rejected lists each refused file with its reason") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto cat = ctl.catalog();
+    auto job = *cat->job(1);
+    auto album = cat->add_album(job.id, "Class 1A");
+    test::add_upload(*cat, job.id, album.id, "a.jpg", UploadState::Ingested);
+    auto zip = test::add_upload(*cat, job.id, album.id, "x.zip", UploadState::Rejected,
+                                "refused by name: archives are not accepted (.zip)");
+    auto corrupt = test::add_upload(*cat, job.id, album.id, "broken.jpg", UploadState::Rejected,
+                                    "not a readable image: JPEG data ends early");
+
+    auto text = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--state", "rejected"});
+    CHECK(text.status == 0);
+    CHECK(text.out.find("ID  PATH") == 0);
+    CHECK(text.out.find("Class 1A/group/x.zip") != std::string::npos);
+    CHECK(text.out.find("refused by name: archives are not accepted (.zip)") != std::string::npos);
+    CHECK(text.out.find("not a readable image: JPEG data ends early") != std::string::npos);
+    CHECK(text.out.find("a.jpg") == std::string::npos);
+    CHECK(text.out.find("uid 1000") != std::string::npos);
+
+    auto json = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--state", "rejected", "--json"});
+    REQUIRE(json.status == 0);
+    auto rows = json.json();
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]["id"] == zip.id);
+    CHECK(rows[0]["path"] == "Class 1A/group/x.zip");
+    CHECK(rows[0]["album"] == "Class 1A");
+    CHECK(rows[0]["section"] == "group");
+    CHECK(rows[0]["state"] == "rejected");
+    CHECK(rows[0]["reason"] == "refused by name: archives are not accepted (.zip)");
+    CHECK(rows[0]["user"] == "uid 1000");
+    CHECK(rows[1]["id"] == corrupt.id);
+    CHECK(rows[1]["size"] == 2048);
+
+    auto all = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--json"});
+    CHECK(all.json().size() == 3);
+
+    auto none = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--state", "failed"});
+    CHECK(none.status == 0);
+    CHECK(none.out == "no failed uploads in job job00001\n");
+
+    auto bad = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--state", "lost"});
+    CHECK(bad.status == 1);
+    CHECK(bad.err.starts_with("photodropctl: invalid state 'lost'"));
+}
+
+TEST_CASE("uploads show: state, reason, attempts and the photo it became") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto cat = ctl.catalog();
+    auto job = *cat->job(1);
+    auto album = cat->add_album(job.id, "Class 1A");
+    auto ingested = test::add_upload(*cat, job.id, album.id, "a.jpg", UploadState::Ingested);
+    auto failed = test::add_upload(*cat, job.id, album.id, "b.jpg", UploadState::Failed, "disk full");
+
+    auto text = ctl.run({"uploads", "show", std::to_string(ingested.id)});
+    CHECK(text.status == 0);
+    CHECK(text.out.find("state      ingested\n") != std::string::npos);
+    CHECK(text.out.find("attempts   1\n") != std::string::npos);
+    CHECK(text.out.find("path       Class 1A/group/a.jpg\n") != std::string::npos);
+    CHECK(text.out.find("4000x3000, Canon EOS R5, taken 2024-05-01 10:11:12") != std::string::npos);
+    CHECK(text.out.find("thumbnail  demo/thumbnails/a.jpg\n") != std::string::npos);
+
+    auto json = ctl.run({"uploads", "show", std::to_string(failed.id), "--json"});
+    REQUIRE(json.status == 0);
+    auto j = json.json();
+    CHECK(j["state"] == "failed");
+    CHECK(j["reason"] == "disk full");
+    CHECK(j["attempts"] == 1);
+    CHECK(j["job"] == "job00001");
+    CHECK(j["tenant"] == "demo");
+    CHECK(j["photo"].is_null());
+
+    auto photo = ctl.run({"uploads", "show", std::to_string(ingested.id), "--json"}).json()["photo"];
+    CHECK(photo["width"] == 4000);
+    CHECK(photo["camera_model"] == "EOS R5");
+
+    auto missing = ctl.run({"uploads", "show", "999"});
+    CHECK(missing.status == 1);
+    CHECK(missing.err == "photodropctl: no upload 999\n");
+}
+
+TEST_CASE("albums and photos of a job") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto cat = ctl.catalog();
+    auto job = *cat->job(1);
+    auto a = cat->add_album(job.id, "Class 1A");
+    cat->set_section_folder(a.id, Section::Group, true);
+    auto b = cat->add_album(job.id, "Class 1B");
+    test::add_upload(*cat, job.id, a.id, "a.jpg", UploadState::Ingested);
+    test::add_upload(*cat, job.id, b.id, "b.jpg", UploadState::Ingested);
+    test::add_upload(*cat, job.id, b.id, "c.jpg", UploadState::Queued);
+
+    auto albums = ctl.run({"albums", "--tenant", "demo", "--job", "job00001"});
+    CHECK(albums.status == 0);
+    CHECK(albums.out ==
+          "ALBUM     FOLDERS  UPLOADS  PHOTOS\n"
+          "Class 1A  group    1        1\n"
+          "Class 1B  -        2        1\n");
+    auto albums_json = ctl.run({"albums", "--tenant", "demo", "--job", "job00001", "--json"}).json();
+    REQUIRE(albums_json.size() == 2);
+    CHECK(albums_json[0]["group"] == true);
+    CHECK(albums_json[0]["individuals"] == false);
+    CHECK(albums_json[1]["uploads"] == 2);
+
+    auto photos = ctl.run({"photos", "--tenant", "demo", "--job", "job00001", "--album", "Class 1B"});
+    CHECK(photos.status == 0);
+    CHECK(photos.out.find("Class 1B/group/b.jpg  4000x3000  2024-05-01 10:11:12  Canon EOS R5") != std::string::npos);
+    CHECK(photos.out.find("a.jpg") == std::string::npos);
+
+    auto all = ctl.run({"photos", "--tenant", "demo", "--job", "job00001", "--json"}).json();
+    REQUIRE(all.size() == 2);
+    CHECK(all[0]["path"] == "Class 1A/group/a.jpg");
+    CHECK(all[0]["captured_at"] == "2024-05-01 10:11:12");
+    CHECK(all[0]["deleted"] == false);
+
+    auto no_album = ctl.run({"photos", "--tenant", "demo", "--job", "job00001", "--album", "Nope"});
+    CHECK(no_album.status == 1);
+    CHECK(no_album.err == "photodropctl: job job00001 has no album 'Nope'\n");
+}
+
+TEST_CASE("usage errors exit 2 with one line that points at --help") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto none = ctl.run({});
+    CHECK(none.status == 2);
+    CHECK(none.err == "photodropctl: A subcommand is required (see `photodropctl --help`)\n");
+
+    auto unknown = ctl.run({"job", "add", "--tenant", "demo", "job9", "--colour", "red"});
+    CHECK(unknown.status == 2);
+    CHECK(unknown.err.starts_with("photodropctl: "));
+    CHECK(unknown.err.find("(see `photodropctl job add --help`)") != std::string::npos);
+    CHECK(std::count(unknown.err.begin(), unknown.err.end(), '\n') == 1);
+
+    auto missing = ctl.run({"job", "show", "--tenant", "demo"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("name is required") != std::string::npos);
+
+    auto no_job = ctl.run({"albums", "--tenant", "demo"});
+    CHECK(no_job.status == 2);
+
+    // Several tenants: --tenant must be given.
+    REQUIRE(ctl.run({"tenant", "add", "other"}).status == 0);
+    auto ambiguous = ctl.run({"job", "list"});
+    CHECK(ambiguous.status == 2);
+    CHECK(ambiguous.err == "photodropctl: there are several tenants: name one with --tenant\n");
+}
+
+TEST_CASE("--help works for every command") {
+    Ctl ctl;
+    std::vector<std::vector<std::string>> commands{
+        {},           {"init"},          {"tenant"},         {"tenant", "add"},   {"tenant", "list"},
+        {"job"},      {"job", "add"},    {"job", "list"},    {"job", "show"},     {"job", "set-status"},
+        {"albums"},   {"uploads"},       {"uploads", "show"}, {"photos"},         {"queue"},
+        {"queue", "retry"}, {"queue", "watch"}, {"user"},   {"user", "add"},     {"user", "list"},
+        {"user", "show"}, {"user", "disable"}, {"user", "enable"}, {"user", "passwd"}, {"user", "remove"},
+        {"sshd-config"}, {"doctor"}};
+    for (auto args : commands) {
+        std::string name = "photodropctl";
+        for (const auto& a : args) name += " " + a;
+        CAPTURE(name);
+        args.push_back("--help");
+        auto r = ctl.run(args);
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+        CHECK(r.out.find("Usage: " + name) != std::string::npos);
+    }
+}

@@ -1,0 +1,227 @@
+// user add|list|show|disable|enable|passwd|remove, with real system accounts.
+// Each test uses its own name (pdtest-<pid>-N) and a guard that deletes the
+// account and, if this test made it, the photodrop group, whatever happens.
+#include "tests/tools/ctl_fixture.hpp"
+#include "tools/spawn.hpp"
+
+#include <doctest/doctest.h>
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace photodrop;
+using photodrop::test::Ctl;
+
+namespace {
+
+bool is_root() { return ::geteuid() == 0; }
+
+// Leaves no account (and no group this test created) behind.
+class AccountGuard {
+public:
+    AccountGuard() : name_("pdtest-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_)) {
+        group_existed_ = ::getgrnam("photodrop") != nullptr;
+    }
+    ~AccountGuard() {
+        if (::getpwnam(name_.c_str())) ctl::run_program({"userdel", name_});
+        if (!group_existed_)
+            if (auto* gr = ::getgrnam("photodrop"); gr && (!gr->gr_mem || !gr->gr_mem[0]))
+                ctl::run_program({"groupdel", "photodrop"});  // refused if some user's primary group: fine
+    }
+    AccountGuard(const AccountGuard&) = delete;
+    AccountGuard& operator=(const AccountGuard&) = delete;
+    const std::string& name() const { return name_; }
+
+private:
+    static inline int counter_ = 0;
+    std::string name_;
+    bool group_existed_ = false;
+};
+
+std::string password_status(const std::string& name) {
+    auto r = ctl::run_program({"passwd", "--status", name});
+    auto fields = r.output.substr(name.size() + 1);
+    return fields.substr(0, fields.find(' '));
+}
+
+}  // namespace
+
+TEST_CASE("user add makes a nologin system account in group photodrop, homed at the tenant's mount; "
+          "user remove deletes it and keeps its uploads") {
+    if (!is_root()) {
+        MESSAGE("skipped: managing system accounts needs root");
+        return;
+    }
+    Ctl ctl;
+    ctl.init_demo();
+    REQUIRE(ctl.run({"job", "add", "--tenant", "demo", "job00002"}).status == 0);
+    AccountGuard guard;
+    const auto& name = guard.name();
+
+    auto key_file = ctl.dir.path() / "id_ed25519.pub";
+    std::ofstream(key_file) << "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl "
+                               "photographer@laptop\n";
+
+    auto added = ctl.run({"user", "add", "--tenant", "demo", name, "--password-stdin", "--key", key_file.string(),
+                          "--jobs", "job00002"},
+                         "s3cret-Pass\n");
+    REQUIRE_MESSAGE(added.status == 0, added.err);
+    CHECK(added.err.empty());
+    CHECK(added.out.find("SFTP user " + name + " added: uid ") == 0);
+    CHECK(added.out.find("jobs job00002, home " + ctl.mounts + "/demo") != std::string::npos);
+
+    passwd* pw = ::getpwnam(name.c_str());
+    REQUIRE(pw);
+    CHECK(std::string(pw->pw_shell) == "/usr/sbin/nologin");
+    CHECK(std::string(pw->pw_dir) == ctl.mounts + "/demo");
+    group* gr = ::getgrnam("photodrop");
+    REQUIRE(gr);
+    CHECK(pw->pw_gid == gr->gr_gid);
+    uint32_t uid = pw->pw_uid;
+    // The home is the FUSE mount: never created by user add.
+    CHECK_FALSE(std::filesystem::exists(ctl.mounts + "/demo"));
+    CHECK(password_status(name) == "P");
+
+    struct stat st {};
+    REQUIRE(::stat((ctl.keys + "/" + name).c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0644);
+    CHECK(st.st_uid == 0);
+
+    auto cat = ctl.catalog();
+    auto user = cat->user(name);
+    REQUIRE(user);
+    CHECK(user->uid == uid);
+    CHECK(user->job_ids == std::vector<Id>{cat->job(1, "job00002")->id});
+
+    auto list = ctl.run({"user", "list", "--tenant", "demo", "--json"});
+    REQUIRE(list.status == 0);
+    auto rows = list.json();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0]["username"] == name);
+    CHECK(rows[0]["uid"] == uid);
+    CHECK(rows[0]["enabled"] == true);
+    CHECK(rows[0]["jobs"] == nlohmann::json::array({"job00002"}));
+
+    auto show = ctl.run({"user", "show", name, "--json"});
+    REQUIRE(show.status == 0);
+    auto shown = show.json();
+    CHECK(shown["account"]["shell"] == "/usr/sbin/nologin");
+    CHECK(shown["account"]["in_group"] == true);
+    CHECK(shown["account"]["password"] == "P");
+    CHECK(shown["key_file"] == ctl.keys + "/" + name);
+
+    auto again = ctl.run({"user", "add", "--tenant", "demo", name});
+    CHECK(again.status == 1);
+    CHECK(again.err == "photodropctl: SFTP user " + name + " exists already\n");
+
+    // An upload it made stays after it is gone.
+    auto job = *cat->job(1, "job00001");
+    auto album = cat->add_album(job.id, "Class 1A");
+    auto upload = test::add_upload(*cat, job.id, album.id, "a.jpg", UploadState::Queued, "", uid);
+    auto listed = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--json"}).json();
+    CHECK(listed[0]["user"] == name);
+
+    auto removed = ctl.run({"user", "remove", name});
+    CHECK(removed.status == 0);
+    CHECK(removed.out.find("SFTP user " + name + " removed; its uploads are kept") == 0);
+    CHECK(::getpwnam(name.c_str()) == nullptr);
+    CHECK_FALSE(cat->user(name));
+    CHECK_FALSE(std::filesystem::exists(ctl.keys + "/" + name));
+    auto kept = cat->upload(upload.id);
+    REQUIRE(kept);
+    CHECK(kept->uid == uid);
+    CHECK(ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--json"}).json()[0]["user"] ==
+          "uid " + std::to_string(uid));
+}
+
+TEST_CASE("user disable locks and expires the account; enable undoes it; passwd sets a password") {
+    if (!is_root()) {
+        MESSAGE("skipped: managing system accounts needs root");
+        return;
+    }
+    Ctl ctl;
+    ctl.init_demo();
+    AccountGuard guard;
+    const auto& name = guard.name();
+
+    auto added = ctl.run({"user", "add", "--tenant", "demo", name});
+    REQUIRE_MESSAGE(added.status == 0, added.err);
+    CHECK(added.out.find("cannot log in yet") != std::string::npos);
+
+    auto passwd = ctl.run({"user", "passwd", name}, "An0ther-pass\n");
+    CHECK(passwd.status == 0);
+    CHECK(passwd.out == "password of " + name + " set\n");
+    CHECK(password_status(name) == "P");
+
+    auto disabled = ctl.run({"user", "disable", name});
+    CHECK(disabled.status == 0);
+    CHECK(disabled.out == "SFTP user " + name + " disabled: sshd refuses it\n");
+    CHECK(password_status(name) == "L");
+    CHECK(ctl.catalog()->user(name)->enabled == false);
+    auto shown = ctl.run({"user", "show", name});
+    CHECK(shown.out.find("status    disabled\n") != std::string::npos);
+    CHECK(shown.out.find("expired   yes") != std::string::npos);
+    auto listed = ctl.run({"user", "list"});
+    CHECK(listed.out.find(name + "  demo") != std::string::npos);
+    CHECK(listed.out.find("disabled") != std::string::npos);
+
+    auto enabled = ctl.run({"user", "enable", name});
+    CHECK(enabled.status == 0);
+    CHECK(password_status(name) == "P");
+    CHECK(ctl.catalog()->user(name)->enabled == true);
+    CHECK(ctl.run({"user", "show", name}).out.find("expired   no") != std::string::npos);
+
+    auto empty = ctl.run({"user", "passwd", name}, "");
+    CHECK(empty.status == 1);
+    CHECK(empty.err == "photodropctl: no password on standard input\n");
+
+    CHECK(ctl.run({"user", "remove", name}).status == 0);
+    CHECK(::getpwnam(name.c_str()) == nullptr);
+}
+
+TEST_CASE("user add refuses bad input before it creates anything") {
+    Ctl ctl;
+    ctl.init_demo();
+    AccountGuard guard;
+    const auto& name = guard.name();
+
+    auto unknown_job = ctl.run({"user", "add", "--tenant", "demo", name, "--jobs", "job404"});
+    CHECK(unknown_job.status == 1);
+    CHECK(unknown_job.err == "photodropctl: tenant demo has no job 'job404'\n");
+
+    auto unknown_tenant = ctl.run({"user", "add", "--tenant", "nobody", name});
+    CHECK(unknown_tenant.status == 1);
+    CHECK(unknown_tenant.err == "photodropctl: unknown tenant 'nobody'\n");
+
+    auto bad_name = ctl.run({"user", "add", "--tenant", "demo", "Bad Name"});
+    CHECK(bad_name.status == 1);
+    CHECK(bad_name.err.starts_with("photodropctl: invalid user name 'Bad Name'"));
+
+    auto not_a_key = ctl.dir.path() / "notes.txt";
+    std::ofstream(not_a_key) << "hello\n";
+    auto bad_key = ctl.run({"user", "add", "--tenant", "demo", name, "--key", not_a_key.string()});
+    CHECK(bad_key.status == 1);
+    CHECK(bad_key.err == "photodropctl: " + not_a_key.string() + ":1: not an OpenSSH public key\n");
+
+    auto root_name = ctl.run({"user", "add", "--tenant", "demo", "root"});
+    CHECK(root_name.status == 1);
+    CHECK(root_name.err == "photodropctl: a system account named root exists already\n");
+
+    auto no_password = ctl.run({"user", "add", "--tenant", "demo", name, "--password-stdin"}, "");
+    CHECK(no_password.status == 1);
+    CHECK(no_password.err == "photodropctl: no password on standard input\n");
+
+    CHECK(::getpwnam(name.c_str()) == nullptr);
+    CHECK(ctl.catalog()->users().empty());
+
+    auto missing = ctl.run({"user", "show", name});
+    CHECK(missing.status == 1);
+    CHECK(missing.err == "photodropctl: no SFTP user '" + name + "'\n");
+    CHECK(ctl.run({"user", "remove", name}).status == 1);
+    CHECK(ctl.run({"user", "disable", name}).status == 1);
+}
