@@ -6,6 +6,7 @@
 #include <vips/vips8>
 
 #include <memory>
+#include <stdexcept>
 
 namespace photodrop::ingest {
 
@@ -13,7 +14,10 @@ using vips::VImage;
 
 namespace {
 // libvips' error text on one line: "VipsJpeg: Premature end of input file; ...".
+// Clears libvips' error buffer, which would otherwise carry this error into
+// the next one.
 std::string one_line(const std::string& text) {
+    vips_error_clear();
     std::string out;
     size_t start = 0;
     while (start < text.size()) {
@@ -92,9 +96,14 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
     } catch (const vips::VError& e) {
         throw Refusal(fmt::format("the image is truncated or corrupt: {}", one_line(e.what())));
     }
-    VImage thumbnail =
-        preview.thumbnail_image(sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-    return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail)};
+    try {
+        VImage thumbnail = preview.thumbnail_image(
+            sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
+        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail)};
+    } catch (const vips::VError& e) {
+        // The image decoded fine: this is not the upload's fault.
+        throw std::runtime_error(fmt::format("cannot write the renditions: {}", one_line(e.what())));
+    }
 }
 
 }  // namespace photodrop::ingest

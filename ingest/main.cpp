@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
         return error(exit_usage, fmt::format("{} (see --help)", e.what()));
     }
 
+    if (config.ingest_workers < 1 || config.ingest_workers > 64)
+        return error(exit_usage, fmt::format("ingest_workers must be from 1 to 64, not {}", config.ingest_workers));
+    if (config.thumbnail_size < 1 || config.preview_size < 1 || config.pixel_limit < 1)
+        return error(exit_usage, "thumbnail_size, preview_size and pixel_limit must be positive");
+
     photodrop::ingest::ServiceOptions options;
     options.catalog = config.catalog;
     options.ingest = photodrop::ingest::ingest_settings(config);

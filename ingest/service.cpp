@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <vips/vips.h>
 
 #include <csignal>
 #include <functional>
@@ -139,6 +140,7 @@ private:
             metrics_.record(outcome.result, outcome.elapsed);
             log_outcome(outcome);
         }
+        vips_thread_shutdown();
     }
 
     static void give_back(Catalog& catalog, Id upload_id) {

@@ -93,7 +93,7 @@ TEST_CASE("renditions are upright sRGB JPEGs without metadata, from one decode")
     test::TempDir dir;
     auto path = dir.path() / "portrait.png";
     // 16-bit with alpha: the renditions still come out as 8-bit sRGB.
-    VImage rgba = test::photo_like(2400, 1800).bandjoin_const({255}).cast(VIPS_FORMAT_USHORT) * 256;
+    VImage rgba = test::photo_like(2000, 1500).bandjoin_const({255}).cast(VIPS_FORMAT_USHORT) * 256;
     rgba = rgba.cast(VIPS_FORMAT_USHORT).copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_RGB16));
     test::write_file(path, test::encode(rgba, ".png"));
 

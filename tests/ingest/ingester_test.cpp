@@ -40,7 +40,7 @@ Photo photo_of(test::IngestFixture& f, Id upload_id) {
 TEST_CASE("a JPEG with EXIF becomes a photo with capture time, camera, serial and upright size") {
     test::IngestFixture f;
     auto source = f.dir.path() / "IMG_0001.JPG";
-    test::write_file(source, test::encode(test::photo_like(3000, 2000), ".jpg"));
+    test::write_file(source, test::encode(test::photo_like(2400, 1600), ".jpg"));
     REQUIRE(test::run_command(fmt::format("exiftool -q -overwrite_original '-DateTimeOriginal=2024:05:17 10:20:30' "
                                           "-Make=Canon '-Model=EOS R5' -SerialNumber=012345678 -Orientation#=6 '{}'",
                                           source.string())) == 0);
@@ -59,8 +59,8 @@ TEST_CASE("a JPEG with EXIF becomes a photo with capture time, camera, serial an
     CHECK(photo.camera_model == "EOS R5");
     CHECK(photo.camera_serial == "012345678");
     CHECK(photo.orientation == 6);
-    CHECK(photo.width == 2000);  // turned upright: a portrait
-    CHECK(photo.height == 3000);
+    CHECK(photo.width == 1600);  // turned upright: a portrait
+    CHECK(photo.height == 2400);
     CHECK(photo.filename == "IMG_0001.JPG");
 
     // The original moved, byte for byte, into the content-addressed store.
