@@ -47,8 +47,8 @@ void Context::on(CLI::App* command, std::function<int()> run) {
     });
 }
 
-void add_tenant_option(CLI::App* command, std::string& slug) {
-    command->add_option("--tenant,-t", slug, "The tenant (its slug); optional when there is only one")
+CLI::Option* add_tenant_option(CLI::App* command, std::string& slug) {
+    return command->add_option("--tenant,-t", slug, "The tenant (its slug); optional when there is only one")
         ->type_name("SLUG");
 }
 

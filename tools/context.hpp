@@ -17,6 +17,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace photodrop::ctl {
@@ -63,6 +64,6 @@ private:
 };
 
 // Adds `--tenant SLUG` to a command (optional when the catalog holds one tenant).
-void add_tenant_option(CLI::App* command, std::string& slug);
+CLI::Option* add_tenant_option(CLI::App* command, std::string& slug);
 
 }  // namespace photodrop::ctl

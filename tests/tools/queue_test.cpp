@@ -77,6 +77,8 @@ TEST_CASE("queue retry re-queues one upload, a job's, and refuses what cannot be
 
     auto both = d.ctl.run({"queue", "retry", "--upload", "1", "--job", "job00001"});
     CHECK(both.status == 2);
+    auto tenant_alone = d.ctl.run({"queue", "retry", "--tenant", "demo"});
+    CHECK(tenant_alone.status == 2);
 
     auto job = d.ctl.run({"queue", "retry", "--job", "job00001", "--tenant", "demo", "--json"});
     CHECK(job.status == 0);

@@ -171,7 +171,7 @@ void add_queue_commands(CLI::App& app, Context& ctx) {
                            ->check(CLI::PositiveNumber);
     auto* job_opt = retry_cmd->add_option("--job,-j", retry_opts->job, "Every failed or rejected upload of a job")
                         ->type_name("NAME");
-    add_tenant_option(retry_cmd, retry_opts->tenant);
+    add_tenant_option(retry_cmd, retry_opts->tenant)->needs(job_opt);
     upload_opt->excludes(job_opt);
     retry_cmd->footer("Uploads refused by name (no bytes kept) cannot be retried.");
     ctx.on(retry_cmd, [&ctx, o = retry_opts] { return retry(ctx, *o); });
