@@ -135,10 +135,14 @@ private:
                 break;
             }
             in_flight_.add(claim->id);
-            Outcome outcome = ingester.process(*claim);
+            try {
+                Outcome outcome = ingester.process(*claim);
+                metrics_.record(outcome.result, outcome.elapsed);
+                log_outcome(outcome);
+            } catch (const std::exception& e) {  // out of memory, say: the claim runs out and it is retried
+                log_event(fmt::format("upload {}: {}", claim->id, e.what()));
+            }
             in_flight_.remove(claim->id);
-            metrics_.record(outcome.result, outcome.elapsed);
-            log_outcome(outcome);
         }
         vips_thread_shutdown();
     }
