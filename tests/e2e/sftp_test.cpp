@@ -3,8 +3,7 @@
 // curl, a paramiko script for exact operation sequences).
 
 #include "tests/support/files.hpp"
-#include "tests/support/mount.hpp"
-#include "tests/support/sshd.hpp"
+#include "tests/support/deployment.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -23,122 +22,42 @@ using nlohmann::json;
 
 namespace {
 
-const std::filesystem::path tests_base = "/var/lib/photodrop-tests";  // root-owned parents, as a chroot needs
-
 // Two tenants, their SFTP users and a private sshd, shared by the tests of this file.
-class Deployment {
-public:
-    Deployment() : base_(tests_base), a_(base_.path(), "studio-a"), b_(base_.path(), "studio-b") {
-        a_.mount();
-        b_.mount();
-        b_only_ = b_.catalog().add_job(b_.tenant.id, "b-secret", "Tenant B only", Layout::Flat, JobStatus::Planned);
-        key_ = make_client_key(base_.path(), "client_key");
-        auto suffix = std::to_string(::getpid() % 100000);
-        alice = "pdta" + suffix;
-        bob = "pdtb" + suffix;
-        carol = "pdtc" + suffix;
-        dave = "pdtd" + suffix;
-        add_user(alice, "studio-a", {});
-        add_user(bob, "studio-b", {});
-        add_user(carol, "studio-a", {"--jobs", "job00002"});
-        add_user(dave, "studio-a", {});
-        REQUIRE(ctl({"user", "disable", dave}) == 0);
-        std::string block;
-        REQUIRE(run_with_input(ctl_argv({"sshd-config"}), "", &block) == 0);
-        sshd_ = std::make_unique<SshServer>(base_.path(), block);
+struct TwoTenants {
+    Deployment d{{"studio-a", "studio-b"}};
+    std::string alice = d.add_user("pdta", "studio-a");
+    std::string bob = d.add_user("pdtb", "studio-b");
+    std::string carol = d.add_user("pdtc", "studio-a", {"--jobs", "job00002"});
+    std::string dave = d.add_user("pdtd", "studio-a");
+    Job b_only = d.tenant(1).catalog().add_job(d.tenant(1).tenant.id, "b-secret", "Tenant B only", Layout::Flat,
+                                               JobStatus::Planned);
+    TwoTenants() {
+        REQUIRE(d.ctl({"user", "disable", dave}) == 0);
+        d.start_sshd();
     }
-
-    ~Deployment() {
-        sshd_.reset();
-        for (const auto& u : made_) ctl({"user", "remove", u});
-        a_.unmount();
-        b_.unmount();
-    }
-
-    MountedTenant& a() { return a_; }
-    MountedTenant& b() { return b_; }
-    int port() const { return sshd_->port(); }
-    std::filesystem::path dir() const { return base_.path(); }
-
-    // OpenSSH sftp in batch mode with the client key; the exit status, and what it printed.
-    std::pair<int, std::string> sftp(const std::string& user, const std::string& batch) {
-        std::vector<std::string> argv{"sftp", "-b", "-", "-P", std::to_string(port()), "-i", key_.string(),
-                                      "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                                      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                                      "-o", "LogLevel=ERROR", user + "@127.0.0.1"};
-        std::string out;
-        int status = run_with_input(argv, batch, &out);
-        return {status, out};
-    }
-
-    // The paramiko client with the user's password.
-    json client(const std::string& user, const std::vector<std::string>& scenario, const std::string& password = {}) {
-        std::vector<std::string> argv{"/usr/bin/python3", PHOTODROP_E2E_DIR "/sftp_client.py", std::to_string(port()),
-                                      user, password.empty() ? password_ : password};
-        argv.insert(argv.end(), scenario.begin(), scenario.end());
-        std::string out;
-        run_with_input(argv, "", &out);
-        auto brace = out.rfind('{');
-        REQUIRE_MESSAGE(brace != std::string::npos, out);
-        return json::parse(out.substr(brace));
-    }
-
-    std::string password() const { return password_; }
-    std::string alice, bob, carol, dave;
-    Job b_only_;
-
+    MountedTenant& a() { return d.tenant(0); }
     int ctl(const std::vector<std::string>& args, const std::string& input = {}, std::string* out = nullptr) {
-        return run_with_input(ctl_argv(args), input, out);
+        return d.ctl(args, input, out);
     }
-
-private:
-    std::vector<std::string> ctl_argv(const std::vector<std::string>& args) {
-        std::vector<std::string> argv{PHOTODROP_CTL_BIN,
-                                      "--catalog", a_.catalog_path().string(),
-                                      "--data", a_.data_dir().string(),
-                                      "--mounts", a_.mounts_dir().string(),
-                                      "--keys-dir", (base_.path() / "keys").string()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return argv;
+    std::pair<int, std::string> sftp(const std::string& user, const std::string& batch) { return d.sftp(user, batch); }
+    json client(const std::string& user, const std::vector<std::string>& scenario, const std::string& password = {}) {
+        return d.client(user, scenario, password);
     }
-
-    void add_user(const std::string& name, const std::string& tenant, const std::vector<std::string>& extra) {
-        if (::getpwnam(name.c_str())) ctl({"user", "remove", name});  // left by a crashed run
-        std::vector<std::string> args{"user", "add", "--tenant", tenant, name, "--password-stdin", "--key",
-                                      key_.string() + ".pub"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::string out;
-        REQUIRE_MESSAGE(ctl(args, password_ + "\n", &out) == 0, out);
-        made_.push_back(name);
-    }
-
-    TempDir base_;
-    MountedTenant a_, b_;
-    std::filesystem::path key_;
-    std::string password_ = "Corr3ct-Horse";
-    std::vector<std::string> made_;
-    std::unique_ptr<SshServer> sshd_;
+    int port() const { return d.port(); }
+    std::string password() const { return d.password(); }
+    std::filesystem::path dir() const { return d.dir(); }
 };
-}  // namespace
 
-namespace {
-Deployment& deployment() {
-    static auto d = std::make_unique<Deployment>();
+TwoTenants& deployment() {
+    static auto d = std::make_unique<TwoTenants>();
     return *d;
 }
 
 #define REQUIRE_DEPLOYABLE()                                                                \
-    if (!can_mount() || ::access("/usr/sbin/sshd", X_OK) != 0) {                           \
+    if (!can_deploy()) {                                                                    \
         MESSAGE("SKIPPED: end-to-end tests need root, /dev/fuse and /usr/sbin/sshd");      \
         return;                                                                             \
     }
-
-std::vector<Upload> uploads_named(Catalog& c, Id job, const std::string& name) {
-    std::vector<Upload> out;
-    for (auto& u : c.uploads(job))
-        if (u.filename == name) out.push_back(u);
-    return out;
-}
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

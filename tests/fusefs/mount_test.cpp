@@ -51,13 +51,6 @@ private:
     int fd_;
 };
 
-std::vector<Upload> uploads_named(Catalog& c, Id job, const std::string& name) {
-    std::vector<Upload> out;
-    for (auto& u : c.uploads(job))
-        if (u.filename == name) out.push_back(u);
-    return out;
-}
-
 struct stat stat_of(const std::filesystem::path& p) {
     struct stat st {};
     REQUIRE(::stat(p.c_str(), &st) == 0);

@@ -97,4 +97,10 @@ std::string MountedTenant::log() const {
     return text.str();
 }
 
+std::vector<Upload> uploads_named(Catalog& catalog, Id job, const std::string& name) {
+    auto all = catalog.uploads(job);
+    std::erase_if(all, [&](const Upload& u) { return u.filename != name; });
+    return all;
+}
+
 }  // namespace photodrop::test

@@ -66,6 +66,9 @@ private:
     Process daemon_;
 };
 
+// Every upload of `job` named `name`, oldest first.
+std::vector<Upload> uploads_named(Catalog& catalog, Id job, const std::string& name);
+
 // Acts as another uid on this thread (setfsuid/setfsgid): FUSE sees the
 // request as coming from that user.
 class AsUser {

@@ -1,0 +1,103 @@
+#include "tests/support/deployment.hpp"
+
+#include <doctest/doctest.h>
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#ifndef PHOTODROP_CTL_BIN
+#error "PHOTODROP_CTL_BIN must name the photodropctl binary"
+#endif
+
+namespace photodrop::test {
+
+namespace {
+const std::filesystem::path tests_base = "/var/lib/photodrop-tests";  // root-owned parents, as a chroot needs
+}
+
+bool can_deploy() { return can_mount() && ::access("/usr/sbin/sshd", X_OK) == 0; }
+
+Deployment::Deployment(const std::vector<std::string>& tenants) : base_(tests_base) {
+    for (const auto& slug : tenants) {
+        tenants_.push_back(std::make_unique<MountedTenant>(base_.path(), slug));
+        tenants_.back()->mount();
+    }
+    key_ = make_client_key(base_.path(), "client_key");
+}
+
+Deployment::~Deployment() {
+    sshd_.reset();
+    if (ingest_.running()) {
+        ingest_.signal(SIGTERM);
+        if (ingest_.wait_for(10) < 0) ingest_.signal(SIGKILL);
+        ingest_.wait();
+    }
+    for (const auto& u : users_) ctl({"user", "remove", u});
+    for (auto& t : tenants_) t->unmount();
+}
+
+std::vector<std::string> Deployment::ctl_argv(const std::vector<std::string>& args) const {
+    const auto& any = *tenants_.front();
+    std::vector<std::string> argv{PHOTODROP_CTL_BIN,
+                                  "--catalog", any.catalog_path().string(),
+                                  "--data", any.data_dir().string(),
+                                  "--mounts", any.mounts_dir().string(),
+                                  "--keys-dir", (base_.path() / "keys").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+int Deployment::ctl(const std::vector<std::string>& args, const std::string& input, std::string* out) {
+    return run_with_input(ctl_argv(args), input, out);
+}
+
+std::string Deployment::add_user(const std::string& prefix, const std::string& tenant,
+                                 const std::vector<std::string>& extra) {
+    auto name = prefix + std::to_string(::getpid() % 100000);
+    if (::getpwnam(name.c_str())) ctl({"user", "remove", name});  // left by a crashed run
+    std::vector<std::string> args{"user", "add", "--tenant", tenant, name, "--password-stdin", "--key",
+                                  key_.string() + ".pub"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::string out;
+    REQUIRE_MESSAGE(ctl(args, password_ + "\n", &out) == 0, out);
+    users_.push_back(name);
+    return name;
+}
+
+void Deployment::start_sshd() {
+    std::string block;
+    REQUIRE(run_with_input(ctl_argv({"sshd-config"}), "", &block) == 0);
+    sshd_ = std::make_unique<SshServer>(base_.path(), block);
+}
+
+void Deployment::start_ingest() {
+    const auto& any = *tenants_.front();
+    ingest_ = Process({PHOTODROP_INGEST_BIN, "--catalog", any.catalog_path().string(), "--data", any.data_dir().string(),
+                       "--listen", "127.0.0.1:" + std::to_string(free_port())},
+                      (base_.path() / "ingest.log").string());
+}
+
+std::pair<int, std::string> Deployment::sftp(const std::string& user, const std::string& batch) {
+    std::vector<std::string> argv{"sftp", "-b", "-", "-P", std::to_string(port()), "-i", key_.string(),
+                                  "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                                  "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                                  "-o", "LogLevel=ERROR", user + "@127.0.0.1"};
+    std::string out;
+    int status = run_with_input(argv, batch, &out);
+    return {status, out};
+}
+
+nlohmann::json Deployment::client(const std::string& user, const std::vector<std::string>& scenario,
+                                  const std::string& password) {
+    std::vector<std::string> argv{"/usr/bin/python3", PHOTODROP_E2E_DIR "/sftp_client.py", std::to_string(port()),
+                                  user, password.empty() ? password_ : password};
+    argv.insert(argv.end(), scenario.begin(), scenario.end());
+    std::string out;
+    run_with_input(argv, "", &out);
+    auto brace = out.rfind('{');
+    REQUIRE_MESSAGE(brace != std::string::npos, out);
+    return nlohmann::json::parse(out.substr(brace));
+}
+
+}  // namespace photodrop::test

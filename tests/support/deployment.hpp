@@ -1,0 +1,62 @@
+#pragma once
+// A whole photodrop on this machine for end-to-end tests: tenants mounted
+// under a root-owned base (as sshd's chroot demands), SFTP users made by
+// photodropctl, a private sshd, optionally the ingest service. Everything is
+// stopped, unmounted and removed at the end.
+
+#include "tests/support/mount.hpp"
+#include "tests/support/sshd.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace photodrop::test {
+
+// Whether this machine can run end-to-end tests: root, /dev/fuse and sshd.
+bool can_deploy();
+
+class Deployment {
+public:
+    // Mounts one MountedTenant per slug (each with job00001 `albums` and job00002 `flat`).
+    explicit Deployment(const std::vector<std::string>& tenants);
+    ~Deployment();
+
+    MountedTenant& tenant(size_t i) { return *tenants_.at(i); }
+    const std::filesystem::path& dir() const { return base_.path(); }
+
+    // A system account + catalog user made by photodropctl, with the shared password and client key.
+    // The name is `prefix` plus this process's id, so that parallel runs do not collide.
+    std::string add_user(const std::string& prefix, const std::string& tenant, const std::vector<std::string>& extra = {});
+    // Starts sshd with photodropctl's Match block; call after the users are made.
+    void start_sshd();
+    // Starts photodrop-ingest on the deployment's catalog and data.
+    void start_ingest();
+    int port() const { return sshd_->port(); }
+    const std::string& password() const { return password_; }
+    const std::filesystem::path& client_key() const { return key_; }
+
+    // photodropctl on this deployment; its exit status, and what it printed in `out`.
+    int ctl(const std::vector<std::string>& args, const std::string& input = {}, std::string* out = nullptr);
+    // OpenSSH sftp in batch mode with the client key: exit status and output.
+    std::pair<int, std::string> sftp(const std::string& user, const std::string& batch);
+    // The paramiko client (tests/e2e/sftp_client.py) with the user's password; what it reported.
+    nlohmann::json client(const std::string& user, const std::vector<std::string>& scenario,
+                          const std::string& password = {});
+
+private:
+    std::vector<std::string> ctl_argv(const std::vector<std::string>& args) const;
+
+    TempDir base_;
+    std::vector<std::unique_ptr<MountedTenant>> tenants_;
+    std::filesystem::path key_;
+    std::string password_ = "Corr3ct-Horse";
+    std::vector<std::string> users_;
+    std::unique_ptr<SshServer> sshd_;
+    Process ingest_;
+};
+
+}  // namespace photodrop::test
