@@ -162,3 +162,23 @@ TEST_CASE("a service that was down while files were queued catches up with all o
     after.stop();
     check_each_ingested_once(f, uploads);
 }
+
+TEST_CASE("SIGTERM in the middle of a batch finishes the uploads in progress and leaves no claim behind") {
+    test::IngestFixture f;
+    auto uploads = queue_batch(f, 8, 3000, 2000);
+    unsigned short port = test::free_port();
+    {
+        Service busy(f, port, 1);
+        bool working = test::wait_until([&] { return count_in(f, UploadState::Processing) > 0; }, 60s);
+        REQUIRE_MESSAGE(working, busy.process.log());
+        busy.stop();
+        CHECK(count_in(f, UploadState::Processing) == 0);
+        CHECK(count_in(f, UploadState::Ingested) + count_in(f, UploadState::Queued) == 8);
+        MESSAGE("stopped with " << count_in(f, UploadState::Ingested) << " of 8 ingested");
+    }
+    Service again(f, port, 2);
+    bool caught_up = test::wait_until([&] { return count_in(f, UploadState::Ingested) == 8; }, 120s);
+    REQUIRE_MESSAGE(caught_up, again.process.log());
+    again.stop();
+    check_each_ingested_once(f, uploads);
+}
