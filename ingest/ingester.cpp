@@ -62,7 +62,15 @@ Outcome Ingester::process(const Upload& upload) {
         if (!tenant) throw std::runtime_error(fmt::format("upload {} has no job or tenant", upload.id));
         out.job = job->name;
         out.tenant = tenant->slug;
-        ingest(upload, *tenant, out);
+        if (upload.attempts > settings_.retry.max_attempts) {
+            // Earlier attempts ended without an outcome: their claims ran out
+            // (a crash in a decoder, say). Do not crash on it forever.
+            out.reason = fmt::format("{} attempts ended without a result; not trying again", upload.attempts - 1);
+            catalog_.set_state(upload.id, UploadState::Failed, out.reason);
+            out.result = Result::Failed;
+        } else {
+            ingest(upload, *tenant, out);
+        }
     } catch (const Refusal& refusal) {
         out.reason = refusal.what();
         try {

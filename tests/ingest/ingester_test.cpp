@@ -265,3 +265,18 @@ TEST_CASE("missing bytes are retried with back-off, then the upload fails") {
     CHECK(after->reason.find("gave up after 1 attempts") != std::string::npos);
     CHECK(after->reason.find("the uploaded bytes are missing") != std::string::npos);
 }
+
+TEST_CASE("an upload whose every attempt ended without a result (a crashing decoder) fails instead of looping") {
+    test::IngestFixture f;
+    auto upload = f.queue(test::encode(test::photo_like(64, 64), ".jpg"), "a.jpg");
+    for (int i = 0; i < f.settings.retry.max_attempts; ++i) {
+        REQUIRE(f.catalog->claim_next(1));  // claimed, then the service died
+        REQUIRE(f.catalog->release_expired_leases() == 1);
+    }
+    auto outcome = f.ingest_next();
+    CHECK(outcome.result == Result::Failed);
+    auto after = f.catalog->upload(upload.id);
+    CHECK(after->state == UploadState::Failed);
+    CHECK(after->reason == "5 attempts ended without a result; not trying again");
+    CHECK(fs::exists(f.absolute(upload.data_path)));
+}
