@@ -28,7 +28,8 @@ Database::Database(const std::string& path, int busy_timeout_ms) {
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, busy_timeout_ms);
     exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");
+    // FULL: a commit is on disk when it returns, as an upload is when close returns.
+    exec("PRAGMA synchronous=FULL");
     exec("PRAGMA foreign_keys=ON");
 }
 
@@ -42,14 +43,34 @@ void Database::exec(const std::string& sql) {
     }
 }
 
+Database::~Database() {
+    for (auto& [sql, stmt] : idle_statements_) sqlite3_finalize(stmt);
+}
+
 int64_t Database::last_insert_id() const noexcept { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const noexcept { return sqlite3_changes(db_.get()); }
 
-Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
+Statement::Statement(Database& db, std::string_view sql) : db_(&db), sql_(sql) {
+    if (auto idle = db.idle_statements_.find(sql_); idle != db.idle_statements_.end()) {
+        stmt_.reset(idle->second);
+        db.idle_statements_.erase(idle);
+        return;
+    }
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
     stmt_.reset(raw);
     if (rc != SQLITE_OK) fail(db.handle(), rc, fmt::format("prepare `{}`", sql.substr(0, 80)));
+}
+
+Statement::~Statement() {
+    if (!stmt_) return;
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+    // A statement of the same text may be idle already (two were in use at once): this one is finalized.
+    try {
+        if (db_->idle_statements_.emplace(sql_, stmt_.get()).second) stmt_.release();
+    } catch (...) {
+    }
 }
 
 Statement& Statement::bind(int index, int64_t value) {

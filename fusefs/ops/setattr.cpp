@@ -83,10 +83,13 @@ int utimens(const char* path, const struct timespec tv[2], fuse_file_info* fi) n
         if (tv[1].tv_nsec == UTIME_NOW) mtime = now_ns();
         else if (tv[1].tv_nsec != UTIME_OMIT) mtime = to_ns(tv[1]);
         if (!mtime) return 0;
-        if (fs.is_open(upload->id)) {
-            timespec times[2] = {{0, UTIME_OMIT}, {*mtime / 1'000'000'000, static_cast<long>(*mtime % 1'000'000'000)}};
-            if (::utimensat(AT_FDCWD, fs.data_file(upload->data_path).c_str(), times, 0) != 0) return -errno;
+        timespec times[2] = {{0, UTIME_OMIT}, {*mtime / 1'000'000'000, static_cast<long>(*mtime % 1'000'000'000)}};
+        if (auto* file = handle_of(fi); file && file->writable && file->written) {
+            // The kernel's write-back of a file being written: its close records the mtime.
+            return ::futimens(file->fd.get(), times) == 0 ? 0 : -errno;
         }
+        if (fs.is_open(upload->id) && ::utimensat(AT_FDCWD, fs.data_file(upload->data_path).c_str(), times, 0) != 0)
+            return -errno;
         fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, std::nullopt, mtime, std::nullopt); });
         return 0;
     });

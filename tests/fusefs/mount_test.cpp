@@ -269,6 +269,10 @@ TEST_CASE("links, device nodes and chown are refused; chmod and timestamps are k
     CHECK(when.tm_mon == 5);
     CHECK(when.tm_mday == 15);
     CHECK((st.st_mode & 0777) == 0600);
+    // Kept in the catalog too, not only in the kernel's cache.
+    auto recorded = uploads_named(m.catalog(), m.flat_job.id, "t.jpg")[0];
+    CHECK(recorded.mtime_ns / 1'000'000'000 == st.st_mtime);
+    CHECK(recorded.mode == 0600);
     CHECK(uploads_named(m.catalog(), m.flat_job.id, "t.jpg")[0].state == UploadState::Queued);
 }
 
