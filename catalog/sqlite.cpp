@@ -133,10 +133,20 @@ std::optional<std::string> Statement::get_opt_text(int col) const {
     return get_text(col);
 }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+// The safety level cannot change inside a transaction: a deferred one sets it around BEGIN and COMMIT.
+Transaction::Transaction(Database& db, Commit mode) : db_(db), mode_(mode) {
+    if (mode_ == Commit::Deferred) db_.exec("PRAGMA synchronous=NORMAL");
+    try {
+        db_.exec("BEGIN IMMEDIATE");
+    } catch (...) {
+        if (mode_ == Commit::Deferred) db_.exec("PRAGMA synchronous=FULL");
+        throw;
+    }
+}
 
 Transaction::~Transaction() {
     if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (mode_ == Commit::Deferred) sqlite3_exec(db_.handle(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
 }
 
 void Transaction::commit() {

@@ -99,7 +99,11 @@ private:
 // BEGIN IMMEDIATE ... COMMIT; rolls back in its destructor unless committed.
 class Transaction {
 public:
-    explicit Transaction(Database& db);
+    // Durable: on disk when commit() returns (the connection's synchronous=FULL).
+    // Deferred: on disk with the next durable commit; for rows whose loss on a
+    // power cut loses nothing acknowledged.
+    enum class Commit { Durable, Deferred };
+    explicit Transaction(Database& db, Commit mode = Commit::Durable);
     ~Transaction();
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
@@ -107,6 +111,7 @@ public:
 
 private:
     Database& db_;
+    Commit mode_;
     bool done_ = false;
 };
 

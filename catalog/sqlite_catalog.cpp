@@ -278,7 +278,9 @@ public:
     }
 
     Upload add_upload(const NewUpload& n) override {
-        Transaction tx(db_);
+        // Made durable by the commit that queues it (or by any later one): an upload
+        // is acknowledged when its file is closed, not when it is created.
+        Transaction tx(db_, Transaction::Commit::Deferred);
         int64_t now = now_ns();
         auto user = user_by_uid(n.uid);
         Statement(db_, "INSERT INTO uploads(job_id, album_id, section, in_section_folder, filename, mode, uid, "
