@@ -104,8 +104,8 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return 0;
         }
         if (auto existing = fs.resolve(path, uid); existing.kind == Node::Kind::File) {
+            // Another client made it a moment ago: open it as the flags say.
             if (fi->flags & O_EXCL) return -EEXIST;
-            fi->flags |= O_TRUNC;
             return open_for_writing(fs, fi, path, uid, existing);
         }
         return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, name, mode, std::nullopt);
