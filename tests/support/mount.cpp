@@ -1,5 +1,7 @@
 #include "tests/support/mount.hpp"
 
+#include "tests/support/files.hpp"
+
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -90,12 +92,7 @@ int MountedTenant::terminate() {
     return status;
 }
 
-std::string MountedTenant::log() const {
-    std::ifstream in(base_ / ("fs-" + slug_ + ".log"));
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+std::string MountedTenant::log() const { return read_file(base_ / ("fs-" + slug_ + ".log")); }
 
 std::vector<Upload> uploads_named(Catalog& catalog, Id job, const std::string& name) {
     auto all = catalog.uploads(job);

@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include "tests/support/files.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -19,6 +22,14 @@ extern char** environ;
 namespace photodrop::test {
 
 namespace {
+// The environment without the host's photodrop settings.
+std::vector<std::string> test_environment() {
+    std::vector<std::string> env{"PHOTODROP_CONFIG=/dev/null"};
+    for (char** e = environ; *e; ++e)
+        if (std::strncmp(*e, "PHOTODROP_", 10) != 0) env.emplace_back(*e);
+    return env;
+}
+
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int stdout_fd, int stdin_fd = -1) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -33,8 +44,12 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int st
         posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (stdout_fd < 0) posix_spawn_file_actions_adddup2(&actions, 2, 1);
     }
+    auto env = test_environment();
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t pid = -1;
-    int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
     return pid;
@@ -43,9 +58,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int st
 int status_of(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw); }
 }  // namespace
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log) : pid_(spawn(argv, log, -1)) {}
+Process::Process(const std::vector<std::string>& argv, const std::string& log)
+    : pid_(spawn(argv, log, -1)), log_(log) {}
 
-Process::Process(Process&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+Process::Process(Process&& other) noexcept : pid_(std::exchange(other.pid_, -1)), log_(std::move(other.log_)) {}
 
 Process& Process::operator=(Process&& other) noexcept {
     if (this != &other) {
@@ -54,6 +70,7 @@ Process& Process::operator=(Process&& other) noexcept {
             wait();
         }
         pid_ = std::exchange(other.pid_, -1);
+        log_ = std::move(other.log_);
     }
     return *this;
 }
@@ -68,6 +85,10 @@ Process::~Process() {
 void Process::signal(int sig) const {
     if (pid_ > 0) ::kill(pid_, sig);
 }
+
+bool Process::running() { return pid_ > 0 && wait_for(0) < 0; }
+
+std::string Process::log() const { return log_.empty() ? std::string() : read_file(log_); }
 
 int Process::wait() {
     if (pid_ <= 0) return -1;

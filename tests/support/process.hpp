@@ -1,5 +1,7 @@
 #pragma once
 // A child process started with an argument vector, stopped by its own PID.
+// Children never see the host's photodrop settings: PHOTODROP_* variables are
+// dropped and PHOTODROP_CONFIG is /dev/null.
 
 #include <sys/types.h>
 
@@ -18,15 +20,19 @@ public:
     ~Process();  // SIGKILL and reap, if still running
 
     pid_t pid() const { return pid_; }
-    bool running() const { return pid_ > 0; }
+    // Whether it has not exited (an exited child is reaped).
+    bool running();
     void signal(int sig) const;
     // Waits for exit; returns the exit status, or 128+signal.
     int wait();
     // Waits at most `seconds`; -1 if it is still running.
     int wait_for(double seconds);
+    // What it printed, from its log file.
+    std::string log() const;
 
 private:
     pid_t pid_ = -1;
+    std::string log_;
 };
 
 // Runs a command to completion; returns its exit status. Output goes to `log` if given.

@@ -1,5 +1,7 @@
 #include "tests/support/sshd.hpp"
 
+#include "tests/support/files.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -8,7 +10,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -69,11 +70,6 @@ SshServer::~SshServer() {
     sshd_.wait();
 }
 
-std::string SshServer::log() const {
-    std::ifstream in(dir_ / "sshd.log");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+std::string SshServer::log() const { return read_file(dir_ / "sshd.log"); }
 
 }  // namespace photodrop::test
