@@ -45,13 +45,13 @@ Bytes encode(const VImage& image, const std::string& suffix) {
     return out;
 }
 
-Bytes read_file(const std::filesystem::path& path) {
+Bytes read_bytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path.string());
     return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-void write_file(const std::filesystem::path& path, const Bytes& bytes) {
+void write_bytes(const std::filesystem::path& path, const Bytes& bytes) {
     std::filesystem::create_directories(path.parent_path());
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -84,7 +84,7 @@ Upload IngestFixture::queue(const Bytes& bytes, const std::string& filename, std
     n.uid = 1000;
     n.data_path = data_path;
     Upload upload = catalog->add_upload(n);
-    write_file(absolute(data_path), bytes);
+    write_bytes(absolute(data_path), bytes);
     catalog->finish_receiving(upload.id, static_cast<int64_t>(bytes.size()), now_ns(), true);
     return *catalog->upload(upload.id);
 }

@@ -28,8 +28,8 @@ vips::VImage photo_like(int width, int height, int variant = 0);
 // The image encoded by the saver for `suffix` (".jpg", ".png", ".tif", ".webp", ".heic").
 Bytes encode(const vips::VImage& image, const std::string& suffix);
 
-Bytes read_file(const std::filesystem::path& path);
-void write_file(const std::filesystem::path& path, const Bytes& bytes);
+Bytes read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const Bytes& bytes);
 // Runs a shell command; its exit status.
 int run_command(const std::string& command);
 

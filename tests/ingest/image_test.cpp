@@ -47,7 +47,7 @@ TEST_CASE("the format comes from the content, not the name") {
     for (auto [suffix, format] : {std::pair{".jpg", ImageFormat::Jpeg}, std::pair{".png", ImageFormat::Png},
                                   std::pair{".tif", ImageFormat::Tiff}, std::pair{".webp", ImageFormat::Webp}}) {
         auto path = dir.path() / "upload.jpeg";  // the name says JPEG whatever it is
-        test::write_file(path, test::encode(image, suffix));
+        test::write_bytes(path, test::encode(image, suffix));
         auto header = read_header(path.string(), 100'000'000);
         CHECK(header.format == format);
         CHECK(header.width == 320);
@@ -61,7 +61,7 @@ TEST_CASE("loaders outside the accepted formats are blocked") {
     for (const char* suffix : {".gif", ".v", ".ppm", ".csv"}) {
         auto path = dir.path() / (std::string("upload") + suffix);
         try {
-            test::write_file(path, test::encode(image, suffix));
+            test::write_bytes(path, test::encode(image, suffix));
         } catch (const vips::VError&) {
             continue;  // this libvips cannot write it either
         }
@@ -75,7 +75,7 @@ TEST_CASE("loaders outside the accepted formats are blocked") {
 TEST_CASE("a header over the pixel limit is refused before decoding") {
     test::TempDir dir;
     auto path = dir.path() / "bomb.jpg";
-    test::write_file(path, jpeg_claiming(20000, 20000));
+    test::write_bytes(path, jpeg_claiming(20000, 20000));
     // Only 64x48 pixels of data follow the header: a decode would fail as
     // truncated, so a pixel-limit reason shows nothing was decoded.
     auto reason = refusal_of([&] { read_header(path.string(), 100'000'000); });
@@ -84,7 +84,7 @@ TEST_CASE("a header over the pixel limit is refused before decoding") {
     CHECK(reason.find("over the limit of 100 megapixels") != std::string::npos);
 
     auto small = dir.path() / "small.png";
-    test::write_file(small, test::encode(test::photo_like(100, 100), ".png"));
+    test::write_bytes(small, test::encode(test::photo_like(100, 100), ".png"));
     CHECK(refusal_of([&] { read_header(small.string(), 9'999); }).find("over the limit") != std::string::npos);
     CHECK_NOTHROW(read_header(small.string(), 10'000));
 }
@@ -95,7 +95,7 @@ TEST_CASE("renditions are upright sRGB JPEGs without metadata, from one decode")
     // 16-bit with alpha: the renditions still come out as 8-bit sRGB.
     VImage rgba = test::photo_like(2000, 1500).bandjoin_const({255}).cast(VIPS_FORMAT_USHORT) * 256;
     rgba = rgba.cast(VIPS_FORMAT_USHORT).copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_RGB16));
-    test::write_file(path, test::encode(rgba, ".png"));
+    test::write_bytes(path, test::encode(rgba, ".png"));
 
     auto renditions = render(path.string(), RenditionSizes{1600, 400});
     auto preview = VImage::new_from_buffer(renditions.preview.data(), renditions.preview.size(), "");
@@ -120,7 +120,7 @@ TEST_CASE("a truncated file is refused when decoded") {
         Bytes bytes = test::encode(test::photo_like(800, 600), suffix);
         bytes.resize(bytes.size() * 6 / 10);
         auto path = dir.path() / (std::string("cut") + suffix);
-        test::write_file(path, bytes);
+        test::write_bytes(path, bytes);
         auto reason = refusal_of([&] {
             read_header(path.string(), 100'000'000);
             render(path.string(), RenditionSizes{});

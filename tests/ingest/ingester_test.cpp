@@ -40,11 +40,11 @@ Photo photo_of(test::IngestFixture& f, Id upload_id) {
 TEST_CASE("a JPEG with EXIF becomes a photo with capture time, camera, serial and upright size") {
     test::IngestFixture f;
     auto source = f.dir.path() / "IMG_0001.JPG";
-    test::write_file(source, test::encode(test::photo_like(2400, 1600), ".jpg"));
+    test::write_bytes(source, test::encode(test::photo_like(2400, 1600), ".jpg"));
     REQUIRE(test::run_command(fmt::format("exiftool -q -overwrite_original '-DateTimeOriginal=2024:05:17 10:20:30' "
                                           "-Make=Canon '-Model=EOS R5' -SerialNumber=012345678 -Orientation#=6 '{}'",
                                           source.string())) == 0);
-    Bytes bytes = test::read_file(source);
+    Bytes bytes = test::read_bytes(source);
     auto upload = f.queue(bytes, "IMG_0001.JPG");
 
     auto outcome = f.ingest_next();
@@ -67,7 +67,7 @@ TEST_CASE("a JPEG with EXIF becomes a photo with capture time, camera, serial an
     std::string hash = sha256_file(source.string());
     CHECK(photo.content_hash == hash);
     CHECK(photo.original_path == fmt::format("demo/originals/{}/{}.jpg", hash.substr(0, 2), hash));
-    CHECK(test::read_file(f.absolute(photo.original_path)) == bytes);
+    CHECK(test::read_bytes(f.absolute(photo.original_path)) == bytes);
     CHECK_FALSE(fs::exists(f.absolute(upload.data_path)));
     CHECK(f.catalog->upload(upload.id)->data_path == photo.original_path);
 
@@ -218,7 +218,7 @@ TEST_CASE("a retry after a crash between moving the original and filing it has t
     CHECK(outcome.result == Result::Ingested);
     Photo photo = photo_of(f, upload.id);
     CHECK(photo.content_hash == hash);
-    CHECK(test::read_file(f.absolute(photo.original_path)) == bytes);
+    CHECK(test::read_bytes(f.absolute(photo.original_path)) == bytes);
     CHECK(f.catalog->photos(f.job.id).size() == 1);
     CHECK(f.catalog->upload(upload.id)->attempts == 2);
 }
