@@ -25,7 +25,7 @@ void* init(fuse_conn_info* conn, fuse_config* cfg) noexcept {
     if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     if (conn->capable & FUSE_CAP_SPLICE_READ) conn->want |= FUSE_CAP_SPLICE_READ;
-    conn->max_write = 1 << 20;
+    conn->max_write = max_write;
     // Several uploads at once: let the kernel keep more write-back requests in flight.
     conn->max_background = 64;
     conn->congestion_threshold = 48;

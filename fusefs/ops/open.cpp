@@ -17,6 +17,9 @@ OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     file->uid = uid;
     file->writable = writable;
     file->path = path;
+    // Whole pages of an upload go to disk without passing through a second
+    // page cache (the kernel keeps one for the mount already).
+    if (writable && file->fd) file->direct = Fd(::open(fmt::format("/proc/self/fd/{}", file->fd.get()).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
     fi->fh = reinterpret_cast<uintptr_t>(file);
     if (upload_id) fs.opened(upload_id);
     return file;

@@ -5,7 +5,12 @@
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
 
+#include <cstddef>
+
 namespace photodrop::fs::ops {
+
+// The largest WRITE the kernel sends: its write-back gathers a client's small writes up to this.
+constexpr size_t max_write = 1 << 20;
 
 void* init(fuse_conn_info* conn, fuse_config* cfg) noexcept;
 int getattr(const char* path, struct stat* st, fuse_file_info* fi) noexcept;

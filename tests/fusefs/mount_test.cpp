@@ -200,6 +200,12 @@ TEST_CASE("an interrupted upload resumed at its offset ends byte-identical") {
     REQUIRE(u.size() == 1);
     CHECK(u[0].state == UploadState::Queued);
     CHECK(u[0].size == static_cast<int64_t>(bytes.size()));
+    // What is kept on disk, not only what the kernel's cache of the mount shows: whole
+    // pages went to disk directly, the odd ends through the page cache.
+    {
+        AsUser root(0, 0);
+        CHECK(sha256(read_file(m.data_dir() / u[0].data_path)) == sha256(bytes));
+    }
     // Appending works the same way.
     REQUIRE(write_file(m.path("job00002/r.jpg"), "tail", O_WRONLY | O_APPEND) == 0);
     CHECK(read_file(m.path("job00002/r.jpg")) == bytes + "tail");
