@@ -1,10 +1,12 @@
 #include "fusefs/operations.hpp"
 
 #include "fusefs/ops/ops.hpp"
+#include "fusefs/writeback.hpp"
 
 #include <fuse_lowlevel.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <stdexcept>
 
@@ -76,6 +78,7 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
     std::unique_ptr<fuse, decltype(&fuse_destroy)> f(fuse_new(&args, &ops, sizeof(ops), &fs), fuse_destroy);
     if (!f) throw std::runtime_error("the mount options were not accepted");
     if (fuse_mount(f.get(), mountpoint.get()) != 0) throw std::runtime_error("cannot mount at " + std::string(mountpoint.get()));
+    std::cerr << "photodrop-fs: " << limit_writeback(mountpoint.get()) << '\n';
     fuse_session* session = fuse_get_session(f.get());
     if (fuse_set_signal_handlers(session) != 0 || fuse_daemonize(cmdline.foreground) != 0) {
         fuse_unmount(f.get());

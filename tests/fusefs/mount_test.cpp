@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -313,6 +314,23 @@ TEST_CASE("after kill -9 and a remount every closed upload is there, queued, wit
         CHECK(read_file(p) == some_bytes(20000 + i * 1000, i));
     }
     CHECK(m.catalog().uploads(m.flat_job.id, UploadState::Queued).size() == 50);
+}
+
+TEST_CASE("the kernel writes an upload back to the mount after 8 MiB, so that close has little left to write") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    struct stat st = stat_of(m.path());
+    auto knob = std::filesystem::path("/sys/class/bdi") /
+                (std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev))) / "max_bytes";
+    if (!std::filesystem::exists(knob)) {
+        MESSAGE("SKIPPED: this kernel has no per-mount write-back limit (", knob.string(), ")");
+        return;
+    }
+    // The kernel keeps the limit as a fraction of its dirty memory, so it reads back a little under.
+    auto limit = std::stoull(read_file(knob));
+    CHECK(limit <= (8u << 20));
+    CHECK(limit > (7u << 20));
 }
 
 TEST_CASE("SIGTERM unmounts cleanly") {
