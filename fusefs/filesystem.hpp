@@ -51,7 +51,8 @@ struct OpenFile {
     std::mutex mutex;  // serialises the archive check and the commit on close
     Id upload_id = 0;
     Fd fd;             // the staging file, or the stored bytes when read-only
-    Fd direct;         // the staging file again, O_DIRECT, for whole pages; empty where unsupported
+    Fd direct;         // the staging file again, O_DIRECT, for whole pages
+    std::atomic<bool> direct_works{false};  // `direct` is open and the file system takes its writes
     uint32_t uid = 0;  // who opened it
     bool junk = false;      // .DS_Store and friends: bytes are dropped
     bool writable = false;

@@ -19,32 +19,45 @@ std::byte* aligned_buffer() {
     return buffer.get();
 }
 
+// Copies the request's bytes to `fd` at `offset`: a splice when they are in
+// libfuse's pipe, else a write.
+ssize_t copy_to(int fd, off_t offset, fuse_bufvec* in, size_t size) {
+    fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+    out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    out.buf[0].fd = fd;
+    out.buf[0].pos = offset;
+    return fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
+}
+
 // Writes the bytes of a WRITE request into the staging file. Whole pages
 // (all of them but an upload's last, as the kernel's write-back sends them)
-// go straight to disk with O_DIRECT: one copy into an aligned buffer instead
-// of a second page cache that the mount's own would otherwise fill and the
-// kernel would have to write back and reclaim. The rest is a buffered write,
-// whose write-back starts at once so that the fsync on close has little left.
+// go straight to disk with O_DIRECT rather than into a second page cache,
+// which the kernel would have to write back and reclaim: spliced from
+// libfuse's pipe where it has one, else from an aligned copy. The rest is a
+// buffered write, whose write-back starts at once so that the fsync on close
+// has little left.
 ssize_t store(OpenFile& file, fuse_bufvec* in, off_t offset, size_t size) {
-    if (file.direct && offset % page == 0 && size % page == 0 && size <= max_write) {
-        if (std::byte* buffer = aligned_buffer()) {
+    if (file.direct_works && offset % page == 0 && size % page == 0 && size <= max_write) {
+        // EINVAL: the file system wants another alignment, or no O_DIRECT at
+        // all; nothing was written or taken from the pipe. Buffered from then on.
+        if (in->count == 1 && (in->buf[0].flags & FUSE_BUF_IS_FD)) {
+            ssize_t n = copy_to(file.direct.get(), offset, in, size);
+            if (n != -EINVAL) return n;
+            file.direct_works = false;
+        } else if (std::byte* buffer = aligned_buffer()) {
             fuse_bufvec aligned = FUSE_BUFVEC_INIT(size);
             aligned.buf[0].mem = buffer;
             ssize_t n = fuse_buf_copy(&aligned, in, fuse_buf_copy_flags{});
             if (n < 0) return n;
             ssize_t written = ::pwrite(file.direct.get(), buffer, static_cast<size_t>(n), offset);
-            if (written >= 0 || errno != EINVAL) return written < 0 ? -errno : written;
-            // The file system wants another alignment: buffered from here on.
-            file.direct.reset();
-            written = ::pwrite(file.fd.get(), buffer, static_cast<size_t>(n), offset);
+            if (written < 0 && errno == EINVAL) {
+                file.direct_works = false;
+                written = ::pwrite(file.fd.get(), buffer, static_cast<size_t>(n), offset);
+            }
             return written < 0 ? -errno : written;
         }
     }
-    fuse_bufvec out = FUSE_BUFVEC_INIT(size);
-    out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = file.fd.get();
-    out.buf[0].pos = offset;
-    ssize_t n = fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
+    ssize_t n = copy_to(file.fd.get(), offset, in, size);
     if (n > 0) ::sync_file_range(file.fd.get(), offset, n, SYNC_FILE_RANGE_WRITE);
     return n;
 }

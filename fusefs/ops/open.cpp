@@ -19,7 +19,10 @@ OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     file->path = path;
     // Whole pages of an upload go to disk without passing through a second
     // page cache (the kernel keeps one for the mount already).
-    if (writable && file->fd) file->direct = Fd(::open(fmt::format("/proc/self/fd/{}", file->fd.get()).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+    if (writable && file->fd) {
+        file->direct = Fd(::open(fmt::format("/proc/self/fd/{}", file->fd.get()).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+        file->direct_works = static_cast<bool>(file->direct);
+    }
     fi->fh = reinterpret_cast<uintptr_t>(file);
     if (upload_id) fs.opened(upload_id);
     return file;

@@ -212,6 +212,27 @@ TEST_CASE("an interrupted upload resumed at its offset ends byte-identical") {
     CHECK(read_file(m.path("job00002/r.jpg")) == bytes + "tail");
 }
 
+TEST_CASE("uploads spliced from libfuse's pipe are kept byte for byte") {
+    REQUIRE_MOUNTABLE();
+    // libfuse splices WRITEs only when its pipe may grow to 1 MiB + 4 KiB, which
+    // the packaged sysctl setting allows; put back whatever this machine had.
+    struct PipeLimit {
+        std::string before = read_file("/proc/sys/fs/pipe-max-size");
+        PipeLimit() { write_file("/proc/sys/fs/pipe-max-size", "2097152\n"); }
+        ~PipeLimit() { write_file("/proc/sys/fs/pipe-max-size", before); }
+    } limit;
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    auto bytes = some_bytes((5 << 20) + 4321, 11);
+    REQUIRE(write_file(m.path("job00002/s.jpg"), bytes) == 0);
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "s.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+    AsUser root(0, 0);
+    CHECK(sha256(read_file(m.data_dir() / u[0].data_path)) == sha256(bytes));
+}
+
 TEST_CASE("an overwrite with truncation replaces the content") {
     REQUIRE_MOUNTABLE();
     MountedTenant m;

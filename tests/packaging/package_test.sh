@@ -97,6 +97,7 @@ if [ -e "$source_dir/packaging/sshd/photodrop.conf" ]; then
 else
     skip "sshd snippet: packaging/sshd/photodrop.conf does not exist yet"
 fi
+check "contains /usr/lib/sysctl.d/60-photodrop.conf" has_file "-rw-r--r-- /usr/lib/sysctl.d/60-photodrop.conf"
 check "installs nothing into /etc/ssh" bash -c "! grep -q ' /etc/ssh' '$tmp/contents'"
 check "installs nothing under /usr/local" bash -c "! grep -q ' /usr/local' '$tmp/contents'"
 
@@ -208,6 +209,10 @@ if in_root getent group photodrop >/dev/null && ! in_root groupdel photodrop 2>/
     fresh_group=no
     echo "note: this machine's group photodrop could not be removed first: postinst's groupadd is not exercised"
 fi
+# /proc is this machine's: postinst raises its real fs.pipe-max-size, put back when this script ends.
+pipe_max=$(cat /proc/sys/fs/pipe-max-size)
+trap 'echo "$pipe_max" >/proc/sys/fs/pipe-max-size' EXIT
+echo 1048576 >/proc/sys/fs/pipe-max-size
 if in_root dpkg -i /tmp/photodrop.deb >"$tmp/dpkg.log" 2>&1; then
     ok "dpkg -i installs the package, dependencies satisfied"
 else
@@ -215,6 +220,8 @@ else
     no "dpkg -i installs the package, dependencies satisfied"
     exit 0
 fi
+[ "$(cat /proc/sys/fs/pipe-max-size)" -ge 2097152 ] && ok "postinst raised fs.pipe-max-size to 2 MiB" ||
+    no "postinst raised fs.pipe-max-size to 2 MiB (got $(cat /proc/sys/fs/pipe-max-size))"
 what="postinst created the group photodrop"
 [ $fresh_group = yes ] || what="the group photodrop exists"
 in_root getent group photodrop >/dev/null && ok "$what" || no "$what"
