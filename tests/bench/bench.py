@@ -199,6 +199,7 @@ class Run:
         for m in (MOUNTS / "bench", MOUNTS / "scale"):  # left by a killed run
             if os.path.ismount(m):
                 run(["fusermount3", "-u", "-z", m], check=False)
+        self.apply_sysctl()
         shutil.rmtree(STATE, ignore_errors=True)
         STATE.mkdir(mode=0o755)
         DATA.mkdir()
@@ -208,6 +209,19 @@ class Run:
         self.fs = Mount(self.stack, "bench")
         self.catalog = Catalog()
         self.stack.push("catalog reader", lambda: self.catalog.db.close())
+
+    def apply_sysctl(self):
+        """The kernel settings the package installs (packaging/sysctl), as on a deployed machine; put back after."""
+        for line in (REPO / "packaging" / "sysctl" / "60-photodrop.conf").read_text().splitlines():
+            if "=" not in line or line.lstrip().startswith("#"):
+                continue
+            key, value = (part.strip() for part in line.split("=", 1))
+            knob = Path("/proc/sys") / key.replace(".", "/")
+            before = knob.read_text()
+            if int(before) < int(value):  # only raised, as the package's postinst does
+                knob.write_text(value)
+                self.stack.push(f"{key} = {before.strip()}", lambda k=knob, b=before: k.write_text(b))
+            log(f"bench: {key} = {knob.read_text().strip()}")
 
     def new_job(self, prefix, tenant="bench"):
         name = self.name(prefix)
