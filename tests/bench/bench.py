@@ -90,6 +90,13 @@ def vm_field(pid, field):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak_rss(pid):
     with open(f"/proc/{pid}/clear_refs", "w") as f:
         f.write("5")
@@ -378,8 +385,11 @@ class Run:
                 if sessions == 4:
                     reset_peak_rss(self.fs.proc.pid)
                 pd, plain, plain_fsync = [], [], []
+                fs_cpu = 0.0
                 for _ in range(self.reps):
+                    before = cpu_seconds(self.fs.proc.pid)
                     pd.append(self.upload_once("photodrop", per))
+                    fs_cpu += cpu_seconds(self.fs.proc.pid) - before
                     plain.append(self.upload_once("plain", per))
                     plain_fsync.append(self.upload_once("plain", per, fsync=True))
                 hwm = vm_field(self.fs.proc.pid, "VmHWM") if sessions == 4 else None
@@ -394,6 +404,11 @@ class Run:
                 row = dict(bench=label + ", baseline with put -f (same durability)", unit="MiB/s", photodrop=a,
                            baseline=c, ratio=a / c, target="(info)", met=None, samples_photodrop=pd,
                            samples_baseline=plain_fsync)
+                rows.append(row)
+                self.show(row)
+                row = dict(bench=label + ", photodrop-fs CPU per GiB uploaded", unit="s",
+                           photodrop=fs_cpu / (total * self.reps / (1024 * MIB)), baseline=None, ratio=None,
+                           target="(info)", met=None)
                 rows.append(row)
                 self.show(row)
                 if hwm is not None:
