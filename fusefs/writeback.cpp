@@ -14,9 +14,9 @@ namespace {
 std::string unescape(const std::string& field) {
     std::string out;
     for (size_t i = 0; i < field.size(); ++i) {
-        auto octal = field.substr(i + 1, 3);
-        if (field[i] == '\\' && octal.size() == 3 && octal.find_first_not_of("01234567") == std::string::npos) {
-            out += static_cast<char>(std::stoi(octal, nullptr, 8));
+        if (field[i] == '\\' && i + 3 < field.size() &&
+            field.find_first_not_of("01234567", i + 1) >= i + 4) {
+            out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
             i += 3;
         } else {
             out += field[i];

@@ -1,9 +1,10 @@
 #include "fusefs/ops/common.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
-#include <unistd.h>
 
 namespace photodrop::fs::ops {
 

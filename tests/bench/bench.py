@@ -97,6 +97,27 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def paced_close(directory, fsync, files=20, rate=200 * MIB):
+    """Writes `files` files of 8 MiB in 32 KiB writes at `rate` bytes/s, as an SFTP server does,
+    and returns the median time their close took (fsync + close with fsync=True)."""
+    chunk = os.urandom(32 * 1024)
+    closes = []
+    for i in range(files):
+        fd = os.open(directory / f"paced{i}.jpg", os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+        start = time.monotonic()
+        for k in range(8 * MIB // len(chunk)):
+            os.write(fd, chunk)
+            delay = start + (k + 1) * len(chunk) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        t0 = time.monotonic()
+        if fsync:
+            os.fsync(fd)
+        os.close(fd)
+        closes.append(time.monotonic() - t0)
+    return median(closes)
+
+
 def reset_peak_rss(pid):
     with open(f"/proc/{pid}/clear_refs", "w") as f:
         f.write("5")
@@ -445,6 +466,21 @@ class Run:
                        samples_photodrop=pd, samples_baseline=plain)
             rows.append(row)
             self.show(row)
+        # How long close waits for the disk after an upload written at an SFTP server's pace.
+        pd, plain = [], []
+        for _ in range(self.reps):
+            job, job_id = self.new_job("close")
+            pd.append(paced_close(self.fs.path / job, fsync=False))
+            plain.append(paced_close(plain_dir, fsync=True))
+            self.retire_job(job, job_id)
+            for f in plain_dir.iterdir():
+                f.unlink()
+        a, b = median(pd), median(plain)
+        row = dict(bench="2 close of an 8 MiB file written at 200 MiB/s in 32 KiB writes, median (baseline: fsync + close)",
+                   unit="ms", photodrop=a * 1000, baseline=b * 1000, ratio=a / b, target="(info)", met=None,
+                   samples_photodrop=pd, samples_baseline=plain)
+        rows.append(row)
+        self.show(row)
         self.results["raw"] = rows
 
     # ---------------------------------------------------------- 3: ingest
