@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -37,6 +40,24 @@ Int number(const std::string& value, const std::string& where) {
     }
 }
 
+// A number followed by one of `units` (each a letter and its factor), or none.
+int64_t scaled(const std::string& value, const std::string& where,
+               std::initializer_list<std::pair<char, int64_t>> units, std::string_view what) {
+    std::string digits = value;
+    int64_t factor = 1;
+    if (!value.empty()) {
+        char last = static_cast<char>(std::tolower(static_cast<unsigned char>(value.back())));
+        for (auto [letter, f] : units)
+            if (last == letter) {
+                digits.pop_back();
+                factor = f;
+            }
+    }
+    auto n = number<int64_t>(trim(digits), where);
+    if (n < 0 || n > INT64_MAX / factor) throw std::runtime_error(fmt::format("{}: '{}' is not {}", where, value, what));
+    return n * factor;
+}
+
 // Sets one key; false for a key that does not exist.
 bool set(Config& c, const std::string& key, const std::string& value, const std::string& where) {
     if (key == "catalog") c.catalog = value;
@@ -50,15 +71,31 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "preview_size") c.preview_size = number<int>(value, where);
     else if (key == "image_extensions") c.image_extensions = words(value);
     else if (key == "temporary_suffixes") c.temporary_suffixes = words(value);
+    else if (key == "max_upload_size") c.max_upload_size = parse_size(value, where);
+    else if (key == "free_space_reserve") c.free_space_reserve = parse_size(value, where);
+    else if (key == "keep_deleted") c.keep_deleted = parse_duration(value, where);
+    else if (key == "keep_rejected") c.keep_rejected = parse_duration(value, where);
+    else if (key == "receiving_expiry") c.receiving_expiry = parse_duration(value, where);
     else return false;
     return true;
 }
 
 constexpr const char* keys[] = {"catalog",       "data",         "mounts",           "ingest_socket",
                                 "ingest_listen", "ingest_workers", "pixel_limit",    "thumbnail_size",
-                                "preview_size",  "image_extensions", "temporary_suffixes"};
+                                "preview_size",  "image_extensions", "temporary_suffixes", "max_upload_size",
+                                "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry"};
 
 }  // namespace
+
+int64_t parse_size(const std::string& value, const std::string& where) {
+    return scaled(value, where, {{'k', int64_t{1} << 10}, {'m', int64_t{1} << 20}, {'g', int64_t{1} << 30}, {'t', int64_t{1} << 40}},
+                  "a size (a number of bytes, or with K, M, G or T)");
+}
+
+std::chrono::seconds parse_duration(const std::string& value, const std::string& where) {
+    return std::chrono::seconds(scaled(value, where, {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}},
+                                       "a duration (seconds, or with s, m, h or d)"));
+}
 
 std::string Config::wake_socket() const { return ingest_socket.empty() ? data + "/ingest.sock" : ingest_socket; }
 

@@ -4,6 +4,7 @@
 // PHOTODROP_CONFIG), the environment (PHOTODROP_<KEY>, e.g. PHOTODROP_CATALOG),
 // and the program's own flags.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,6 +23,12 @@ struct Config {
     int preview_size = 1600;                                // key: preview_size — long edge, px
     std::vector<std::string> image_extensions;              // key: image_extensions — empty: SPEC's list
     std::vector<std::string> temporary_suffixes;            // key: temporary_suffixes
+    // Sizes take K, M, G or T (powers of 1024); durations s, m, h or d (seconds without one).
+    int64_t max_upload_size = int64_t{1} << 30;             // key: max_upload_size — larger uploads are refused
+    int64_t free_space_reserve = int64_t{1} << 30;          // key: free_space_reserve — new uploads are refused below it
+    std::chrono::seconds keep_deleted{30 * 86400};          // key: keep_deleted — deleted and cancelled bytes stay recoverable
+    std::chrono::seconds keep_rejected{7 * 86400};          // key: keep_rejected — rejected bytes stay for an operator
+    std::chrono::seconds receiving_expiry{7 * 86400};       // key: receiving_expiry — an upload with no byte for this long is abandoned
 
     // DATA/ingest.sock unless set.
     std::string wake_socket() const;
@@ -32,6 +39,11 @@ struct Config {
 // Reads the file (a missing default file is fine; a missing named one is an
 // error) and the environment. Throws std::runtime_error naming the bad line.
 Config load_config();
+
+// "512M", "1G", "4096": bytes. Throws std::runtime_error naming `where`.
+int64_t parse_size(const std::string& value, const std::string& where);
+// "30d", "12h", "10m", "45s", "45": a duration. Throws std::runtime_error naming `where`.
+std::chrono::seconds parse_duration(const std::string& value, const std::string& where);
 
 // Parses "key = value" lines ('#' starts a comment) into `config`.
 void apply_config_text(Config& config, const std::string& text, const std::string& origin);

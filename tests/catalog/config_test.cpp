@@ -20,3 +20,19 @@ TEST_CASE("the configuration file sets keys and names its bad lines") {
     CHECK_THROWS_WITH(apply_config_text(c, "ingest_workers = many\n", "x.conf"), "x.conf:1: 'many' is not a number");
     CHECK_THROWS_WITH(apply_config_text(c, "catalog\n", "x.conf"), "x.conf:1: expected 'key = value'");
 }
+
+TEST_CASE("sizes and durations take units, and a bad one names its line") {
+    Config c;
+    apply_config_text(c, "max_upload_size = 512M\nfree_space_reserve = 2g\nkeep_deleted = 12h\nkeep_rejected = 90\n"
+                         "receiving_expiry = 3d\n", "x.conf");
+    CHECK(c.max_upload_size == 512LL << 20);
+    CHECK(c.free_space_reserve == 2LL << 30);
+    CHECK(c.keep_deleted == std::chrono::hours(12));
+    CHECK(c.keep_rejected == std::chrono::seconds(90));
+    CHECK(c.receiving_expiry == std::chrono::hours(72));
+    CHECK_THROWS_WITH(apply_config_text(c, "max_upload_size = 1X\n", "x.conf"), "x.conf:1: '1X' is not a number");
+    CHECK_THROWS_WITH(apply_config_text(c, "keep_deleted = -5d\n", "x.conf"),
+                      "x.conf:1: '-5d' is not a duration (seconds, or with s, m, h or d)");
+    CHECK_THROWS_WITH(apply_config_text(c, "max_upload_size = 99999999999T\n", "x.conf"),
+                      "x.conf:1: '99999999999T' is not a size (a number of bytes, or with K, M, G or T)");
+}
