@@ -1,0 +1,55 @@
+"""Fixtures of the fault suite: the deployment (made per test, torn down
+whatever happens) and the session's photos."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from harness import Deployment, why_cannot_deploy  # noqa: E402
+from photos import Photos  # noqa: E402
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.failed_call = report.failed
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory):
+    return Photos(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture
+def deploy(request):
+    """deploy(users=1, settings=None, data_mib=None, ingest=True, ingest_lease=None) -> Deployment.
+
+    The deployment has `users` SFTP users (deployment.users), a running sshd
+    (deployment.sshd_port) and, unless `ingest` is false, photodrop-ingest.
+    Everything is stopped and removed after the test; the programs' logs are
+    printed when it failed.
+    """
+    reason = why_cannot_deploy()
+    if reason:
+        pytest.fail(reason, pytrace=False)
+    made = []
+
+    def make(users=1, settings=None, data_mib=None, ingest=True, ingest_lease=None):
+        deployment = Deployment(settings=settings, data_mib=data_mib, ingest_lease=ingest_lease)
+        made.append(deployment)
+        for _ in range(users):
+            deployment.add_user()
+        deployment.start_sshd()
+        if ingest:
+            deployment.start_ingest()
+        return deployment
+
+    yield make
+    for deployment in made:
+        if getattr(request.node, "failed_call", False):
+            print("\n" + deployment.logs())
+        deployment.close()
