@@ -7,7 +7,8 @@ the same name; any one of their files, whole, is a right answer):
   (a duplicate of a photo with the same hash counts as ingested); or its
   original is missing from the store;
 - corrupted: the bytes read through the mount, the catalog's content hash or
-  the stored original differ from every acknowledged upload's bytes;
+  the stored original differ from every acknowledged upload's bytes, or from
+  each other;
 - duplicated: more than one live upload, or more than one photo, at the path.
 """
 import dataclasses
@@ -74,6 +75,7 @@ def check(deployment, records, job=FLAT_JOB, run="", timeout=90):
 
     for path, expected in sorted(acknowledged.items()):
         lost, corrupted, duplicated = [], [], []
+        seen = None
         try:
             seen = file_sha256(deployment.path("/%s/%s" % (job, path)))
             if seen not in expected:
@@ -93,6 +95,9 @@ def check(deployment, records, job=FLAT_JOB, run="", timeout=90):
                 lost.append("upload #%d is %s %s" % (u["id"], u["state"], u["reason"]))
             elif u["content_hash"] not in expected:
                 corrupted.append("upload #%d has content hash %s" % (u["id"], u["content_hash"][:12]))
+            elif seen is not None and u["content_hash"] != seen:
+                corrupted.append("upload #%d has content hash %s, the mount shows %s" % (
+                    u["id"], u["content_hash"][:12], seen[:12]))
 
         here = [p for p in photos if p["path"] == path and not p["deleted"]]
         if len(here) > 1:
