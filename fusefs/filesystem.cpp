@@ -2,9 +2,11 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -70,6 +72,8 @@ Filesystem::Filesystem(Options options)
     if (!staging_dir_fd_) throw_errno("open " + staging_dir_.string());
     wake_fd_ = Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
+
+Filesystem::~Filesystem() { stop_invalidator(); }
 
 bool Filesystem::job_visible(const Job& job, const std::optional<SftpUser>& user) const {
     if (job.tenant_id != tenant_.id || job.status != JobStatus::Planned) return false;
@@ -222,6 +226,76 @@ void Filesystem::closed(Id upload_id) {
 bool Filesystem::is_open(Id upload_id) {
     std::lock_guard lock(registry_mutex_);
     return open_uploads_.count(upload_id) > 0;
+}
+
+bool Filesystem::begin_writing(Id upload_id) {
+    std::lock_guard lock(registry_mutex_);
+    return writers_.insert(upload_id).second;
+}
+
+void Filesystem::end_writing(Id upload_id) {
+    std::lock_guard lock(registry_mutex_);
+    writers_.erase(upload_id);
+}
+
+bool Filesystem::is_being_written(Id upload_id) {
+    std::lock_guard lock(registry_mutex_);
+    return writers_.count(upload_id) > 0;
+}
+
+int64_t Filesystem::free_space() const {
+    struct statvfs st {};
+    if (::statvfs(data_dir_.c_str(), &st) != 0) throw_errno("statvfs " + data_dir_.string());
+    return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+}
+
+void Filesystem::forget_cached(const std::string& path) {
+    {
+        std::lock_guard lock(invalidate_mutex_);
+        to_invalidate_.push_back(path);
+    }
+    invalidate_wake_.notify_one();
+}
+
+// With the write-back cache the kernel trusts its own size of a file it
+// holds, so the entry must go for the size to be asked again. The parent's
+// node id is its inode number as the mount shows it (libfuse numbers nodes so
+// without use_ino).
+void Filesystem::forget_cached_now(const std::string& path) {
+    if (!session_) return;
+    (void)fuse_invalidate_path(session_, path.c_str());  // ENOENT: the kernel holds nothing of it
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return;
+    struct stat parent {};
+    if (::stat((mountpoint_ + path.substr(0, slash)).c_str(), &parent) != 0) return;
+    auto name = path.substr(slash + 1);
+    (void)fuse_lowlevel_notify_inval_entry(fuse_get_session(session_), parent.st_ino, name.c_str(), name.size());
+}
+
+void Filesystem::start_invalidator(::fuse* session, const std::string& mountpoint) {
+    session_ = session;
+    mountpoint_ = mountpoint;
+    invalidator_ = std::thread([this] {
+        std::unique_lock lock(invalidate_mutex_);
+        for (;;) {
+            invalidate_wake_.wait(lock, [this] { return invalidator_stopping_ || !to_invalidate_.empty(); });
+            if (invalidator_stopping_) return;
+            auto path = std::move(to_invalidate_.front());
+            to_invalidate_.pop_front();
+            lock.unlock();
+            forget_cached_now(path);
+            lock.lock();
+        }
+    });
+}
+
+void Filesystem::stop_invalidator() {
+    {
+        std::lock_guard lock(invalidate_mutex_);
+        invalidator_stopping_ = true;
+    }
+    invalidate_wake_.notify_one();
+    if (invalidator_.joinable()) invalidator_.join();
 }
 
 void Filesystem::junk_opened(const std::string& path) {

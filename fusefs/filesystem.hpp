@@ -1,8 +1,9 @@
 #pragma once
 // The state of one tenant's mount, shared by the FUSE operations in ops/.
 //
-// Lock order: OpenFile::mutex before Filesystem::catalog_mutex_; the open-file
-// registry's mutex is a leaf (nothing else is taken while it is held).
+// Lock order: OpenFile::lock before Filesystem::catalog_mutex_; the open-file
+// registry's mutex and the invalidator's are leaves (nothing else is taken
+// while one is held).
 
 #include "catalog/catalog.hpp"
 #include "fusefs/policy.hpp"
@@ -10,15 +11,21 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+struct fuse;  // libfuse's session
 
 namespace photodrop::fs {
 
@@ -28,6 +35,8 @@ struct Options {
     std::string tenant;         // the tenant's slug
     std::string wake_socket;    // the ingest service's datagram socket
     policy::Settings settings;
+    int64_t max_upload_size = int64_t{1} << 30;     // a write or a size past it is refused
+    int64_t free_space_reserve = int64_t{1} << 30;  // below it, new uploads are refused
 };
 
 // A file descriptor that closes itself.
@@ -47,20 +56,38 @@ private:
 };
 
 // One open() or create() of a file: the fuse file handle points at it.
+//
+// While a handle writes, the catalog has its upload `receiving`, and the
+// ingest service claims only `queued` uploads: so no byte reaches a file that
+// the ingest reads or has moved into the store, whenever the handle was
+// opened. At most one handle writes an upload at a time (Filesystem::
+// begin_writing): the kernel's write-back sends the pages of a file through
+// any of its writable handles, so two writers would mix their bytes.
 struct OpenFile {
-    std::mutex mutex;  // serialises the archive check and the commit on close
+    enum class Phase {
+        Receiving,  // the catalog has the upload receiving: bytes may go to the staging file
+        Settled,    // committed, queued: the next byte must take it back from the queue first
+        Done,       // writes no more (refused, failed, or the ingest has it); `error` says what close reports
+    };
+
+    // Set at open, constant after.
     Id upload_id = 0;
-    Fd fd;             // the staging file, or the stored bytes when read-only
-    Fd direct;         // the staging file again, O_DIRECT, for whole pages
-    std::atomic<bool> direct_works{false};  // `direct` is open and the file system takes its writes
-    uint32_t uid = 0;  // who opened it
+    Fd fd;                  // the staging file, or the stored bytes when read-only
+    Fd direct;              // the staging file again, O_DIRECT, for whole pages
+    std::string staging;    // the staging file's absolute path, for a writer
+    uint32_t uid = 0;       // who opened it
     bool junk = false;      // .DS_Store and friends: bytes are dropped
-    bool writable = false;
+    bool writable = false;  // the upload's one writer (Filesystem::begin_writing) until release
     std::string path;       // the path it was opened at, for the log
-    std::atomic<bool> written{false};       // bytes arrived since the last commit
-    std::atomic<bool> head_checked{false};  // the archive check has seen enough of the start
-    std::atomic<bool> refused{false};       // the content was refused: writes and close fail
-    std::atomic<bool> not_receiving{false};  // the catalog has it past `receiving`: the next byte reopens it
+
+    // Shared by each write in flight; exclusive for a change of phase and for the commit.
+    std::shared_mutex lock;
+    Phase phase = Phase::Receiving;  // guarded by `lock`
+    int error = 0;                   // guarded by `lock`: the errno close reports once Done
+    bool refused = false;            // guarded by `lock`: Done by a refusal, whose reason close carries
+    std::atomic<bool> written{false};         // bytes arrived since the last commit
+    std::atomic<int64_t> end{0};              // the size the client made: its furthest write, or its truncation
+    std::atomic<bool> direct_works{false};    // `direct` is open and the file system takes its writes
     std::atomic<int64_t> junk_size{0};
 };
 
@@ -79,6 +106,7 @@ struct Node {
 class Filesystem {
 public:
     explicit Filesystem(Options options);
+    ~Filesystem();
 
     const Options& options() const { return options_; }
     const Tenant& tenant() const { return tenant_; }
@@ -121,6 +149,23 @@ public:
     void opened(Id upload_id);
     void closed(Id upload_id);
     bool is_open(Id upload_id);
+    // Makes the caller the one writer of `upload_id`; false when another handle writes it.
+    bool begin_writing(Id upload_id);
+    void end_writing(Id upload_id);
+    bool is_being_written(Id upload_id);
+    // Free bytes in the data directory, for users other than root.
+    int64_t free_space() const;
+
+    // Makes the kernel forget what it cached of `path` (its entry, its size,
+    // its pages), so that the next stat asks again: after a refusal or a
+    // failed close. The kernel may need other requests answered to do it: not
+    // from a WRITE, nor with an OpenFile::lock held.
+    void forget_cached_now(const std::string& path);
+    // The same, from another thread: for a WRITE, whose reply the kernel awaits first.
+    void forget_cached(const std::string& path);
+    // Started once `session` is mounted at `mountpoint`; stopped before it ends.
+    void start_invalidator(::fuse* session, const std::string& mountpoint);
+    void stop_invalidator();
     // Junk files being written, by path: shown only while open.
     void junk_opened(const std::string& path);
     void junk_closed(const std::string& path);
@@ -141,9 +186,35 @@ private:
     std::unique_ptr<Catalog> catalog_;
     Tenant tenant_;
 
-    std::mutex registry_mutex_;  // guards open_uploads_ and open_junk_; a leaf lock
+    std::mutex registry_mutex_;  // guards open_uploads_, writers_ and open_junk_; a leaf lock
     std::map<Id, int> open_uploads_;
+    std::set<Id> writers_;
     std::multiset<std::string> open_junk_;
+
+    std::mutex invalidate_mutex_;  // guards the fields below; a leaf lock
+    std::condition_variable invalidate_wake_;
+    std::deque<std::string> to_invalidate_;
+    bool invalidator_stopping_ = false;
+    std::thread invalidator_;
+    ::fuse* session_ = nullptr;  // set by start_invalidator
+    std::string mountpoint_;
+};
+
+// Ends the caller's Filesystem::begin_writing when it goes out of scope, unless kept.
+class WriterClaim {
+public:
+    WriterClaim(Filesystem& fs, Id upload_id) : fs_(&fs), upload_id_(upload_id) {}
+    ~WriterClaim() {
+        if (fs_) fs_->end_writing(upload_id_);
+    }
+    WriterClaim(const WriterClaim&) = delete;
+    WriterClaim& operator=(const WriterClaim&) = delete;
+    // A handle keeps the claim now, until its release.
+    void keep() { fs_ = nullptr; }
+
+private:
+    Filesystem* fs_;
+    Id upload_id_;
 };
 
 // The Filesystem of the mount serving the calling FUSE request.

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
     if (options.wake_socket.empty()) options.wake_socket = config.wake_socket();
     if (!config.image_extensions.empty()) options.settings.image_extensions = config.image_extensions;
     options.settings.temporary_suffixes = config.temporary_suffixes;
+    options.max_upload_size = config.max_upload_size;
+    options.free_space_reserve = config.free_space_reserve;
 
     std::vector<std::string> fuse_args{"photodrop-fs", mountpoint};
     if (foreground) fuse_args.push_back("-f");

@@ -84,6 +84,7 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
         fuse_unmount(f.get());
         throw std::runtime_error("cannot start serving the mount");
     }
+    fs.start_invalidator(f.get(), mountpoint.get());  // after daemonizing: a thread does not survive fork
     int rc;
     if (cmdline.singlethread) {
         rc = fuse_loop(f.get());
@@ -95,6 +96,7 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
         fuse_loop_cfg_set_idle_threads(loop.get(), cmdline.max_idle_threads);
         rc = fuse_loop_mt(f.get(), loop.get());
     }
+    fs.stop_invalidator();
     fuse_remove_signal_handlers(session);
     fuse_unmount(f.get());
     // A positive result is the signal that ended the loop: a requested stop.

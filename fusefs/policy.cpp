@@ -177,7 +177,7 @@ std::optional<std::string_view> archive_signature(std::span<const unsigned char>
         std::string_view kind;
     };
     using namespace std::string_view_literals;
-    static constexpr std::array<Magic, 14> magics{{
+    static constexpr std::array<Magic, 15> magics{{
         {0, "PK\x03\x04"sv, "ZIP"},
         {0, "PK\x05\x06"sv, "ZIP"},
         {0, "PK\x07\x08"sv, "ZIP"},
@@ -192,10 +192,25 @@ std::optional<std::string_view> archive_signature(std::span<const unsigned char>
         {32769, "CD001"sv, "ISO 9660"},
         {0, "xar!"sv, "xar"},
         {0, "\x04\x22\x4d\x18"sv, "LZ4"},
+        {0, "MZ"sv, "self-extracting (Windows program)"},
     }};
     for (const auto& m : magics) {
         if (head.size() < m.offset + m.bytes.size()) continue;
         if (std::memcmp(head.data() + m.offset, m.bytes.data(), m.bytes.size()) == 0) return m.kind;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string_view> archive_trailer(std::span<const unsigned char> tail) {
+    // The record: "PK\5\6", 16 bytes, a 2-byte comment length, the comment,
+    // which ends the file. Both the signature and the length must agree, so
+    // that four bytes of a photo's compressed data are not taken for one.
+    constexpr size_t record = 22;
+    if (tail.size() < record) return std::nullopt;
+    for (size_t at = tail.size() - record + 1; at-- > 0;) {
+        if (tail[at] != 'P' || tail[at + 1] != 'K' || tail[at + 2] != 5 || tail[at + 3] != 6) continue;
+        size_t comment = tail[at + 20] | (static_cast<size_t>(tail[at + 21]) << 8);
+        if (at + record + comment == tail.size()) return "ZIP";
     }
     return std::nullopt;
 }

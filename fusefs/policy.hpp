@@ -93,7 +93,17 @@ std::optional<Section> section_named(std::string_view name);
 constexpr size_t archive_check_bytes = 32774;
 
 // The kind of archive whose magic number stands in `head`, the first bytes of a
-// file (as many as archive_check_bytes, or all of a shorter file).
+// file (as many as archive_check_bytes, or all of a shorter file). A Windows
+// program counts: it is how self-extracting archives travel.
 std::optional<std::string_view> archive_signature(std::span<const unsigned char> head);
+
+// Bytes the check for an archive's trailer needs to see from the end of a file:
+// a ZIP's end-of-central-directory record (22 bytes) and the longest comment.
+constexpr size_t archive_trailer_bytes = 22 + 65535;
+
+// The kind of archive whose trailer ends `tail`, the last bytes of a file (as
+// many as archive_trailer_bytes, or all of a shorter file): a ZIP appended to
+// something else (a photo, a self-extracting program) is still a ZIP.
+std::optional<std::string_view> archive_trailer(std::span<const unsigned char> tail);
 
 }  // namespace photodrop::policy

@@ -2,23 +2,34 @@
 
 #include <unistd.h>
 
+#include <memory>
+#include <mutex>
+
 namespace photodrop::fs::ops {
 
 // close(2) reaches the filesystem as flush, before it returns to the client:
-// this is where an upload becomes durable and queued. (release comes later and
-// asynchronously, so it cannot be the moment a client is told "done".)
+// this is where an upload becomes durable and queued, or where close fails
+// (a refused or failed upload). release comes later and asynchronously, so it
+// cannot be the moment a client is told "done".
 int flush(const char* path, fuse_file_info* fi) noexcept {
     return guarded("flush", path, [&] {
+        auto& fs = current();
         auto* file = handle_of(fi);
         if (file->junk || !file->writable) return 0;
-        std::lock_guard lock(file->mutex);
-        return commit_upload(current(), *file, false);
+        int rc;
+        {
+            std::unique_lock exclusive(file->lock);
+            rc = commit_upload(fs, *file, false);
+        }
+        // Before the client hears of it: a stat right after must not find the size it sent.
+        if (rc < 0) fs.forget_cached_now(file->path);
+        return rc;
     });
 }
 
 int release(const char* path, fuse_file_info* fi) noexcept {
-    auto* file = handle_of(fi);
-    int rc = guarded("release", path, [&] {
+    std::unique_ptr<OpenFile> file(handle_of(fi));
+    return guarded("release", path, [&] {
         auto& fs = current();
         if (file->junk) {
             fs.junk_closed(file->path);
@@ -26,11 +37,11 @@ int release(const char* path, fuse_file_info* fi) noexcept {
         }
         fs.closed(file->upload_id);
         if (!file->writable) return 0;
-        std::lock_guard lock(file->mutex);
+        // The writer stays the upload's only one until its last bytes are committed.
+        WriterClaim writer(fs, file->upload_id);
+        std::unique_lock exclusive(file->lock);
         return commit_upload(fs, *file, true);
     });
-    delete file;
-    return rc;
 }
 
 int fsync(const char* path, int datasync, fuse_file_info* fi) noexcept {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <system_error>
 #include <vector>
@@ -46,46 +48,127 @@ int errno_of_current_exception(const char* op, const char* path) noexcept {
 
 struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid) {
     struct stat st = fs.file_attr(upload, uid);
+    bool open = fs.is_open(upload.id);
+    if (!open && upload.state != UploadState::Receiving) return st;
+    Fd fd(::open(fs.data_file(upload.data_path).c_str(), O_RDONLY | O_CLOEXEC));
     struct stat backing {};
-    if (fs.is_open(upload.id) && ::stat(fs.data_file(upload.data_path).c_str(), &backing) == 0) {
-        st.st_size = backing.st_size;
-        st.st_blocks = backing.st_blocks;
-        st.st_mtim = backing.st_mtim;
-    }
+    if (!fd || ::fstat(fd.get(), &backing) != 0) return st;
+    st.st_size = open ? backing.st_size : contiguous_size(fd.get());
+    st.st_blocks = backing.st_blocks;
+    st.st_mtim = backing.st_mtim;
     return st;
 }
 
-bool check_head(Filesystem& fs, OpenFile& file) {
-    std::vector<unsigned char> head(policy::archive_check_bytes);
-    ssize_t n = ::pread(file.fd.get(), head.data(), head.size(), 0);
-    if (n < 0) throw_errno("read back " + file.path);
-    head.resize(static_cast<size_t>(n));
-    auto kind = policy::archive_signature(head);
-    if (!kind) {
-        if (head.size() == policy::archive_check_bytes) file.head_checked = true;
-        return true;
+bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid) {
+    if (fs.begin_writing(upload_id)) return true;
+    fs.refuse(path, uid, "another connection is uploading this file right now: try again when it has finished");
+    return false;
+}
+
+int64_t contiguous_size(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno("stat");
+    off_t hole = ::lseek(fd, 0, SEEK_HOLE);
+    return hole < 0 ? st.st_size : std::min<int64_t>(hole, st.st_size);
+}
+
+void take_back(Filesystem& fs, OpenFile& file) {
+    if (file.phase != OpenFile::Phase::Settled) return;
+    try {
+        fs.with_catalog([&](Catalog& c) { c.reopen(file.upload_id); });
+        file.phase = OpenFile::Phase::Receiving;
+    } catch (const CatalogError&) {
+        file.phase = OpenFile::Phase::Done;
+        file.error = EACCES;
+        file.refused = true;
+        fs.refuse(file.path, file.uid, "this photo is being processed already: overwrite it to replace it");
     }
-    auto reason = fmt::format("the content is a {} archive, whatever its name: archives are not accepted", *kind);
+}
+
+void refuse_content(Filesystem& fs, OpenFile& file, const std::string& reason, int err) {
+    if (file.phase == OpenFile::Phase::Done) return;
+    file.phase = OpenFile::Phase::Done;
+    file.error = err;
     file.refused = true;
-    // The refused bytes are not kept.
+    // The refused bytes are not kept. The upload is ours while receiving, so
+    // the staging file is the one the catalog names.
     if (::ftruncate(file.fd.get(), 0) != 0) throw_errno("truncate " + file.path);
-    auto upload = fs.with_catalog([&](Catalog& c) { return c.upload(file.upload_id); });
-    if (upload) {
-        std::filesystem::remove(fs.data_file(upload->data_path));
-        fs.with_catalog([&](Catalog& c) { c.reject_without_bytes(file.upload_id, reason); });
-    }
+    ::unlink(file.staging.c_str());
+    fs.with_catalog([&](Catalog& c) { c.reject_without_bytes(file.upload_id, reason); });
     fs.log(file.path, file.uid, "refused: " + reason);
+    fs.forget_cached(file.path);
+}
+
+void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
+    if (file.phase == OpenFile::Phase::Done) return;
+    file.phase = OpenFile::Phase::Done;
+    file.error = err;
+    int64_t kept = std::min(at, contiguous_size(file.fd.get()));
+    ::ftruncate(file.fd.get(), kept);
+    bool durable = ::fsync(file.fd.get()) == 0;
+    struct stat st {};
+    ::fstat(file.fd.get(), &st);
+    int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    fs.with_catalog([&](Catalog& c) { c.finish_receiving(file.upload_id, kept, mtime_ns, false); });
+    fs.log(file.path, file.uid,
+           fmt::format("not received: {} at byte {}; {} bytes kept{}, the upload can be resumed", std::strerror(err),
+                       at, kept, durable ? "" : " (not yet on disk)"));
+    fs.forget_cached(file.path);
+}
+
+int write_result_when_done(const OpenFile& file, size_t size) {
+    return file.refused ? static_cast<int>(size) : -file.error;
+}
+
+namespace {
+// The start or the end of the file, as many bytes as the check needs.
+std::vector<unsigned char> read_part(const OpenFile& file, off_t from, size_t size) {
+    std::vector<unsigned char> bytes(size);
+    ssize_t n = ::pread(file.fd.get(), bytes.data(), bytes.size(), from);
+    if (n < 0) throw_errno("read back " + file.path);
+    bytes.resize(static_cast<size_t>(n));
+    return bytes;
+}
+}  // namespace
+
+bool check_content(Filesystem& fs, OpenFile& file, bool whole) {
+    auto kind = policy::archive_signature(read_part(file, 0, policy::archive_check_bytes));
+    if (!kind && whole) {
+        struct stat st {};
+        if (::fstat(file.fd.get(), &st) != 0) throw_errno("stat " + file.path);
+        auto tail = static_cast<off_t>(std::min<int64_t>(st.st_size, policy::archive_trailer_bytes));
+        kind = policy::archive_trailer(read_part(file, st.st_size - tail, static_cast<size_t>(tail)));
+    }
+    if (!kind) return true;
+    refuse_content(fs, file, fmt::format("the content is a {} archive, whatever its name: archives are not accepted", *kind),
+                   EACCES);
     return false;
 }
 
 int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
-    if (file.refused) return -EACCES;
-    if (!file.written) return 0;
+    if (file.phase == OpenFile::Phase::Done) return -file.error;
+    if (file.phase == OpenFile::Phase::Settled || !file.written) return 0;
     struct stat st {};
     if (::fstat(file.fd.get(), &st) != 0) throw_errno("stat " + file.path);
     if (st.st_size == 0 && !last) return 0;
-    if (!file.head_checked && !check_head(fs, file)) return -EACCES;
-    if (::fsync(file.fd.get()) != 0) throw_errno("fsync " + file.path);
+    if (st.st_size != file.end) {
+        fail_writing(fs, file, EIO, std::min<int64_t>(st.st_size, file.end));
+        return -EIO;
+    }
+    if (!check_content(fs, file, true)) return -EACCES;
+    if (::fsync(file.fd.get()) != 0) {
+        int err = errno;
+        fail_writing(fs, file, err, st.st_size);
+        return -err;
+    }
+    // A gap in the file is bytes that never arrived: a size set past what was written.
+    if (int64_t whole = contiguous_size(file.fd.get()); whole < st.st_size) {
+        refuse_content(fs, file,
+                       fmt::format("bytes {} to {} were never sent: a file cannot be made larger than what was written",
+                                   whole, st.st_size),
+                       EACCES);
+        return -EACCES;
+    }
     fs.sync_staging_dir();
     int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     bool queued = fs.with_catalog([&](Catalog& c) {
@@ -97,7 +180,7 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
         return queue;
     });
     file.written = false;
-    file.not_receiving = queued;
+    if (queued) file.phase = OpenFile::Phase::Settled;
     fs.log(file.path, file.uid, fmt::format("received {} bytes{}", st.st_size, queued ? ", queued" : ""));
     if (queued) fs.wake_ingest(file.upload_id);
     return 0;

@@ -27,17 +27,48 @@ inline OpenFile* handle_of(fuse_file_info* fi) {
     return fi ? reinterpret_cast<OpenFile*>(static_cast<uintptr_t>(fi->fh)) : nullptr;
 }
 
-// Attributes of the file at `node`: those of its staging file while a writer has it open.
+// Attributes of the file at `node`: those of its staging file while a writer
+// has it open; the bytes that are there in one piece while it is receiving
+// with no writer (after a crash), so that a client resumes from there.
 struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid);
 
-// Runs the archive check on the start of the file; false when it refused the content.
-bool check_head(Filesystem& fs, OpenFile& file);
+// Makes the caller the upload's one writer (release with WriterClaim);
+// refuses, and false, when another connection writes it now.
+bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid);
+
+// How many bytes from the start of the file are there without a gap.
+int64_t contiguous_size(int fd);
+
+// The caller of each of the following holds file.lock exclusively.
+
+// Receiving again after a commit: the catalog takes the upload back from the
+// queue, unless the ingest service has it already (then the handle is Done,
+// with EACCES). Nothing is written to the file before this succeeds.
+void take_back(Filesystem& fs, OpenFile& file);
+
+// Refuses the content (`reason`): the bytes are removed, the upload rejected,
+// the kernel's cached size forgotten; close fails with `err`.
+void refuse_content(Filesystem& fs, OpenFile& file, const std::string& reason, int err);
+
+// A write failed with `err` at byte `at` (a full disk): the staging file is
+// cut back to the bytes before the first gap or failure and recorded, the
+// upload stays receiving so that the client can resume it, and close fails.
+void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at);
+
+// Refuses an archive found at the start of the file, or (with `whole`, for
+// the commit) at its end; false when it refused.
+bool check_content(Filesystem& fs, OpenFile& file, bool whole);
 
 // Makes what was written durable and records it: size, mtime, and `queued`
-// when the name is a real image name. The caller holds file.mutex. An empty
-// file waits for the last close (`last`): a shell's redirection closes a
-// duplicate descriptor before it writes anything.
+// when the name is a real image name; a negative errno when close must fail.
+// An empty file waits for the last close (`last`): a shell's redirection
+// closes a duplicate descriptor before it writes anything.
 int commit_upload(Filesystem& fs, OpenFile& file, bool last);
+
+// What a WRITE answers once the handle is Done. After a refusal its bytes are
+// dropped without an error, so that close carries the refusal's errno to the
+// client (an error in the kernel's write-back would reach it as EIO).
+int write_result_when_done(const OpenFile& file, size_t size);
 
 [[noreturn]] void throw_errno(const std::string& what);
 

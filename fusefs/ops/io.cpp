@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cstdlib>
+#include <mutex>
+#include <shared_mutex>
 #include <memory>
 
 namespace photodrop::fs::ops {
@@ -73,41 +77,59 @@ int read(const char* path, char* buf, size_t size, off_t offset, fuse_file_info*
     });
 }
 
-// The write path touches no catalog: bytes go straight to the staging file.
+// The write path touches the catalog only to take an upload back from the
+// queue: bytes go straight to the staging file, several writes at once.
 int write_buf(const char* path, fuse_bufvec* in, off_t offset, fuse_file_info* fi) noexcept {
     return guarded("write", path, [&] {
         auto& fs = current();
         auto* file = handle_of(fi);
         size_t size = fuse_buf_size(in);
+        int64_t end = offset + static_cast<int64_t>(size);
         if (file->junk) {
-            int64_t end = offset + static_cast<int64_t>(size);
             int64_t seen = file->junk_size;
             while (end > seen && !file->junk_size.compare_exchange_weak(seen, end)) {
             }
             return static_cast<int>(size);
         }
         if (!file->writable) return -EBADF;
-        if (file->refused) return -EACCES;
+        if (end > fs.options().max_upload_size) {
+            std::unique_lock exclusive(file->lock);
+            take_back(fs, *file);
+            refuse_content(fs, *file,
+                           fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size),
+                           EFBIG);
+            return write_result_when_done(*file, size);
+        }
+        std::shared_lock shared(file->lock);
+        while (file->phase != OpenFile::Phase::Receiving) {
+            if (file->phase == OpenFile::Phase::Done) return write_result_when_done(*file, size);
+            shared.unlock();
+            {
+                std::unique_lock exclusive(file->lock);
+                take_back(fs, *file);
+            }
+            shared.lock();
+        }
         ssize_t n = store(*file, in, offset, size);
-        if (n < 0) return static_cast<int>(n);
-        file->written = true;
-        if (file->not_receiving) {
-            // The first byte into a queued (or rejected) upload, resumed or after a
-            // close of a duplicate descriptor: it is receiving again until the next close.
-            std::lock_guard lock(file->mutex);
-            if (file->not_receiving.exchange(false)) {
-                try {
-                    fs.with_catalog([&](Catalog& c) { c.reopen(file->upload_id); });
-                } catch (const CatalogError&) {
-                    fs.refuse(file->path, file->uid, "this photo is being processed already: overwrite it to replace it");
-                    file->refused = true;
-                    return -EACCES;
-                }
+        if (n >= 0 && static_cast<size_t>(n) == size) {
+            file->written = true;
+            int64_t seen = file->end;
+            while (end > seen && !file->end.compare_exchange_weak(seen, end)) {
             }
         }
-        if (!file->head_checked && offset < static_cast<off_t>(policy::archive_check_bytes)) {
-            std::lock_guard lock(file->mutex);
-            if (!file->refused && !check_head(fs, *file)) return -EACCES;
+        shared.unlock();
+        if (n < 0 || static_cast<size_t>(n) != size) {
+            // A short write is a full disk that let part of the bytes in.
+            int err = n < 0 ? static_cast<int>(-n) : ENOSPC;
+            std::unique_lock exclusive(file->lock);
+            fail_writing(fs, *file, err, n < 0 ? offset : offset + n);
+            return write_result_when_done(*file, size);
+        }
+        // The first bytes are checked as they arrive, and again at the commit.
+        if (offset < static_cast<off_t>(policy::archive_check_bytes)) {
+            std::unique_lock exclusive(file->lock);
+            if (file->phase == OpenFile::Phase::Receiving && !check_content(fs, *file, false))
+                return write_result_when_done(*file, size);
         }
         return static_cast<int>(n);
     });

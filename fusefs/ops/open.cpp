@@ -1,31 +1,50 @@
 #include "fusefs/ops/common.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+
+#include <memory>
 
 namespace photodrop::fs::ops {
 
 namespace {
 
+// A handle of `upload_id` on `fd`. A writer (`staging` names its file) must
+// be the upload's one writer (Filesystem::begin_writing) and stays it until release.
 OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, Id upload_id, Fd fd,
-                     bool writable) {
-    auto* file = new OpenFile;
+                     const std::filesystem::path& staging = {}) {
+    auto file = std::make_unique<OpenFile>();
     file->upload_id = upload_id;
     file->fd = std::move(fd);
     file->uid = uid;
-    file->writable = writable;
+    file->writable = !staging.empty();
+    file->staging = staging;
     file->path = path;
-    // Whole pages of an upload go to disk without passing through a second
-    // page cache (the kernel keeps one for the mount already).
-    if (writable && file->fd) {
-        file->direct = Fd(::open(fmt::format("/proc/self/fd/{}", file->fd.get()).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+    if (file->writable) {
+        // Whole pages of an upload go to disk without passing through a second
+        // page cache (the kernel keeps one for the mount already).
+        file->direct = Fd(::open(staging.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
         file->direct_works = static_cast<bool>(file->direct);
+        struct stat st {};
+        if (::fstat(file->fd.get(), &st) != 0) throw_errno("stat " + staging.string());
+        file->end = st.st_size;
     }
-    fi->fh = reinterpret_cast<uintptr_t>(file);
+    fi->fh = reinterpret_cast<uintptr_t>(file.get());
     if (upload_id) fs.opened(upload_id);
-    return file;
+    return file.release();
+}
+
+// Refuses to start receiving when the data directory is nearly full: the
+// upload would fail part way, and the space left is for the uploads under way.
+bool refuse_when_full(Filesystem& fs, const char* path, uint32_t uid) {
+    int64_t free = fs.free_space();
+    if (free >= fs.options().free_space_reserve) return false;
+    fs.refuse(path, uid, fmt::format("the server is out of space ({} MiB free, {} MiB kept in reserve): try again later",
+                                     free >> 20, fs.options().free_space_reserve >> 20));
+    return true;
 }
 
 // A new upload at `folder`/`name`, receiving into a fresh staging file.
@@ -35,7 +54,8 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
     NewUpload n{job_id, folder, name, uid, static_cast<uint32_t>(mode & 07777), UploadState::Receiving, {}, data_path,
                 supersedes};
     auto upload = fs.with_catalog([&](Catalog& c) { return c.add_upload(n); });
-    auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), true);
+    fs.begin_writing(upload.id);  // a new id: nobody else can have it
+    auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), fs.data_file(data_path));
     file->written = true;  // even an empty file is an upload to record on close
     fs.log(path, uid, "receiving");
     return 0;
@@ -43,9 +63,12 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
 
 // Opens an existing upload for writing: continues it until it is processed
 // (the first byte written makes it `receiving` again), replaces it with a new
-// upload when it is truncated after that.
+// upload when it is truncated after that. One writer at a time.
 int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, const Node& node) {
     const Upload& upload = *node.upload;
+    if (refuse_when_full(fs, path, uid)) return -ENOSPC;
+    if (!claim_writing(fs, upload.id, path, uid)) return -EACCES;
+    WriterClaim writer(fs, upload.id);
     bool truncate = fi->flags & O_TRUNC;
     bool continuable = upload.state != UploadState::Processing && upload.state != UploadState::Ingested;
     if (continuable && truncate) {
@@ -56,11 +79,17 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
         }
     }
     if (continuable) {
-        Fd fd(::open(fs.data_file(upload.data_path).c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_TRUNC : 0)));
+        auto staging = fs.data_file(upload.data_path);
+        Fd fd(::open(staging.c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_TRUNC : 0)));
         if (!fd) throw_errno("open " + upload.data_path);
-        auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), true);
+        // After a crash the file may end in a gap: resume after the bytes before it.
+        if (!truncate && upload.state == UploadState::Receiving &&
+            ::ftruncate(fd.get(), contiguous_size(fd.get())) != 0)
+            throw_errno("truncate " + upload.data_path);
+        auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), staging);
+        writer.keep();
         file->written = truncate;
-        file->not_receiving = !truncate && upload.state != UploadState::Receiving;
+        if (!truncate && upload.state != UploadState::Receiving) file->phase = OpenFile::Phase::Settled;
         fs.log(path, uid, truncate ? "receiving again from the start" : "opened to continue");
         return 0;
     }
@@ -102,7 +131,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             attempt.state = UploadState::Discarded;
             attempt.reason = "a file the operating system makes for itself: accepted and thrown away";
             auto upload = fs.with_catalog([&](Catalog& c) { return c.add_upload(attempt); });
-            auto* file = new_handle(fs, fi, path, uid, 0, Fd(), true);
+            auto* file = new_handle(fs, fi, path, uid, 0, Fd());
             file->junk = true;
             file->upload_id = upload.id;
             fs.junk_opened(path);
@@ -114,6 +143,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             if (fi->flags & O_EXCL) return -EEXIST;
             return open_for_writing(fs, fi, path, uid, existing);
         }
+        if (refuse_when_full(fs, path, uid)) return -ENOSPC;
         return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, name, mode, std::nullopt);
     });
 }
@@ -129,7 +159,7 @@ int open(const char* path, fuse_file_info* fi) noexcept {
         if (writing) return open_for_writing(fs, fi, path, uid, node);
         Fd fd(::open(fs.data_file(node.upload->data_path).c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw_errno("open " + node.upload->data_path);
-        new_handle(fs, fi, path, uid, node.upload->id, std::move(fd), false);
+        new_handle(fs, fi, path, uid, node.upload->id, std::move(fd));
         return 0;
     });
 }

@@ -46,7 +46,7 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     if (target.kind == Node::Kind::File && (flags & RENAME_NOREPLACE)) return -EEXIST;
     if (target.is_dir()) return -EISDIR;
     bool was_temporary = policy::temporary_target(upload.filename, settings).has_value();
-    bool queue = was_temporary && decision.kind == policy::FileKind::Image && !fs.is_open(upload.id);
+    bool queue = was_temporary && decision.kind == policy::FileKind::Image && !fs.is_being_written(upload.id);
     fs.with_catalog([&](Catalog& c) {
         if (target.kind == Node::Kind::File) c.delete_upload(target.upload->id);
         c.move_upload(upload.id, parent.folder, name);

@@ -4,6 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <mutex>
+#include <shared_mutex>
+
 namespace photodrop::fs::ops {
 
 namespace {
@@ -47,27 +52,64 @@ int chown(const char* path, uid_t, gid_t, fuse_file_info*) noexcept {
     });
 }
 
+// A size may shrink an upload being received (a resume, an overwrite); it may
+// not grow one past what was written: that is bytes nobody sent, and a sparse
+// file of any size for the ingest service to read.
 int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
     return guarded("truncate", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
-        if (auto* file = handle_of(fi); file && file->writable) {
-            if (file->junk) {
-                file->junk_size = size;
-                return 0;
-            }
+        const char* where = path ? path : "-";
+        auto* file = handle_of(fi);
+        if (file && file->junk) {
+            file->junk_size = size;
+            return 0;
+        }
+        if (size > fs.options().max_upload_size) {
+            fs.refuse(where, uid, fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size));
+            return -EFBIG;
+        }
+        if (file && file->writable) {
+            // The kernel may still hold written pages below `size`: a gap that
+            // stays is found at the commit.
+            std::unique_lock exclusive(file->lock);
+            take_back(fs, *file);
+            if (file->phase == OpenFile::Phase::Done) return -file->error;
             if (::ftruncate(file->fd.get(), size) != 0) return -errno;
+            file->end = size;
             file->written = true;
             return 0;
         }
         auto upload = target_upload(fs, path, fi, uid);
         if (!upload) return -EISDIR;
         if (upload->state != UploadState::Receiving && upload->state != UploadState::Queued) {
-            fs.refuse(path ? path : "-", uid, "this photo was received already: overwrite it to replace it");
+            fs.refuse(where, uid, "this photo was received already: overwrite it to replace it");
             return -EACCES;
         }
-        if (::truncate(fs.data_file(upload->data_path).c_str(), size) != 0) return -errno;
-        fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, size, std::nullopt, std::nullopt); });
+        if (!claim_writing(fs, upload->id, where, uid)) return -EACCES;
+        WriterClaim writer(fs, upload->id);
+        auto staging = fs.data_file(upload->data_path);
+        Fd fd(::open(staging.c_str(), O_RDWR | O_CLOEXEC));
+        if (!fd) throw_errno("open " + upload->data_path);
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
+        if (size > st.st_size) {
+            fs.refuse(where, uid, fmt::format("a file cannot be made larger than what was written ({} bytes)", st.st_size));
+            return -EACCES;
+        }
+        // Taken back from the queue first, so that the ingest service never reads a file that changes.
+        bool queued = upload->state == UploadState::Queued;
+        try {
+            if (queued) fs.with_catalog([&](Catalog& c) { c.reopen(upload->id); });
+        } catch (const CatalogError&) {
+            fs.refuse(where, uid, "this photo is being processed already: overwrite it to replace it");
+            return -EACCES;
+        }
+        if (::ftruncate(fd.get(), size) != 0 || (queued && ::fsync(fd.get()) != 0)) return -errno;
+        if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
+        int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+        fs.with_catalog([&](Catalog& c) { c.finish_receiving(upload->id, size, mtime_ns, queued); });
+        if (queued) fs.wake_ingest(upload->id);
         return 0;
     });
 }
@@ -86,9 +128,12 @@ int utimens(const char* path, const struct timespec tv[2], fuse_file_info* fi) n
         timespec times[2] = {{0, UTIME_OMIT}, {*mtime / 1'000'000'000, static_cast<long>(*mtime % 1'000'000'000)}};
         if (auto* file = handle_of(fi); file && file->writable && file->written) {
             // The kernel's write-back of a file being written: its close records the mtime.
-            return ::futimens(file->fd.get(), times) == 0 ? 0 : -errno;
+            std::shared_lock shared(file->lock);
+            if (file->phase == OpenFile::Phase::Receiving) return ::futimens(file->fd.get(), times) == 0 ? 0 : -errno;
         }
-        if (fs.is_open(upload->id) && ::utimensat(AT_FDCWD, fs.data_file(upload->data_path).c_str(), times, 0) != 0)
+        // A writer's close records its staging file's mtime; the file is never one in the store.
+        if (upload->state == UploadState::Receiving && fs.is_open(upload->id) &&
+            ::utimensat(AT_FDCWD, fs.data_file(upload->data_path).c_str(), times, 0) != 0 && errno != ENOENT)
             return -errno;
         fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, std::nullopt, mtime, std::nullopt); });
         return 0;

@@ -13,9 +13,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
+#include <utility>
 
 using namespace photodrop;
 using namespace photodrop::test;
@@ -314,6 +317,43 @@ TEST_CASE("statfs reports the free space of the data directory") {
     CHECK(mounted.f_blocks * mounted.f_frsize == data.f_blocks * data.f_frsize);
 }
 
+// Polls `ready` for at most `seconds`; whether it became true.
+template <class Ready>
+bool within(double seconds, Ready ready) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (;;) {
+        if (ready()) return true;
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+TEST_CASE("every change of the catalog is seen by a running mount within a second, again and again, both ways") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    REQUIRE(list(m.path()).size() == 2);
+    for (int round = 0; round < 5; ++round) {
+        CAPTURE(round);
+        auto name = "job1000" + std::to_string(round);
+        auto job = m.catalog().add_job(m.tenant.id, name, "Added", Layout::Flat, JobStatus::Planned);
+        CHECK(within(1.0, [&] { return listed(list(m.path()), name); }));
+        m.catalog().set_job_status(m.albums_job.id, JobStatus::Selling);
+        CHECK(within(1.0, [&] { return !listed(list(m.path()), "job00001"); }));
+        m.catalog().set_job_status(m.albums_job.id, JobStatus::Planned);
+        CHECK(within(1.0, [&] { return listed(list(m.path()), "job00001"); }));
+        CHECK(within(1.5, [&] { return make_dir(m.path("job00001/round" + std::to_string(round))) == 0; }));
+        m.catalog().set_job_status(job.id, JobStatus::Archived);
+        CHECK(within(1.0, [&] { return !listed(list(m.path()), name); }));
+        CHECK(within(1.5, [&] { return write_file(m.path(name + "/late.jpg"), some_bytes(100)) != 0; }));
+    }
+}
+
 TEST_CASE("after kill -9 and a remount every closed upload is there, queued, with its size") {
     REQUIRE_MOUNTABLE();
     MountedTenant m;
@@ -360,4 +400,205 @@ TEST_CASE("SIGTERM unmounts cleanly") {
     m.mount();
     CHECK(m.terminate() == 0);
     CHECK_FALSE(is_mounted(m.path()));
+}
+
+namespace {
+// A descriptor opened by the test, closed at the end; close() reports what the client is told.
+class Open {
+public:
+    Open(const std::filesystem::path& p, int flags) : fd_(::open(p.c_str(), flags | O_CLOEXEC, 0644)), err_(errno) {}
+    ~Open() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int fd() const { return fd_; }
+    int open_error() const { return fd_ >= 0 ? 0 : err_; }
+    // 0, or the errno of pwrite.
+    int write(const std::string& bytes, off_t at) {
+        for (size_t done = 0; done < bytes.size();) {
+            ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, at + static_cast<off_t>(done));
+            if (n < 0) return errno;
+            done += static_cast<size_t>(n);
+        }
+        return 0;
+    }
+    // 0, or the errno of close.
+    int close() {
+        int rc = ::close(std::exchange(fd_, -1));
+        return rc == 0 ? 0 : errno;
+    }
+
+private:
+    int fd_;
+    int err_;
+};
+
+const std::string jpeg_head = std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00", 11);
+std::string zip_trailer() { return std::string("PK\x05\x06", 4) + std::string(18, '\0'); }
+
+uintmax_t staged_bytes(const MountedTenant& m) {
+    uintmax_t kept = 0;
+    for (auto& e : std::filesystem::directory_iterator(m.staging_dir())) kept += e.file_size();
+    return kept;
+}
+}  // namespace
+
+TEST_CASE("a second writer of a file being uploaded is refused, so that two uploads never mix") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    auto first = some_bytes(3 << 20, 1), second = some_bytes(2 << 20, 2);
+    Open a(m.path("job00002/same.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(a.open_error() == 0);
+    REQUIRE(a.write(first.substr(0, 1 << 20), 0) == 0);
+    Open b(m.path("job00002/same.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+    CHECK(b.open_error() == EACCES);
+    Open c(m.path("job00002/same.jpg"), O_WRONLY);
+    CHECK(c.open_error() == EACCES);
+    CHECK(::truncate(m.path("job00002/same.jpg").c_str(), 10) != 0);
+    REQUIRE(a.write(first.substr(1 << 20), 1 << 20) == 0);
+    CHECK(a.close() == 0);
+    // Once the first has closed, the second may replace it, whole.
+    CHECK(write_file(m.path("job00002/same.jpg"), second) == 0);
+    CHECK(sha256(read_file(m.path("job00002/same.jpg"))) == sha256(second));
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "same.jpg");
+    REQUIRE(u.size() == 1);
+    AsUser root(0, 0);
+    CHECK(sha256(read_file(m.data_dir() / u[0].data_path)) == sha256(second));
+}
+
+TEST_CASE("a handle opened before the ingest took the upload cannot change what it stored") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    auto photo = jpeg_head + some_bytes(300000, 3);
+    std::optional<AsUser> as(std::in_place, photographer, photographer);
+    REQUIRE(write_file(m.path("job00002/kept.jpg"), photo) == 0);
+    Open kept(m.path("job00002/kept.jpg"), O_RDWR);
+    REQUIRE(kept.open_error() == 0);
+    as.reset();
+    // What the ingest service does: claim the upload, move its bytes into the store.
+    auto claimed = m.catalog().claim_next(int64_t{60} * 1'000'000'000);
+    REQUIRE(claimed);
+    auto original = m.data_dir() / "demo/originals/kept.jpg";
+    std::filesystem::create_directories(original.parent_path());
+    std::filesystem::rename(m.data_dir() / claimed->data_path, original);
+    as.emplace(photographer, photographer);
+    // The kernel's cache may take the bytes; none reaches the store, and close says so.
+    kept.write("PK\x03\x04 not a photo", 0);
+    kept.write("more", static_cast<off_t>(photo.size()));
+    CHECK(::ftruncate(kept.fd(), 10) != 0);
+    CHECK(kept.close() == EACCES);
+    as.reset();
+    CHECK(sha256(read_file(original)) == sha256(photo));
+    CHECK(m.catalog().upload(claimed->id)->state == UploadState::Processing);
+}
+
+TEST_CASE("an archive written over an accepted start, or appended to a photo, is refused at close") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    SUBCASE("a ZIP written at offset 0 after a JPEG start was accepted and made durable") {
+        Open f(m.path("job00002/over.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+        REQUIRE(f.write(jpeg_head + some_bytes(100000, 4), 0) == 0);
+        REQUIRE(::fsync(f.fd()) == 0);
+        REQUIRE(f.write("PK\x03\x04" + some_bytes(100000, 5).substr(4), 0) == 0);
+        CHECK(f.close() == EACCES);
+    }
+    SUBCASE("a ZIP appended to a photo") {
+        CHECK(write_file(m.path("job00002/over.jpg"), jpeg_head + some_bytes(100000, 6) + zip_trailer()) == EACCES);
+    }
+    SUBCASE("a self-extracting archive") {
+        CHECK(write_file(m.path("job00002/over.jpg"), "MZ" + some_bytes(100000, 7) + zip_trailer()) == EACCES);
+    }
+    // Gone at once: a client that stats after a failed close must not find it whole.
+    struct stat st {};
+    CHECK(::stat(m.path("job00002/over.jpg").c_str(), &st) == -1);
+    CHECK(errno == ENOENT);
+    CHECK(list(m.path("job00002")).empty());
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "over.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Rejected);
+    CHECK(u[0].reason.find("archive") != std::string::npos);
+    CHECK(staged_bytes(m) == 0);
+}
+
+TEST_CASE("a size past what was written, or past the largest upload, is refused") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    REQUIRE(write_file(m.path("job00002/tiny.jpg"), "abcd") == 0);
+    CHECK(::truncate(m.path("job00002/tiny.jpg").c_str(), int64_t{40} << 30) == -1);
+    CHECK(::truncate(m.path("job00002/tiny.jpg").c_str(), 1000) == -1);
+    CHECK(errno == EACCES);
+    CHECK(stat_of(m.path("job00002/tiny.jpg")).st_size == 4);
+    // Through a handle the gap is found at the commit.
+    {
+        Open f(m.path("job00002/grown.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+        REQUIRE(f.write("abcd", 0) == 0);
+        REQUIRE(::ftruncate(f.fd(), 1 << 20) == 0);
+        CHECK(f.close() == EACCES);
+    }
+    CHECK(uploads_named(m.catalog(), m.flat_job.id, "grown.jpg").at(0).state == UploadState::Rejected);
+    // Shrinking is a resume or an overwrite, and allowed.
+    CHECK(::truncate(m.path("job00002/tiny.jpg").c_str(), 2) == 0);
+    CHECK(read_file(m.path("job00002/tiny.jpg")) == "ab");
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "tiny.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+    CHECK(u[0].size == 2);
+    AsUser root(0, 0);
+    CHECK(std::filesystem::file_size(m.data_dir() / u[0].data_path) == 2);
+}
+
+TEST_CASE("an upload larger than max_upload_size is refused and not kept") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount({"PHOTODROP_MAX_UPLOAD_SIZE=1M"});
+    AsUser as(photographer, photographer);
+    CHECK(write_file(m.path("job00002/big.jpg"), some_bytes(2 << 20, 8)) != 0);
+    CHECK(list(m.path("job00002")).empty());
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "big.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Rejected);
+    CHECK(u[0].reason.find("largest upload") != std::string::npos);
+    CHECK(staged_bytes(m) == 0);
+    CHECK(write_file(m.path("job00002/small.jpg"), some_bytes(1 << 20, 9)) == 0);
+}
+
+TEST_CASE("after a crash an interrupted upload shows the bytes that reached the disk, and resumes from there") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    auto bytes = some_bytes(6 << 20, 10);
+    size_t sent = 3 << 20;
+    {
+        AsUser as(photographer, photographer);
+        Open f(m.path("job00002/cut.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+        REQUIRE(f.write(bytes.substr(0, sent), 0) == 0);
+        REQUIRE(::fsync(f.fd()) == 0);  // the kernel's cache of the mount has given them to photodrop-fs
+        m.kill_daemon();
+    }
+    m.mount();
+    AsUser as(photographer, photographer);
+    CHECK(stat_of(m.path("job00002/cut.jpg")).st_size == static_cast<off_t>(sent));
+    CHECK(list(m.path("job00002")) == std::vector<std::string>{"cut.jpg"});
+    REQUIRE(write_file(m.path("job00002/cut.jpg"), bytes.substr(sent), O_WRONLY, static_cast<off_t>(sent)) == 0);
+    CHECK(sha256(read_file(m.path("job00002/cut.jpg"))) == sha256(bytes));
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "cut.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+}
+
+TEST_CASE("new uploads are refused with a reason while free space is under the reserve") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount({"PHOTODROP_FREE_SPACE_RESERVE=1T"});
+    AsUser as(photographer, photographer);
+    CHECK(write_file(m.path("job00002/full.jpg"), some_bytes(1000)) == ENOSPC);
+    CHECK(list(m.path("job00002")).empty());
+    CHECK(m.log().find("out of space") != std::string::npos);
+    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(100)) == 0);  // thrown away, needs no space
 }

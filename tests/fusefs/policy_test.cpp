@@ -167,8 +167,31 @@ TEST_CASE("archive magic numbers are found in the first bytes, whatever the name
     CHECK(sig("MSCF") == "cabinet");
     CHECK(sig("ustar", 257) == "tar");
     CHECK(sig("CD001", 32769) == "ISO 9660");
+    CHECK(sig("MZ\x90\x00") == "self-extracting (Windows program)");
     CHECK_FALSE(sig("\xff\xd8\xff\xe0"));  // JPEG
     CHECK_FALSE(sig("\x89PNG\r\n\x1a\n"));
     std::vector<unsigned char> short_file{'P', 'K'};
     CHECK_FALSE(archive_signature(short_file));
+}
+
+TEST_CASE("a ZIP's end record at the end of a file is found, whatever comes before it") {
+    auto with_trailer = [](std::string before, std::string comment) {
+        std::string record("PK\x05\x06", 4);
+        record += std::string(16, '\0');
+        record += static_cast<char>(comment.size() & 0xff);
+        record += static_cast<char>(comment.size() >> 8);
+        auto bytes = before + record + comment;
+        return std::vector<unsigned char>(bytes.begin(), bytes.end());
+    };
+    std::string jpeg = "\xff\xd8\xff\xe0" + std::string(5000, 'x');
+    CHECK(archive_trailer(with_trailer(jpeg, "")) == "ZIP");
+    CHECK(archive_trailer(with_trailer(jpeg, "made by a self-extractor")) == "ZIP");
+    CHECK(archive_trailer(with_trailer("", std::string(65535, 'c'))) == "ZIP");
+    // The signature alone, with a comment length that does not reach the end, is a photo's data.
+    auto inside = with_trailer(jpeg, "");
+    inside.push_back('\xd9');
+    CHECK_FALSE(archive_trailer(inside));
+    std::vector<unsigned char> photo(jpeg.begin(), jpeg.end());
+    CHECK_FALSE(archive_trailer(photo));
+    CHECK_FALSE(archive_trailer(std::vector<unsigned char>{'P', 'K', 5, 6}));
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -62,10 +63,14 @@ std::filesystem::path MountedTenant::path(const std::string& relative) const {
     return relative.empty() ? mnt : mnt / relative;
 }
 
-void MountedTenant::mount() {
+void MountedTenant::mount(const std::vector<std::string>& settings) {
+    // The default reserve (1 GiB) would make a test depend on this machine's free disk.
+    auto env = settings;
+    if (std::none_of(env.begin(), env.end(), [](const std::string& s) { return s.starts_with("PHOTODROP_FREE_SPACE_RESERVE="); }))
+        env.push_back("PHOTODROP_FREE_SPACE_RESERVE=16M");
     daemon_ = Process({PHOTODROP_FS_BIN, "-f", "--catalog", catalog_path().string(), "--data", data_dir().string(),
                        "--tenant", slug_, "--wake-socket", wake_socket().string(), path().string()},
-                      (base_ / ("fs-" + slug_ + ".log")).string());
+                      (base_ / ("fs-" + slug_ + ".log")).string(), env);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!is_mounted(path())) {
         if (daemon_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)

@@ -34,7 +34,8 @@ public:
     MountedTenant(const std::filesystem::path& base, std::string slug);
     ~MountedTenant();
 
-    void mount();
+    // Starts photodrop-fs with `settings` ("PHOTODROP_KEY=value") and waits for the mount.
+    void mount(const std::vector<std::string>& settings = {});
     // Unmounts (fusermount3 -u) and waits for the daemon.
     void unmount();
     // SIGKILL, then clears the dead mount: a crash.

@@ -22,15 +22,17 @@ extern char** environ;
 namespace photodrop::test {
 
 namespace {
-// The environment without the host's photodrop settings.
-std::vector<std::string> test_environment() {
+// The environment without the host's photodrop settings, with the test's own.
+std::vector<std::string> test_environment(const std::vector<std::string>& settings) {
     std::vector<std::string> env{"PHOTODROP_CONFIG=/dev/null"};
     for (char** e = environ; *e; ++e)
         if (std::strncmp(*e, "PHOTODROP_", 10) != 0) env.emplace_back(*e);
+    env.insert(env.end(), settings.begin(), settings.end());
     return env;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int stdout_fd, int stdin_fd = -1) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int stdout_fd, int stdin_fd = -1,
+            const std::vector<std::string>& settings = {}) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -44,7 +46,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int st
         posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (stdout_fd < 0) posix_spawn_file_actions_adddup2(&actions, 2, 1);
     }
-    auto env = test_environment();
+    auto env = test_environment(settings);
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -58,8 +60,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int st
 int status_of(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw); }
 }  // namespace
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log)
-    : pid_(spawn(argv, log, -1)), log_(log) {}
+Process::Process(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& settings)
+    : pid_(spawn(argv, log, -1, -1, settings)), log_(log) {}
 
 Process::Process(Process&& other) noexcept : pid_(std::exchange(other.pid_, -1)), log_(std::move(other.log_)) {}
 

@@ -13,8 +13,10 @@ namespace photodrop::test {
 class Process {
 public:
     Process() = default;
-    // Starts argv[0] (searched in PATH) with its stdout and stderr appended to `log` (if given).
-    Process(const std::vector<std::string>& argv, const std::string& log = {});
+    // Starts argv[0] (searched in PATH) with its stdout and stderr appended to `log` (if given),
+    // and `settings` ("PHOTODROP_KEY=value") in its environment.
+    Process(const std::vector<std::string>& argv, const std::string& log = {},
+            const std::vector<std::string>& settings = {});
     Process(Process&& other) noexcept;
     Process& operator=(Process&& other) noexcept;
     ~Process();  // SIGKILL and reap, if still running
