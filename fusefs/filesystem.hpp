@@ -83,8 +83,7 @@ struct OpenFile {
     // Shared by each write in flight; exclusive for a change of phase and for the commit.
     std::shared_mutex lock;
     Phase phase = Phase::Receiving;  // guarded by `lock`
-    int error = 0;                   // guarded by `lock`: the errno close reports once Done
-    bool refused = false;            // guarded by `lock`: Done by a refusal, whose reason close carries
+    int error = 0;                   // guarded by `lock`: the errno close and fsync report once Done
     std::atomic<bool> written{false};         // bytes arrived since the last commit
     std::atomic<int64_t> end{0};              // the size the client made: its furthest write, or its truncation
     std::atomic<bool> direct_works{false};    // `direct` is open and the file system takes its writes

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 
 namespace photodrop::fs::ops {
 
@@ -48,6 +49,8 @@ int fsync(const char* path, int datasync, fuse_file_info* fi) noexcept {
     return guarded("fsync", path, [&] {
         auto* file = handle_of(fi);
         if (file->junk) return 0;
+        std::shared_lock shared(file->lock);
+        if (file->phase == OpenFile::Phase::Done) return -file->error;
         int rc = datasync ? ::fdatasync(file->fd.get()) : ::fsync(file->fd.get());
         return rc == 0 ? 0 : -errno;
     });

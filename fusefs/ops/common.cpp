@@ -80,7 +80,6 @@ void take_back(Filesystem& fs, OpenFile& file) {
     } catch (const CatalogError&) {
         file.phase = OpenFile::Phase::Done;
         file.error = EACCES;
-        file.refused = true;
         fs.refuse(file.path, file.uid, "this photo is being processed already: overwrite it to replace it");
     }
 }
@@ -89,7 +88,6 @@ void refuse_content(Filesystem& fs, OpenFile& file, const std::string& reason, i
     if (file.phase == OpenFile::Phase::Done) return;
     file.phase = OpenFile::Phase::Done;
     file.error = err;
-    file.refused = true;
     // The refused bytes are not kept. The upload is ours while receiving, so
     // the staging file is the one the catalog names.
     if (::ftruncate(file.fd.get(), 0) != 0) throw_errno("truncate " + file.path);
@@ -114,10 +112,6 @@ void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
            fmt::format("not received: {} at byte {}; {} bytes kept{}, the upload can be resumed", std::strerror(err),
                        at, kept, durable ? "" : " (not yet on disk)"));
     fs.forget_cached(file.path);
-}
-
-int write_result_when_done(const OpenFile& file, size_t size) {
-    return file.refused ? static_cast<int>(size) : -file.error;
 }
 
 namespace {

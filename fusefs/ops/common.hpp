@@ -65,11 +65,6 @@ bool check_content(Filesystem& fs, OpenFile& file, bool whole);
 // closes a duplicate descriptor before it writes anything.
 int commit_upload(Filesystem& fs, OpenFile& file, bool last);
 
-// What a WRITE answers once the handle is Done. After a refusal its bytes are
-// dropped without an error, so that close carries the refusal's errno to the
-// client (an error in the kernel's write-back would reach it as EIO).
-int write_result_when_done(const OpenFile& file, size_t size);
-
 [[noreturn]] void throw_errno(const std::string& what);
 
 }  // namespace photodrop::fs

@@ -66,6 +66,13 @@ ssize_t store(OpenFile& file, fuse_bufvec* in, off_t offset, size_t size) {
     if (n > 0) ::sync_file_range(file.fd.get(), offset, n, SYNC_FILE_RANGE_WRITE);
     return n;
 }
+
+// Once a handle is Done, a WRITE drops its bytes without an error: the close
+// (flush) reports the errno, after making the kernel forget the size it cached.
+// An error here would end the kernel's write-back, which would fail the close
+// with EIO or ENOSPC without asking photodrop-fs, and a stat right after would
+// still show what the client sent.
+int dropped(size_t size) { return static_cast<int>(size); }
 }  // namespace
 
 int read(const char* path, char* buf, size_t size, off_t offset, fuse_file_info* fi) noexcept {
@@ -98,11 +105,11 @@ int write_buf(const char* path, fuse_bufvec* in, off_t offset, fuse_file_info* f
             refuse_content(fs, *file,
                            fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size),
                            EFBIG);
-            return write_result_when_done(*file, size);
+            return dropped(size);
         }
         std::shared_lock shared(file->lock);
         while (file->phase != OpenFile::Phase::Receiving) {
-            if (file->phase == OpenFile::Phase::Done) return write_result_when_done(*file, size);
+            if (file->phase == OpenFile::Phase::Done) return dropped(size);
             shared.unlock();
             {
                 std::unique_lock exclusive(file->lock);
@@ -123,13 +130,13 @@ int write_buf(const char* path, fuse_bufvec* in, off_t offset, fuse_file_info* f
             int err = n < 0 ? static_cast<int>(-n) : ENOSPC;
             std::unique_lock exclusive(file->lock);
             fail_writing(fs, *file, err, n < 0 ? offset : offset + n);
-            return write_result_when_done(*file, size);
+            return dropped(size);
         }
         // The first bytes are checked as they arrive, and again at the commit.
         if (offset < static_cast<off_t>(policy::archive_check_bytes)) {
             std::unique_lock exclusive(file->lock);
             if (file->phase == OpenFile::Phase::Receiving && !check_content(fs, *file, false))
-                return write_result_when_done(*file, size);
+                return dropped(size);
         }
         return static_cast<int>(n);
     });

@@ -602,3 +602,63 @@ TEST_CASE("new uploads are refused with a reason while free space is under the r
     CHECK(m.log().find("out of space") != std::string::npos);
     CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(100)) == 0);  // thrown away, needs no space
 }
+
+TEST_CASE("on a nearly full disk every acknowledged close is whole, and every other one fails and is not queued") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    // The data directory on a small ext4 of its own, with no blocks kept for root.
+    struct SmallDisk {
+        MountedTenant& m;
+        std::filesystem::path image;
+        SmallDisk(MountedTenant& m) : m(m), image(m.dir() / "disk.img") {
+            REQUIRE(run({"truncate", "-s", "48M", image.string()}) == 0);
+            REQUIRE(run({"mkfs.ext4", "-q", "-F", "-m", "0", image.string()}) == 0);
+            REQUIRE(run({"mount", "-o", "loop", image.string(), m.data_dir().string()}) == 0);
+        }
+        ~SmallDisk() {
+            m.unmount();
+            run({"umount", m.data_dir().string()});
+        }
+    } disk(m);
+    m.mount({"PHOTODROP_FREE_SPACE_RESERVE=0"});
+    auto filler = m.data_dir() / "filler";
+    int acknowledged = 0, failed = 0;
+    for (int round = 0; round < 4; ++round) {
+        CAPTURE(round);
+        // Filled to within a few hundred KB, a little more room each round.
+        std::filesystem::remove(filler);
+        struct statvfs fs {};
+        REQUIRE(::statvfs(m.data_dir().c_str(), &fs) == 0);
+        auto leave = 150000 + round * 120000;
+        REQUIRE(run({"fallocate", "-l", std::to_string(fs.f_bavail * fs.f_frsize - leave), filler.string()}) == 0);
+        for (int i = 0; i < 5; ++i) {
+            auto name = "r" + std::to_string(round) + "-" + std::to_string(i) + ".jpg";
+            auto bytes = some_bytes(115098, static_cast<uint32_t>(round * 10 + i));
+            int told;
+            {
+                AsUser as(photographer, photographer);
+                told = write_file(m.path("job00002/" + name), bytes);
+            }
+            auto u = uploads_named(m.catalog(), m.flat_job.id, name);
+            REQUIRE(u.size() == 1);
+            auto stored = read_file(m.data_dir() / u[0].data_path);
+            CAPTURE(name);
+            if (told == 0) {
+                ++acknowledged;
+                CHECK(u[0].state == UploadState::Queued);
+                CHECK(sha256(stored) == sha256(bytes));
+            } else {
+                ++failed;
+                CHECK(told == ENOSPC);
+                CHECK(u[0].state == UploadState::Receiving);
+                CHECK(stored == bytes.substr(0, stored.size()));
+                CHECK(u[0].size == static_cast<int64_t>(stored.size()));
+                AsUser as(photographer, photographer);
+                CHECK(stat_of(m.path("job00002/" + name)).st_size == static_cast<off_t>(stored.size()));
+            }
+        }
+    }
+    MESSAGE("acknowledged " << acknowledged << ", failed " << failed);
+    CHECK(acknowledged > 0);
+    CHECK(failed > 0);
+}
