@@ -113,7 +113,7 @@ constexpr std::string_view purgeable =
     "  AND q.content_hash = p.content_hash "
     "  AND (q.deleted = 0 OR q.deleted_ns IS NULL OR q.deleted_ns >= ?2)) "
     "AND NOT EXISTS (SELECT 1 FROM uploads u JOIN jobs k ON k.id = u.job_id WHERE k.tenant_id = ?1 "
-    "  AND u.content_hash = p.content_hash "
+    "  AND u.content_hash = p.content_hash AND u.content_hash <> '' "  // the partial index uploads_by_content
     "  AND (u.state NOT IN ('deleted','discarded') OR u.updated_ns >= ?2))";
 
 // The WHERE clause that selects one folder's uploads; binds job, album, section, in_section_folder.
