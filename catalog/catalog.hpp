@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace photodrop {
@@ -42,6 +43,20 @@ struct IngestResult {
 struct QueueStats {
     std::map<UploadState, int64_t> by_state;
     std::optional<int64_t> oldest_queued_ns;  // updated_ns of the oldest queued upload
+    int64_t waiting_for_space = 0;            // queued uploads put back by wait_for_space()
+};
+
+// The reason of an upload that the ingest service put back for want of disk
+// space starts with this; the rest says what ran out.
+inline constexpr std::string_view waiting_for_space_reason = "waiting for disk space";
+
+// A deleted photo whose files retention may remove: no photo of its tenant
+// that is kept (not deleted, or deleted since the cut-off) and no upload that
+// is kept has its content hash.
+struct PurgeablePhoto {
+    Photo photo;
+    std::string tenant;       // the tenant's slug
+    int64_t deleted_ns = 0;   // when it was deleted
 };
 
 class Catalog {
@@ -131,6 +146,32 @@ public:
     // Queued again for another try; returns how many.
     virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
     virtual QueueStats queue_stats() = 0;
+    // Out of disk space: queued again after `retry_at_ns`, the attempt not
+    // counted, the reason "waiting for disk space: <detail>".
+    virtual void wait_for_space(Id upload_id, const std::string& detail, int64_t retry_at_ns) = 0;
+
+    // Retention (photodropctl purge, and photodrop-ingest now and then).
+    // The uploads whose bytes sit in the tenant's staging directory (data_path
+    // under <tenant>/staging/), in any state; ordered by id.
+    virtual std::vector<Upload> staged_uploads(Id tenant_id) = 0;
+    // An upload still receiving that no byte reached for too long: deleted,
+    // with `reason`. False if it is no longer receiving.
+    virtual bool expire_receiving(Id upload_id, const std::string& reason) = 0;
+    // Records that the staged bytes of `seen` were removed (data_path becomes
+    // ''), if the row is still as it was read (state, data_path, updated_ns);
+    // false otherwise, and the bytes must stay.
+    virtual bool mark_bytes_purged(const Upload& seen) = 0;
+    // An ingested duplicate whose bytes are still staged (filed before
+    // duplicates were pointed at their photo's original): its data_path becomes
+    // the original of the photo it duplicates. False if the row changed.
+    virtual bool point_duplicate_at_original(const Upload& seen) = 0;
+    // Deleted photos of the tenant, deleted before `deleted_before_ns`, whose
+    // files are not purged yet and that nothing kept shares (see PurgeablePhoto).
+    virtual std::vector<PurgeablePhoto> purgeable_photos(Id tenant_id, int64_t deleted_before_ns) = 0;
+    // Records that the photo's files are removed, checking again, in the same
+    // transaction, that it is still purgeable; its deleted upload loses its
+    // data_path. False if it is not (and the files must stay).
+    virtual bool mark_photo_purged(Id photo_id, int64_t deleted_before_ns) = 0;
 
     // Photos
     virtual std::optional<Photo> photo(Id id) = 0;

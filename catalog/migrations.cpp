@@ -9,7 +9,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 3> migrations{
+constexpr std::array<std::string_view, 4> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -105,6 +105,15 @@ ALTER TABLE uploads ADD COLUMN next_attempt_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE uploads ADD COLUMN photo_id INTEGER REFERENCES photos(id);
 ALTER TABLE uploads ADD COLUMN duplicate INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE uploads ADD COLUMN supersedes_photo_id INTEGER REFERENCES photos(id);
+)sql",
+    // 4: retention: when a photo was deleted, and whether the bytes of a photo or an upload were purged
+    R"sql(
+ALTER TABLE photos ADD COLUMN deleted_ns INTEGER;
+ALTER TABLE photos ADD COLUMN purged_ns INTEGER;
+ALTER TABLE uploads ADD COLUMN purged_ns INTEGER;
+UPDATE photos SET deleted_ns = (SELECT updated_ns FROM uploads WHERE uploads.id = photos.upload_id) WHERE deleted = 1;
+CREATE INDEX photos_by_content ON photos(content_hash);
+CREATE INDEX uploads_by_content ON uploads(content_hash) WHERE content_hash <> '';
 )sql",
 };
 }  // namespace

@@ -85,6 +85,37 @@ Photo read_photo(const Statement& st) {
     return p;
 }
 
+// "p.id, p.upload_id, ...": the photo columns of a query that names photos `p`.
+std::string prefixed_photo_columns(std::string_view prefix) {
+    std::string out;
+    std::string_view rest = photo_columns;
+    while (!rest.empty()) {
+        auto comma = rest.find(", ");
+        std::string_view column = rest.substr(0, comma);
+        if (!out.empty()) out += ", ";
+        out += prefix;
+        out += column;
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
+    return out;
+}
+
+// Whether the photo named `photos` (columns unqualified after "p.", so that it
+// reads "p.deleted = 1 AND ...") may lose its files: deleted before ?2, not
+// purged, and no photo or upload of tenant ?1 that is kept shares its hash.
+// A photo is kept while not deleted or deleted since ?2; an upload while in
+// any state but deleted and discarded, or deleted since ?2. Every upload
+// whose data_path is in the store (an ingested photo, a duplicate) carries
+// the content hash, so the hash covers the files it reads.
+constexpr std::string_view purgeable =
+    "deleted = 1 AND p.deleted_ns < ?2 AND p.purged_ns IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM photos q JOIN jobs k ON k.id = q.job_id WHERE k.tenant_id = ?1 "
+    "  AND q.content_hash = p.content_hash "
+    "  AND (q.deleted = 0 OR q.deleted_ns IS NULL OR q.deleted_ns >= ?2)) "
+    "AND NOT EXISTS (SELECT 1 FROM uploads u JOIN jobs k ON k.id = u.job_id WHERE k.tenant_id = ?1 "
+    "  AND u.content_hash = p.content_hash AND u.content_hash <> '' "  // the partial index uploads_by_content
+    "  AND (u.state NOT IN ('deleted','discarded') OR u.updated_ns >= ?2))";
+
 // The WHERE clause that selects one folder's uploads; binds job, album, section, in_section_folder.
 constexpr std::string_view folder_match =
     "job_id = ?1 AND album_id IS ?2 AND section = ?3 AND in_section_folder = ?4";
@@ -403,7 +434,7 @@ public:
         Transaction tx(db_);
         auto u = must_get(upload_id);
         if (u.state == UploadState::Ingested && u.photo_id && !u.duplicate)
-            Statement(db_, "UPDATE photos SET deleted = 1 WHERE id = ?").bind(1, *u.photo_id).run();
+            Statement(db_, "UPDATE photos SET deleted = 1, deleted_ns = ? WHERE id = ?").bind_all(now_ns(), *u.photo_id).run();
         transition(u, UploadState::Deleted,
                    u.state == UploadState::Ingested ? "deleted by the photographer"
                                                     : "cancelled: deleted before it was ingested");
@@ -485,11 +516,12 @@ public:
         bool gone = u.state == UploadState::Deleted;
         Statement(db_, "INSERT INTO photos(upload_id, job_id, album_id, section, filename, original_path, width, "
                        "height, captured_at, camera_make, camera_model, camera_serial, orientation, content_hash, "
-                       "thumbnail_path, preview_path, deleted, created_ns) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                       "thumbnail_path, preview_path, deleted, deleted_ns, created_ns) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind_all(u.id, u.job_id, u.folder.album_id, to_string(u.folder.section), u.filename, r.original_path,
                       r.width, r.height, r.captured_at, r.camera_make, r.camera_model, r.camera_serial,
-                      r.orientation, r.content_hash, r.thumbnail_path, r.preview_path, gone, now)
+                      r.orientation, r.content_hash, r.thumbnail_path, r.preview_path, gone,
+                      gone ? std::optional<int64_t>(now) : std::nullopt, now)
             .run();
         Id photo_id = db_.last_insert_id();
         Statement(db_, "UPDATE uploads SET photo_id = ?, content_hash = ?, data_path = ?, reason = '', "
@@ -498,7 +530,9 @@ public:
             .run();
         if (!gone) transition(u, UploadState::Ingested, "");
         if (u.supersedes_photo_id)
-            Statement(db_, "UPDATE photos SET deleted = 1 WHERE id = ?").bind(1, *u.supersedes_photo_id).run();
+            Statement(db_, "UPDATE photos SET deleted = 1, deleted_ns = ? WHERE id = ? AND deleted = 0")
+                .bind_all(now, *u.supersedes_photo_id)
+                .run();
         tx.commit();
         return *photo(photo_id);
     }
@@ -506,8 +540,11 @@ public:
     void mark_duplicate(Id upload_id, Id photo_id, const std::string& content_hash) override {
         Transaction tx(db_);
         auto u = must_get(upload_id);
-        Statement(db_, "UPDATE uploads SET photo_id = ?, duplicate = 1, content_hash = ?, lease_until_ns = 0, "
-                       "reason = ? WHERE id = ?")
+        // Its own bytes are the photo's: it is read from the photo's original,
+        // and the ingest service removes its staged copy.
+        Statement(db_, "UPDATE uploads SET photo_id = ?1, duplicate = 1, content_hash = ?2, lease_until_ns = 0, "
+                       "reason = ?3, data_path = coalesce((SELECT original_path FROM photos WHERE id = ?1), data_path) "
+                       "WHERE id = ?4")
             .bind_all(photo_id, content_hash, fmt::format("duplicate of photo {}", photo_id), upload_id)
             .run();
         if (u.state == UploadState::Processing) transition(u, UploadState::Ingested, u.reason);
@@ -532,7 +569,96 @@ public:
         while (st.step()) stats.by_state[*parse_upload_state(st.get_text(0))] = st.get_int(1);
         Statement oldest(db_, "SELECT min(updated_ns) FROM uploads WHERE state = 'queued'");
         if (oldest.step()) stats.oldest_queued_ns = oldest.get_opt_int(0);
+        Statement waiting(db_, "SELECT count(*) FROM uploads WHERE state = 'queued' AND substr(reason, 1, ?1) = ?2");
+        waiting.bind_all(static_cast<int64_t>(waiting_for_space_reason.size()), waiting_for_space_reason);
+        if (waiting.step()) stats.waiting_for_space = waiting.get_int(0);
         return stats;
+    }
+
+    void wait_for_space(Id upload_id, const std::string& detail, int64_t retry_at_ns) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET state = 'queued', reason = ?, next_attempt_ns = ?, lease_until_ns = 0, "
+                       "attempts = max(attempts - 1, 0), updated_ns = ? WHERE id = ? AND state = 'processing'")
+            .bind_all(fmt::format("{}: {}", waiting_for_space_reason, detail), retry_at_ns, now_ns(), upload_id)
+            .run();
+        tx.commit();
+    }
+
+    std::vector<Upload> staged_uploads(Id tenant_id) override {
+        auto slug = tenant(tenant_id);
+        if (!slug) return {};
+        std::string prefix = slug->slug + "/staging/";
+        Statement st(db_, fmt::format("SELECT {} FROM uploads WHERE substr(data_path, 1, ?1) = ?2 "
+                                      "AND job_id IN (SELECT id FROM jobs WHERE tenant_id = ?3) ORDER BY id",
+                                      upload_columns));
+        st.bind_all(static_cast<int64_t>(prefix.size()), prefix, tenant_id);
+        return all<Upload>(st, read_upload);
+    }
+
+    bool expire_receiving(Id upload_id, const std::string& reason) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET state = 'deleted', reason = ?, updated_ns = ? "
+                       "WHERE id = ? AND state = 'receiving'")
+            .bind_all(reason, now_ns(), upload_id)
+            .run();
+        bool expired = db_.changes() > 0;
+        tx.commit();
+        return expired;
+    }
+
+    bool mark_bytes_purged(const Upload& seen) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET data_path = '', purged_ns = ?1 "
+                       "WHERE id = ?2 AND state = ?3 AND data_path = ?4 AND updated_ns = ?5 AND data_path <> ''")
+            .bind_all(now_ns(), seen.id, to_string(seen.state), seen.data_path, seen.updated_ns)
+            .run();
+        bool marked = db_.changes() > 0;
+        tx.commit();
+        return marked;
+    }
+
+    bool point_duplicate_at_original(const Upload& seen) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE uploads SET data_path = (SELECT original_path FROM photos WHERE id = uploads.photo_id) "
+                       "WHERE id = ?1 AND duplicate = 1 AND state = 'ingested' AND data_path = ?2 "
+                       "AND EXISTS (SELECT 1 FROM photos WHERE id = uploads.photo_id)")
+            .bind_all(seen.id, seen.data_path)
+            .run();
+        bool moved = db_.changes() > 0;
+        tx.commit();
+        return moved;
+    }
+
+    std::vector<PurgeablePhoto> purgeable_photos(Id tenant_id, int64_t deleted_before_ns) override {
+        Statement st(db_, fmt::format("SELECT {}, t.slug, p.deleted_ns FROM photos p JOIN jobs j ON j.id = p.job_id "
+                                      "JOIN tenants t ON t.id = j.tenant_id "
+                                      "WHERE j.tenant_id = ?1 AND p.{} ORDER BY p.id",
+                                      prefixed_photo_columns("p."), purgeable));
+        st.bind_all(tenant_id, deleted_before_ns);
+        return all<PurgeablePhoto>(st, [](const Statement& row) {
+            return PurgeablePhoto{read_photo(row), row.get_text(19), row.get_int(20)};
+        });
+    }
+
+    bool mark_photo_purged(Id photo_id, int64_t deleted_before_ns) override {
+        Transaction tx(db_);
+        auto p = photo(photo_id);
+        auto j = p ? job(p->job_id) : std::nullopt;
+        if (!j) return false;
+        int64_t now = now_ns();
+        Statement(db_, fmt::format("UPDATE photos AS p SET purged_ns = ?3 WHERE p.id = ?4 AND p.job_id IN "
+                                   "(SELECT id FROM jobs WHERE tenant_id = ?1) AND p.{}",
+                                   purgeable))
+            .bind_all(j->tenant_id, deleted_before_ns, now, photo_id)
+            .run();
+        bool marked = db_.changes() > 0;
+        if (marked)
+            Statement(db_, "UPDATE uploads SET data_path = '', purged_ns = ?1 "
+                           "WHERE photo_id = ?2 AND duplicate = 0 AND state = 'deleted' AND data_path = ?3")
+                .bind_all(now, photo_id, p->original_path)
+                .run();
+        tx.commit();
+        return marked;
     }
 
     std::optional<Photo> photo(Id id) override {

@@ -1,12 +1,15 @@
 #include "ingest/image.hpp"
 
+#include "ingest/disk_space.hpp"
 #include "ingest/refusal.hpp"
 
 #include <fmt/format.h>
 #include <vips/vips8>
 
+#include <cerrno>
 #include <memory>
 #include <stdexcept>
+#include <system_error>
 
 namespace photodrop::ingest {
 
@@ -32,6 +35,15 @@ std::string one_line(const std::string& text) {
     }
     if (out.size() > 300) out = out.substr(0, 297) + "...";
     return out;
+}
+
+// A libvips failure is the upload's fault (a refusal, "<what>: <libvips' words>"),
+// unless libvips ran out of disk space (its temporary files), which is transient.
+[[noreturn]] void refuse(std::string_view what, const vips::VError& e) {
+    std::string text = one_line(e.what());
+    if (says_out_of_space(text))
+        throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", text));
+    throw Refusal(fmt::format("{}: {}", what, text));
 }
 
 std::vector<unsigned char> encode_jpeg(const VImage& image) {
@@ -69,7 +81,7 @@ ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
                                              ->set("access", VIPS_ACCESS_SEQUENTIAL)
                                              ->set("out", &image));
     } catch (const vips::VError& e) {
-        throw Refusal(fmt::format("the image header cannot be read: {}", one_line(e.what())));
+        refuse("the image header cannot be read", e);
     }
     header.width = image.width();
     header.height = image.height();
@@ -94,7 +106,7 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
                                         ->set("fail_on", VIPS_FAIL_ON_ERROR));
         preview = to_srgb8(preview).copy_memory();
     } catch (const vips::VError& e) {
-        throw Refusal(fmt::format("the image is truncated or corrupt: {}", one_line(e.what())));
+        refuse("the image is truncated or corrupt", e);
     }
     try {
         VImage thumbnail = preview.thumbnail_image(

@@ -1,10 +1,15 @@
 #include "ingest/ingester.hpp"
 
 #include "ingest/content_hash.hpp"
+#include "ingest/disk_space.hpp"
 #include "ingest/refusal.hpp"
+#include "ingest/retention.hpp"
+#include "ingest/unique_fd.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <mutex>
@@ -31,6 +36,8 @@ IngestSettings ingest_settings(const Config& config) {
     IngestSettings s;
     s.data = config.data;
     s.pixel_limit = config.pixel_limit;
+    s.max_upload_size = config.max_upload_size;
+    s.min_free_space = ingest_space_floor(config);
     s.sizes.preview = config.preview_size;
     s.sizes.thumbnail = config.thumbnail_size;
     return s;
@@ -44,6 +51,7 @@ std::string_view to_string(Result result) {
         case Result::Retrying: return "retrying";
         case Result::Failed: return "failed";
         case Result::Abandoned: return "abandoned";
+        case Result::WaitingForSpace: return "waiting_for_space";
     }
     return "unknown";
 }
@@ -86,7 +94,8 @@ Outcome Ingester::process(const Upload& upload) {
         out.result = Result::Abandoned;
         out.reason = e.what();
     } catch (const std::exception& e) {
-        settle_failure(upload, e.what(), out);
+        if (is_out_of_space(e)) wait_for_space(upload, e.what(), out);
+        else settle_failure(upload, e.what(), out);
     }
     out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return out;
@@ -102,6 +111,7 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     std::optional<std::string> stored;
     std::string hash;
     if (is_file(staged)) {
+        check_size(staged);
         source = staged;
         hash = sha256_file(source);
     } else if (!upload.content_hash.empty() && (stored = store_.find_original(tenant.slug, upload.content_hash))) {
@@ -120,12 +130,15 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
         if (twin && twin->upload_id != upload.id) return twin;
         return std::nullopt;
     };
-    if (auto twin = duplicate_of()) {
-        catalog_.mark_duplicate(upload.id, twin->id, hash);
+    // A duplicate reads from its photo's original from now on: its own
+    // staged copy goes once that is recorded.
+    auto file_duplicate = [&](const Photo& twin) {
+        catalog_.mark_duplicate(upload.id, twin.id, hash);
+        if (source == staged) store_.remove_staged(staged);
         out.result = Result::Duplicate;
-        out.photo_id = twin->id;
-        return;
-    }
+        out.photo_id = twin.id;
+    };
+    if (auto twin = duplicate_of()) return file_duplicate(*twin);
 
     ImageHeader header = read_header(source.string(), settings_.pixel_limit);
     Renditions renditions = render(source.string(), settings_.sizes);
@@ -146,16 +159,45 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     store_.write_file(result.preview_path, renditions.preview);
 
     std::lock_guard lock(filing_mutex);
-    if (auto twin = duplicate_of()) {
-        catalog_.mark_duplicate(upload.id, twin->id, hash);
-        out.result = Result::Duplicate;
-        out.photo_id = twin->id;
-        return;
-    }
+    if (auto twin = duplicate_of()) return file_duplicate(*twin);
     if (!stored) store_.move_original(staged, result.original_path);
     Photo photo = catalog_.finish_ingest(upload.id, result);
     out.result = Result::Ingested;
     out.photo_id = photo.id;
+}
+
+void Ingester::check_size(const fs::path& staged) const {
+    struct stat st {};
+    if (::stat(staged.c_str(), &st) != 0)
+        throw std::system_error(errno, std::generic_category(), fmt::format("cannot stat {}", staged.string()));
+    int64_t size = st.st_size;
+    if (size > settings_.max_upload_size)
+        throw Refusal(fmt::format("the file is {} ({} bytes), over the upload limit of {} (max_upload_size)",
+                                  byte_text(size), size, byte_text(settings_.max_upload_size)));
+    // Fewer blocks than half its length, and a hole before its end: a file
+    // made by seeking, not an uploaded photo. (Compression on the file system
+    // can shrink the blocks, but never makes holes in a photo's bytes.)
+    int64_t allocated = static_cast<int64_t>(st.st_blocks) * 512;
+    if (size > (int64_t{1} << 20) && allocated * 2 < size) {
+        UniqueFd fd(::open(staged.c_str(), O_RDONLY | O_CLOEXEC));
+        off_t hole = fd ? ::lseek(fd.get(), 0, SEEK_HOLE) : -1;
+        if (hole >= 0 && hole < size)
+            throw Refusal(fmt::format("the file is {} long but only {} of it was written (a sparse file with holes, "
+                                      "not an uploaded photo)",
+                                      byte_text(size), byte_text(allocated)));
+    }
+}
+
+void Ingester::wait_for_space(const Upload& upload, const std::string& error, Outcome& out) {
+    try {
+        catalog_.wait_for_space(upload.id, error,
+                                now_ns() + std::chrono::nanoseconds(settings_.space_retry).count());
+        out.result = Result::WaitingForSpace;
+        out.reason = fmt::format("{}: {}", waiting_for_space_reason, error);
+    } catch (const std::exception& e) {
+        out.result = Result::Abandoned;
+        out.reason = fmt::format("{} (not recorded: {}); the claim will run out", error, e.what());
+    }
 }
 
 void Ingester::settle_failure(const Upload& upload, const std::string& error, Outcome& out) {

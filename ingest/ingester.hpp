@@ -23,6 +23,12 @@ namespace photodrop::ingest {
 struct IngestSettings {
     std::string data;                   // the data directory
     int64_t pixel_limit = 100'000'000;
+    int64_t max_upload_size = int64_t{1} << 30;  // larger files are refused before they are read
+    // The service claims nothing while the data directory has less free space (ingest_space_floor()).
+    int64_t min_free_space = int64_t{64} << 20;
+    // An upload put back for want of space is looked at again after this (the
+    // attempt is not counted: a full disk is not the upload's fault).
+    std::chrono::milliseconds space_retry{10'000};
     RenditionSizes sizes;
     RetryPolicy retry;
 };
@@ -36,7 +42,9 @@ enum class Result {
     Retrying,   // a passing failure: queued again after a back-off
     Failed,     // passing failures until the attempts ran out
     Abandoned,  // the upload changed under us (deleted, claim lost): left as it is
+    WaitingForSpace,  // the disk (or a quota) is full: queued again, the attempt not counted
 };
+inline constexpr int result_count = 7;
 std::string_view to_string(Result);
 
 struct Outcome {
@@ -61,6 +69,9 @@ public:
 private:
     void ingest(const Upload& upload, const Tenant& tenant, Outcome& out);
     void settle_failure(const Upload& upload, const std::string& error, Outcome& out);
+    void wait_for_space(const Upload& upload, const std::string& error, Outcome& out);
+    // Refuses a staged file that is over the size limit or mostly holes, before a byte of it is read.
+    void check_size(const std::filesystem::path& staged) const;
 
     Catalog& catalog_;
     IngestSettings settings_;

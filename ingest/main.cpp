@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
         return error(exit_usage, e.what());
     }
     int lease_seconds = 30;
+    int purge_minutes = 10;
 
     CLI::App app("Validates, decodes and files queued uploads as photos in the catalog.", "photodrop-ingest");
     app.footer(
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
                                              "are taken up again")
         ->capture_default_str()
         ->check(CLI::Range(1, 3600));
+    app.add_option("--purge-every", purge_minutes, "Minutes between purges of what retention lets go (keep_deleted, "
+                                                   "keep_rejected, receiving_expiry); also one at start; 0 never")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100000));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -67,6 +72,8 @@ int main(int argc, char** argv) {
     options.workers = config.ingest_workers;
     options.wake_socket = config.wake_socket();
     options.lease = std::chrono::seconds(lease_seconds);
+    options.retention = photodrop::ingest::retention_settings(config);
+    options.purge_every = std::chrono::minutes(purge_minutes);
     try {
         options.listen = photodrop::ingest::parse_listen_address(config.ingest_listen);
     } catch (const std::exception& e) {

@@ -5,8 +5,9 @@
 namespace photodrop::ingest {
 
 namespace {
-constexpr std::array<Result, 6> results{Result::Ingested, Result::Duplicate, Result::Rejected,
-                                        Result::Retrying, Result::Failed,    Result::Abandoned};
+constexpr std::array<Result, result_count> results{Result::Ingested, Result::Duplicate, Result::Rejected,
+                                                  Result::Retrying, Result::Failed,    Result::Abandoned,
+                                                  Result::WaitingForSpace};
 constexpr std::array<UploadState, 8> states{UploadState::Receiving, UploadState::Queued,   UploadState::Processing,
                                             UploadState::Ingested,  UploadState::Rejected, UploadState::Failed,
                                             UploadState::Discarded, UploadState::Deleted};
@@ -25,7 +26,7 @@ void Metrics::record(Result result, std::chrono::milliseconds elapsed) {
     sum_seconds_ += seconds;
 }
 
-std::string Metrics::render(const QueueStats& queue, int in_flight) const {
+std::string Metrics::render(const QueueStats& queue, int in_flight, const SpaceStatus& space) const {
     std::string out;
     auto line = [&out](std::string text) { out += text + '\n'; };
 
@@ -43,6 +44,20 @@ std::string Metrics::render(const QueueStats& queue, int in_flight) const {
     line("# HELP photodrop_ingest_in_flight Uploads being processed by this service now.");
     line("# TYPE photodrop_ingest_in_flight gauge");
     line(fmt::format("photodrop_ingest_in_flight {}", in_flight));
+    if (space.free_bytes) {
+        line("# HELP photodrop_data_free_bytes Free space of the data directory's file system.");
+        line("# TYPE photodrop_data_free_bytes gauge");
+        line(fmt::format("photodrop_data_free_bytes {}", *space.free_bytes));
+    }
+    line("# HELP photodrop_ingest_space_floor_bytes Free space below which the service claims no upload.");
+    line("# TYPE photodrop_ingest_space_floor_bytes gauge");
+    line(fmt::format("photodrop_ingest_space_floor_bytes {}", space.floor));
+    line("# HELP photodrop_ingest_waiting_for_space 1 while the service claims nothing for want of disk space.");
+    line("# TYPE photodrop_ingest_waiting_for_space gauge");
+    line(fmt::format("photodrop_ingest_waiting_for_space {}", space.waiting ? 1 : 0));
+    line("# HELP photodrop_ingest_uploads_waiting_for_space Queued uploads put back because the disk was full.");
+    line("# TYPE photodrop_ingest_uploads_waiting_for_space gauge");
+    line(fmt::format("photodrop_ingest_uploads_waiting_for_space {}", queue.waiting_for_space));
 
     std::lock_guard lock(mutex_);
     line("# HELP photodrop_ingest_uploads_processed_total Uploads processed by this service, by result.");

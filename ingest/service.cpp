@@ -1,5 +1,6 @@
 #include "ingest/service.hpp"
 
+#include "ingest/disk_space.hpp"
 #include "ingest/http_server.hpp"
 #include "ingest/log.hpp"
 #include "ingest/metrics.hpp"
@@ -10,13 +11,16 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <vips/vips.h>
 
+#include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <set>
@@ -48,6 +52,37 @@ public:
 private:
     mutable std::mutex mutex_;  // protects ids_
     std::set<Id> ids_;
+};
+
+// Whether the data directory has room to work in. Says so in the log when
+// that changes. Thread-safe.
+class SpaceGate {
+public:
+    SpaceGate(std::filesystem::path data, int64_t floor) : data_(std::move(data)), floor_(floor) {}
+
+    // False while free space is below the floor. When statvfs fails, the
+    // writes themselves will tell.
+    bool has_room() {
+        auto space = disk_space(data_);
+        bool low = space && space->free_bytes < floor_;
+        if (waiting_.exchange(low) != low)
+            log_event(low ? fmt::format("waiting for disk space: {} free in {}, below the {} the ingest needs; "
+                                        "claiming no upload until there is more",
+                                        byte_text(space->free_bytes), data_.string(), byte_text(floor_))
+                          : fmt::format("disk space is back: {} free in {}; claiming uploads again",
+                                        byte_text(space->free_bytes), data_.string()));
+        return !low;
+    }
+
+    SpaceStatus status() const {
+        auto space = disk_space(data_);
+        return SpaceStatus{space ? std::optional<int64_t>(space->free_bytes) : std::nullopt, floor_, waiting_.load()};
+    }
+
+private:
+    const std::filesystem::path data_;
+    const int64_t floor_;
+    std::atomic<bool> waiting_{false};
 };
 
 asio::awaitable<void> every(std::chrono::milliseconds period, std::function<void()> task) {
@@ -89,6 +124,12 @@ public:
         asio::co_spawn(io, every(options_.poll, [this] { work_.notify_one(); }), asio::detached);
         asio::co_spawn(io, every(lease_check, [&] { release_expired(*io_catalog); }), asio::detached);
         asio::co_spawn(io, every(renewal, [&] { renew_leases(*io_catalog); }), asio::detached);
+        if (options_.purge_every.count() > 0) {
+            // On the io_context: a purge is a few catalog queries and a
+            // directory walk per tenant; uploads wait in the kernel meanwhile.
+            asio::post(io, [&] { purge(*io_catalog); });
+            asio::co_spawn(io, every(options_.purge_every, [&] { purge(*io_catalog); }), asio::detached);
+        }
 
         // Stops and joins the workers however run() is left.
         struct Workers {
@@ -118,6 +159,10 @@ private:
         const int64_t lease_ns = std::chrono::nanoseconds(options_.lease).count();
         while (!work_.stopping()) {
             uint64_t seen = work_.generation();
+            if (!space_.has_room()) {
+                work_.wait(seen, options_.poll * 4);
+                continue;
+            }
             std::optional<Upload> claim;
             try {
                 claim = catalog.claim_next(lease_ns);
@@ -166,6 +211,15 @@ private:
         }
     }
 
+    void purge(Catalog& catalog) {
+        try {
+            auto report = ingest::purge(catalog, options_.retention, false);
+            log_event(fmt::format("purge: {}", report.summary()));
+        } catch (const std::exception& e) {
+            log_event(fmt::format("purge: cannot read the catalog: {}", e.what()));
+        }
+    }
+
     void renew_leases(Catalog& catalog) {
         const int64_t lease_ns = std::chrono::nanoseconds(options_.lease).count();
         for (Id id : in_flight_.ids()) {
@@ -190,7 +244,8 @@ private:
         routes["/metrics"] = [this, &catalog] {
             try {
                 return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8",
-                                 metrics_.render(catalog.queue_stats(), static_cast<int>(in_flight_.ids().size()))};
+                                 metrics_.render(catalog.queue_stats(), static_cast<int>(in_flight_.ids().size()),
+                                                 space_.status())};
             } catch (const std::exception& e) {
                 return HttpReply{503, "text/plain; charset=utf-8", fmt::format("catalog unavailable: {}\n", e.what())};
             }
@@ -199,6 +254,7 @@ private:
     }
 
     const ServiceOptions& options_;
+    SpaceGate space_{options_.ingest.data, options_.ingest.min_free_space};
     WorkSignal work_;
     InFlight in_flight_;
     Metrics metrics_;

@@ -1,10 +1,11 @@
 #pragma once
 // The ingest service: one io_context thread for the wake-up socket, the
-// timers (poll, lease expiry and renewal), signals and HTTP; a pool of
+// timers (poll, lease expiry and renewal, purge), signals and HTTP; a pool of
 // worker threads that claim uploads and run libvips, each with its own
 // catalog connection.
 
 #include "ingest/ingester.hpp"
+#include "ingest/retention.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -24,6 +25,9 @@ struct ServiceOptions {
     std::chrono::seconds lease{30};
     // How often the queue is looked at without a wake-up.
     std::chrono::milliseconds poll{500};
+    // Retention: purged at start and then this often; zero never.
+    RetentionSettings retention;
+    std::chrono::seconds purge_every{600};
 };
 
 // Runs until SIGTERM or SIGINT; then claims nothing more, lets the uploads

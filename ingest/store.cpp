@@ -4,6 +4,7 @@
 #include "ingest/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,14 +66,32 @@ std::optional<std::string> Store::find_original(const std::string& tenant, const
     return std::nullopt;
 }
 
-void Store::move_original(const fs::path& staged, const std::string& relative) const {
+bool Store::move_original(const fs::path& staged, const std::string& relative) const {
     fs::path target = absolute(relative);
     make_dirs(target.parent_path());
-    if (::rename(staged.c_str(), target.c_str()) != 0)
-        throw std::system_error(errno, std::generic_category(),
+    // Read-only before it is in the store: nothing there is ever writable.
+    if (::chmod(staged.c_str(), 0444) != 0) fail("cannot make read-only", staged);
+    // Never rename() over an original: it is in the store for good. Where
+    // RENAME_NOREPLACE is not supported (NFS), a hard link refuses an existing
+    // target as well.
+    bool moved = ::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0;
+    int error = moved ? 0 : errno;
+    if (error == EINVAL || error == ENOSYS) {
+        moved = ::link(staged.c_str(), target.c_str()) == 0;
+        error = moved ? 0 : errno;
+        if (moved && ::unlink(staged.c_str()) != 0) fail("cannot remove", staged);
+    }
+    if (!moved && error != EEXIST)
+        throw std::system_error(error, std::generic_category(),
                                 fmt::format("cannot move {} to {}", staged.string(), target.string()));
-    fsync_dir(target.parent_path());
+    if (!moved && ::unlink(staged.c_str()) != 0) fail("cannot remove", staged);  // the store has it already
+    if (moved) fsync_dir(target.parent_path());
     fsync_dir(staged.parent_path());
+    return moved;
+}
+
+void Store::remove_staged(const fs::path& staged) const {
+    if (::unlink(staged.c_str()) != 0 && errno != ENOENT) fail("cannot remove", staged);
 }
 
 void Store::write_file(const std::string& relative, std::span<const unsigned char> bytes) const {

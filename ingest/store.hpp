@@ -27,10 +27,14 @@ public:
     // The original with this hash already in the store, whatever its extension.
     std::optional<std::string> find_original(const std::string& tenant, const std::string& hash) const;
 
-    // Moves a staged upload (absolute path) to `relative` with rename(): no
-    // bytes are copied. An original already there has the same hash, hence the
-    // same bytes, and is simply replaced.
-    void move_original(const std::filesystem::path& staged, const std::string& relative) const;
+    // Moves a staged upload (absolute path) to `relative`, read-only (0444),
+    // without copying a byte (a hard link, then the staged name is removed).
+    // An original already there has the same hash, hence the same bytes: it is
+    // left untouched, and the staged copy is removed. True if it moved.
+    bool move_original(const std::filesystem::path& staged, const std::string& relative) const;
+
+    // Removes a staged copy that is no longer needed (a duplicate's). Gone already is fine.
+    void remove_staged(const std::filesystem::path& staged) const;
 
     // Writes `bytes` to `relative` atomically: a temporary file, fsync, rename.
     void write_file(const std::string& relative, std::span<const unsigned char> bytes) const;

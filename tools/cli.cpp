@@ -23,7 +23,7 @@ std::string command_path(const CLI::App& app) {
     }
 }
 
-const char* overview = R"(photodropctl: manage photodrop's tenants, jobs, SFTP users, uploads, photos and ingest queue.
+const char* overview = R"(photodropctl: manage photodrop's tenants, jobs, SFTP users, uploads, photos, ingest queue and disk usage.
 
 Settings come from /etc/photodrop/photodrop.conf (or $PHOTODROP_CONFIG), then
 PHOTODROP_<KEY> variables (PHOTODROP_CATALOG, PHOTODROP_DATA, ...), then these flags.
@@ -58,7 +58,7 @@ int run_photodropctl(const std::vector<std::string>& args, Console io) {
     app.add_option("--keys-dir", ctx.keys_dir, "Where SFTP users' authorized keys are kept: DIR/<user>")
         ->type_name("DIR")
         ->capture_default_str();
-    app.add_flag("--json", ctx.json, "Print JSON instead of text (listings, show, queue, doctor)");
+    app.add_flag("--json", ctx.json, "Print JSON instead of text (listings, show, queue, doctor, purge, usage)");
 
     add_init_command(app, ctx);
     add_tenant_commands(app, ctx);
@@ -68,6 +68,7 @@ int run_photodropctl(const std::vector<std::string>& args, Console io) {
     add_user_commands(app, ctx);
     add_sshd_config_command(app, ctx);
     add_doctor_command(app, ctx);
+    add_purge_commands(app, ctx);
 
     std::vector<const char*> argv;
     if (args.empty()) argv.push_back("photodropctl");

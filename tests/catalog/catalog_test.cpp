@@ -169,3 +169,69 @@ TEST_CASE("users map uids and may be restricted to jobs") {
     f.cat->remove_user(user.id);
     CHECK_FALSE(f.cat->user("alice"));
 }
+
+TEST_CASE("retention: staged bytes are marked purged only while the row is as it was read") {
+    Fixture f;
+    auto u = f.new_upload("a.jpg");
+    f.cat->finish_receiving(u.id, 10, now_ns(), true);
+    REQUIRE(f.cat->claim_next(60'000'000'000));
+    f.cat->set_state(u.id, UploadState::Rejected, "not an image");
+    auto seen = *f.cat->upload(u.id);
+    CHECK(f.cat->staged_uploads(f.tenant.id).size() == 1);
+
+    // An operator retried it meanwhile: its bytes must stay.
+    f.cat->retry_uploads(u.id, std::nullopt);
+    CHECK_FALSE(f.cat->mark_bytes_purged(seen));
+    CHECK(f.cat->upload(u.id)->data_path == "demo/staging/a.jpg");
+
+    REQUIRE(f.cat->claim_next(60'000'000'000));
+    f.cat->set_state(u.id, UploadState::Rejected, "not an image");
+    CHECK(f.cat->mark_bytes_purged(*f.cat->upload(u.id)));
+    CHECK(f.cat->upload(u.id)->data_path.empty());
+    CHECK(f.cat->staged_uploads(f.tenant.id).empty());
+
+    auto r = f.new_upload("b.jpg");
+    CHECK(f.cat->expire_receiving(r.id, "abandoned: no byte for 8d"));
+    CHECK(f.cat->upload(r.id)->state == UploadState::Deleted);
+    CHECK_FALSE(f.cat->expire_receiving(r.id, "again"));
+}
+
+TEST_CASE("retention: a deleted photo is purgeable once no kept photo or upload shares its content") {
+    Fixture f;
+    auto ingest = [&](const std::string& name, Id job_id) {
+        NewUpload n;
+        n.job_id = job_id;
+        n.filename = name;
+        n.uid = 1000;
+        n.data_path = "demo/staging/" + name;
+        auto u = f.cat->add_upload(n);
+        f.cat->finish_receiving(u.id, 10, now_ns(), true);
+        auto claimed = f.cat->claim_next(60'000'000'000);
+        REQUIRE(claimed->id == u.id);
+        IngestResult r;
+        r.content_hash = std::string(64, 'c');
+        r.original_path = "demo/originals/cc/" + r.content_hash + ".jpg";
+        r.thumbnail_path = "demo/thumbnails/cc/" + r.content_hash + ".jpg";
+        r.preview_path = "demo/previews/cc/" + r.content_hash + ".jpg";
+        return f.cat->finish_ingest(u.id, r);
+    };
+    Job other = f.cat->add_job(f.tenant.id, "job00002", "", Layout::Flat, JobStatus::Planned);
+    auto first = ingest("a.jpg", f.job.id);
+    auto second = ingest("a.jpg", other.id);
+    int64_t later = now_ns() + 1'000'000'000;  // a cut-off after both deletions
+
+    f.cat->delete_upload(first.upload_id);
+    CHECK(f.cat->photo(first.id)->deleted);
+    CHECK(f.cat->purgeable_photos(f.tenant.id, later).empty());  // the other job's photo has the same bytes
+
+    f.cat->delete_upload(second.upload_id);
+    CHECK(f.cat->purgeable_photos(f.tenant.id, now_ns() - 1'000'000'000).empty());  // deleted after the cut-off
+    auto purgeable = f.cat->purgeable_photos(f.tenant.id, later);
+    REQUIRE(purgeable.size() == 2);
+    CHECK(purgeable[0].tenant == "demo");
+    CHECK(purgeable[0].deleted_ns > 0);
+    CHECK(f.cat->mark_photo_purged(first.id, later));
+    CHECK_FALSE(f.cat->mark_photo_purged(first.id, later));  // once
+    CHECK(f.cat->upload(first.upload_id)->data_path.empty());
+    CHECK(f.cat->purgeable_photos(f.tenant.id, later).size() == 1);
+}

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -380,6 +381,16 @@ class Deployment:
 
     def uploads_at(self, path_in_job, job=FLAT_JOB):
         return [u for u in self.uploads(job) if u["path"] == path_in_job]
+
+    def upload_state(self, upload_id):
+        """The upload's state read straight from the catalog (read-only): fast enough to
+        catch the ingest between its claim and its filing."""
+        db = sqlite3.connect("file:%s?mode=ro" % self.catalog, uri=True, timeout=5)
+        try:
+            row = db.execute("SELECT state FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+        finally:
+            db.close()
+        return row[0] if row else None
 
     def stored(self, relative):
         """A file of the data directory, by the catalog's relative path (data_path, original_path)."""

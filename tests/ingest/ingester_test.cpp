@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <random>
 
+#include <sys/stat.h>
+
 using namespace photodrop;
 using namespace photodrop::ingest;
 using photodrop::test::Bytes;
@@ -190,7 +192,12 @@ TEST_CASE("the same file uploaded twice into a job is a duplicate, in another jo
     CHECK(outcome.photo_id == photo.id);
     CHECK(twin->content_hash == photo.content_hash);
     CHECK(f.catalog->photos(f.job.id).size() == 1);
-    CHECK(fs::exists(f.absolute(twin->data_path)));  // still readable at its path
+    // Its own copy is gone: it reads from the original of the photo it duplicates.
+    CHECK_FALSE(fs::exists(f.absolute(second.data_path)));
+    CHECK(twin->data_path == photo.original_path);
+    CHECK(test::read_bytes(f.absolute(twin->data_path)) == bytes);
+    CHECK(is_visible(*twin));
+    CHECK(twin->size == static_cast<int64_t>(bytes.size()));
 
     Job other = f.catalog->add_job(f.tenant.id, "job00002", "Autumn", Layout::Flat, JobStatus::Planned);
     auto elsewhere = f.queue(bytes, "a.jpg", other.id);
@@ -279,4 +286,72 @@ TEST_CASE("an upload whose every attempt ended without a result (a crashing deco
     CHECK(after->state == UploadState::Failed);
     CHECK(after->reason == "5 attempts ended without a result; not trying again");
     CHECK(fs::exists(f.absolute(upload.data_path)));
+}
+
+TEST_CASE("originals are read-only, and one already in the store is never replaced") {
+    test::IngestFixture f;
+    Bytes bytes = test::encode(test::photo_like(700, 500), ".jpg");
+    auto first = f.queue(bytes, "a.jpg");
+    CHECK(f.ingest_next().result == Result::Ingested);
+    Photo photo = photo_of(f, first.id);
+    auto original = f.absolute(photo.original_path);
+    struct stat before {};
+    REQUIRE(::stat(original.c_str(), &before) == 0);
+    CHECK((before.st_mode & 07777) == 0444);
+
+    // The same bytes in another job: a photo of its own, sharing the original,
+    // which stays the very file it was; the staged copy is removed.
+    Job other = f.catalog->add_job(f.tenant.id, "job00002", "Autumn", Layout::Flat, JobStatus::Planned);
+    auto again = f.queue(bytes, "a.jpg", other.id);
+    CHECK(f.ingest_next().result == Result::Ingested);
+    struct stat after {};
+    REQUIRE(::stat(original.c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(after.st_mtim.tv_sec == before.st_mtim.tv_sec);
+    CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+    CHECK(after.st_nlink == 1);
+    CHECK_FALSE(fs::exists(f.absolute(again.data_path)));
+    CHECK(photo_of(f, again.id).original_path == photo.original_path);
+
+    // Moving into the store never overwrites, even bytes that claim the same name.
+    Store store(f.data);
+    auto impostor = f.dir.path() / "impostor";
+    test::write_bytes(impostor, Bytes{1, 2, 3});
+    CHECK_FALSE(store.move_original(impostor, photo.original_path));
+    CHECK_FALSE(fs::exists(impostor));
+    CHECK(test::read_bytes(original) == bytes);
+}
+
+TEST_CASE("a file over max_upload_size is refused before a byte of it is read") {
+    test::IngestFixture f;
+    f.settings.max_upload_size = 10'000;
+    Bytes bytes = test::encode(test::photo_like(800, 600), ".jpg");
+    REQUIRE(bytes.size() > 10'000);
+    auto upload = f.queue(bytes, "big.jpg");
+    auto outcome = f.ingest_next();
+    CHECK(outcome.result == Result::Rejected);
+    CHECK(outcome.reason.find(fmt::format("({} bytes), over the upload limit of 9.8 KiB (max_upload_size)",
+                                          bytes.size())) != std::string::npos);
+    auto after = f.catalog->upload(upload.id);
+    CHECK(after->state == UploadState::Rejected);
+    CHECK(after->content_hash.empty());  // not hashed
+    CHECK(f.catalog->photos(f.job.id).empty());
+}
+
+TEST_CASE("a sparse file is refused rather than hashed in full") {
+    test::IngestFixture f;
+    Bytes head = test::encode(test::photo_like(64, 48), ".jpg");
+    auto upload = f.queue(head, "holes.jpg");
+    fs::resize_file(f.absolute(upload.data_path), 64 << 20);  // 64 MiB, nearly all of it a hole
+    struct stat st {};
+    REQUIRE(::stat(f.absolute(upload.data_path).c_str(), &st) == 0);
+    if (st.st_blocks * 512 * 2 >= st.st_size) {
+        MESSAGE("skipped: this file system does not make holes");
+        return;
+    }
+    auto outcome = f.ingest_next();
+    CHECK(outcome.result == Result::Rejected);
+    CHECK(outcome.reason.find("64.0 MiB long but only") != std::string::npos);
+    CHECK(outcome.reason.find("a sparse file with holes") != std::string::npos);
+    CHECK(f.catalog->upload(upload.id)->content_hash.empty());
 }

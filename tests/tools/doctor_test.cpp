@@ -174,3 +174,23 @@ TEST_CASE("mountinfo: FUSE mounts, escaped names and allow_other") {
     CHECK_FALSE(ctl::has_option(entries[2].super_options, "allow_other"));
     CHECK(ctl::has_option(entries[0].options, "noexec"));
 }
+
+TEST_CASE("doctor: free space is checked against the setting free_space_reserve") {
+    Ctl ctl;
+    ctl.init_demo();
+    ::setenv("PHOTODROP_FREE_SPACE_RESERVE", "1000T", 1);
+    auto r = ctl.run({"doctor", "--json", "--ingest", "127.0.0.1:1"});
+    ::unsetenv("PHOTODROP_FREE_SPACE_RESERVE");
+    bool seen = false;
+    auto j = r.json();
+    for (const auto& c : j["checks"])
+        if (c["check"] == "disk space") {
+            seen = true;
+            CHECK(c["ok"] == false);
+            auto detail = c["detail"].get<std::string>();
+            CHECK(detail.find("BELOW the free_space_reserve 1000.0 TiB: photodrop-fs refuses new uploads") !=
+                  std::string::npos);
+            CHECK(detail.find("the ingest service goes on down to 64.0 MiB") != std::string::npos);
+        }
+    CHECK(seen);
+}

@@ -18,5 +18,6 @@ void add_queue_commands(CLI::App& app, Context& ctx);
 void add_user_commands(CLI::App& app, Context& ctx);
 void add_sshd_config_command(CLI::App& app, Context& ctx);
 void add_doctor_command(CLI::App& app, Context& ctx);
+void add_purge_commands(CLI::App& app, Context& ctx);  // purge, usage
 
 }  // namespace photodrop::ctl

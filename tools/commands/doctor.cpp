@@ -1,4 +1,5 @@
 // doctor: what usually breaks a deployment, one line per check.
+#include "ingest/disk_space.hpp"
 #include "tools/accounts.hpp"
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
@@ -11,7 +12,6 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct DoctorOptions {
-    int64_t min_free_mb = 1024;
+    int64_t min_free_mb = -1;  // unset: the setting free_space_reserve
     std::string sshd_snippet = sshd_snippet_path;
     std::string sshd_config = "/etc/ssh/sshd_config";
     std::string ingest;  // default: config.ingest_listen
@@ -100,18 +100,27 @@ void check_data_dir(Context& ctx, Report& report, const DoctorOptions& o) {
     }
 
     // The space that matters is that of the file system the data lands on.
-    fs::path at = dir;
-    while (!fs::exists(at) && at.has_parent_path() && at != at.parent_path()) at = at.parent_path();
-    struct statvfs vfs {};
-    if (::statvfs(at.c_str(), &vfs) != 0) {
-        report.add("disk space", false, fmt::format("statvfs {}: {}", at.string(), errno_text(errno)));
+    auto space = ingest::disk_space(dir);
+    if (!space) {
+        report.add("disk space", false, fmt::format("statvfs {}: {}", dir, errno_text(errno)));
         return;
     }
-    auto free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
-    int64_t threshold = o.min_free_mb * 1024 * 1024;
-    report.add("disk space", free_bytes >= threshold,
-               fmt::format("{} free on {} ({} {} threshold {})", human_size(free_bytes), at.string(),
-                           free_bytes >= threshold ? "above" : "BELOW", "the", human_size(threshold)));
+    int64_t free_bytes = space->free_bytes;
+    bool reserve = o.min_free_mb < 0;
+    int64_t threshold = reserve ? ctx.config.free_space_reserve : o.min_free_mb * 1024 * 1024;
+    std::string against = reserve ? fmt::format("free_space_reserve {}", human_size(threshold))
+                                  : fmt::format("threshold {}", human_size(threshold));
+    if (free_bytes >= threshold) {
+        report.add("disk space", true, fmt::format("{} free on {} (above the {})", human_size(free_bytes), dir, against));
+        return;
+    }
+    int64_t floor = ingest::ingest_space_floor(ctx.config);
+    report.add("disk space", false,
+               fmt::format("{} free on {} (BELOW the {}: photodrop-fs refuses new uploads; {}; "
+                           "`photodropctl usage` shows what a purge would free)",
+                           human_size(free_bytes), dir, against,
+                           free_bytes < floor ? fmt::format("the ingest service claims nothing below {}", human_size(floor))
+                                              : fmt::format("the ingest service goes on down to {}", human_size(floor))));
 }
 
 // sshd refuses ChrootDirectory unless it and every directory above it is
@@ -227,8 +236,8 @@ void add_doctor_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<DoctorOptions>();
     auto* cmd = app.add_subcommand("doctor", "Check the deployment: catalog, data directory, disk space, each "
                                              "tenant's mount and chroot, SFTP accounts, the sshd snippet, ingest");
-    cmd->add_option("--min-free-mb", o->min_free_mb, "Free space the data directory needs, in MiB")
-        ->capture_default_str()
+    cmd->add_option("--min-free-mb", o->min_free_mb,
+                    "Free space the data directory needs, in MiB (default: the setting free_space_reserve)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sshd-snippet", o->sshd_snippet, "Where the sshd snippet should be installed")
         ->type_name("FILE")

@@ -1,4 +1,5 @@
 // queue, queue retry, queue watch: the ingest backlog as an operator sees it.
+#include "ingest/disk_space.hpp"
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
 #include "tools/format.hpp"
@@ -36,13 +37,34 @@ std::optional<int64_t> oldest_age_seconds(const QueueStats& stats) {
     return std::max<int64_t>(0, (now_ns() - *stats.oldest_queued_ns) / 1'000'000'000);
 }
 
+// Whether the ingest service has room to work: the data directory's free
+// space against the floor below which it claims nothing.
+struct SpaceView {
+    std::optional<int64_t> free_bytes;
+    int64_t floor = 0;
+    int64_t uploads_waiting = 0;  // put back after running out of space
+    bool below_floor() const { return free_bytes && *free_bytes < floor; }
+    bool waiting() const { return below_floor() || uploads_waiting > 0; }
+};
+
+SpaceView space_view(Context& ctx, const QueueStats& stats) {
+    auto space = ingest::disk_space(ctx.config.data);
+    return SpaceView{space ? std::optional<int64_t>(space->free_bytes) : std::nullopt,
+                     ingest::ingest_space_floor(ctx.config), stats.waiting_for_space};
+}
+
 int show_queue(Context& ctx) {
     auto stats = ctx.catalog().queue_stats();
     auto age = oldest_age_seconds(stats);
+    auto space = space_view(ctx, stats);
     if (ctx.json) {
         ctx.print_json({{"by_state", state_counts_json(stats.by_state)},
                         {"backlog", backlog(stats)},
-                        {"oldest_queued_age_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)}});
+                        {"oldest_queued_age_seconds", age ? nlohmann::json(*age) : nlohmann::json(nullptr)},
+                        {"waiting_for_space", space.waiting()},
+                        {"uploads_waiting_for_space", space.uploads_waiting},
+                        {"data_free_bytes", space.free_bytes ? nlohmann::json(*space.free_bytes) : nlohmann::json(nullptr)},
+                        {"ingest_space_floor_bytes", space.floor}});
         return exit_ok;
     }
     Table table({"STATE", "UPLOADS"});
@@ -51,6 +73,19 @@ int show_queue(Context& ctx) {
     ctx.io.out << fmt::format("backlog: {} (queued + processing)\n", backlog(stats));
     if (age) ctx.io.out << fmt::format("oldest queued upload: waiting {}\n", human_duration(*age));
     else ctx.io.out << "oldest queued upload: none queued\n";
+    if (!space.free_bytes)
+        ctx.io.out << fmt::format("data directory {}: free space unknown\n", ctx.config.data);
+    else if (space.below_floor())
+        ctx.io.out << fmt::format("waiting for disk space: {} free in {}, below the {} the ingest service needs; it "
+                                  "claims no upload until there is more\n",
+                                  human_size(*space.free_bytes), ctx.config.data, human_size(space.floor));
+    else
+        ctx.io.out << fmt::format("data directory {}: {} free\n", ctx.config.data, human_size(*space.free_bytes));
+    if (space.uploads_waiting > 0)
+        ctx.io.out << fmt::format("{} upload{} waiting for disk space: the disk was full when {} tried; tried "
+                                  "again as space returns\n",
+                                  space.uploads_waiting, space.uploads_waiting == 1 ? "" : "s",
+                                  space.uploads_waiting == 1 ? "it was" : "they were");
     return exit_ok;
 }
 
