@@ -92,6 +92,18 @@ int64_t parse_size(const std::string& value, const std::string& where) {
                   "a size (a number of bytes, or with K, M, G or T)");
 }
 
+std::string format_size(int64_t bytes) {
+    if (bytes < 1024) return fmt::format("{} B", bytes);
+    const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    int unit = -1;
+    while (value >= 1024 && unit < 3) {
+        value /= 1024;
+        ++unit;
+    }
+    return fmt::format("{:.1f} {}", value, units[unit]);
+}
+
 std::chrono::seconds parse_duration(const std::string& value, const std::string& where) {
     return std::chrono::seconds(scaled(value, where, {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}},
                                        "a duration (seconds, or with s, m, h or d)"));

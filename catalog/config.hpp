@@ -42,6 +42,8 @@ Config load_config();
 
 // "512M", "1G", "4096": bytes. Throws std::runtime_error naming `where`.
 int64_t parse_size(const std::string& value, const std::string& where);
+// Bytes as a person reads them: "512 B", "1.5 MiB".
+std::string format_size(int64_t bytes);
 // "30d", "12h", "10m", "45s", "45": a duration. Throws std::runtime_error naming `where`.
 std::chrono::seconds parse_duration(const std::string& value, const std::string& where);
 

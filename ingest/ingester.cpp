@@ -173,7 +173,7 @@ void Ingester::check_size(const fs::path& staged) const {
     int64_t size = st.st_size;
     if (size > settings_.max_upload_size)
         throw Refusal(fmt::format("the file is {} ({} bytes), over the upload limit of {} (max_upload_size)",
-                                  byte_text(size), size, byte_text(settings_.max_upload_size)));
+                                  format_size(size), size, format_size(settings_.max_upload_size)));
     // Fewer blocks than half its length, and a hole before its end: a file
     // made by seeking, not an uploaded photo. (Compression on the file system
     // can shrink the blocks, but never makes holes in a photo's bytes.)
@@ -184,7 +184,7 @@ void Ingester::check_size(const fs::path& staged) const {
         if (hole >= 0 && hole < size)
             throw Refusal(fmt::format("the file is {} long but only {} of it was written (a sparse file with holes, "
                                       "not an uploaded photo)",
-                                      byte_text(size), byte_text(allocated)));
+                                      format_size(size), format_size(allocated)));
     }
 }
 

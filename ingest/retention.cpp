@@ -255,8 +255,8 @@ std::string PurgeReport::summary() const {
         std::string parts;
         for (const auto& [key, tally] : by_tenant_and_kind())
             parts += fmt::format("{}{}: {} {} {}", parts.empty() ? "" : ", ", key.first, tally.files,
-                                 to_string(key.second), byte_text(tally.bytes));
-        text = fmt::format("{} {} file{}, {} ({})", verb, all.files, all.files == 1 ? "" : "s", byte_text(all.bytes),
+                                 to_string(key.second), format_size(tally.bytes));
+        text = fmt::format("{} {} file{}, {} ({})", verb, all.files, all.files == 1 ? "" : "s", format_size(all.bytes),
                            parts);
     }
     if (!expired.empty())
@@ -320,18 +320,6 @@ std::vector<TenantUsage> usage(Catalog& catalog, const RetentionSettings& settin
         out.push_back(std::move(t));
     }
     return out;
-}
-
-std::string byte_text(int64_t bytes) {
-    if (bytes < 1024) return fmt::format("{} B", bytes);
-    const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
-    double value = static_cast<double>(bytes);
-    int unit = -1;
-    while (value >= 1024 && unit < 3) {
-        value /= 1024;
-        ++unit;
-    }
-    return fmt::format("{:.1f} {}", value, units[unit]);
 }
 
 std::string age_text(std::chrono::seconds age) {

@@ -127,8 +127,6 @@ struct TenantUsage {
 std::vector<TenantUsage> usage(Catalog& catalog, const RetentionSettings& settings,
                                std::optional<Id> tenant_id = std::nullopt);
 
-// "512 B", "1.5 MiB".
-std::string byte_text(int64_t bytes);
 // "45s", "12m", "5h", "9d".
 std::string age_text(std::chrono::seconds age);
 

@@ -68,9 +68,9 @@ public:
         if (waiting_.exchange(low) != low)
             log_event(low ? fmt::format("waiting for disk space: {} free in {}, below the {} the ingest needs; "
                                         "claiming no upload until there is more",
-                                        byte_text(space->free_bytes), data_.string(), byte_text(floor_))
+                                        format_size(space->free_bytes), data_.string(), format_size(floor_))
                           : fmt::format("disk space is back: {} free in {}; claiming uploads again",
-                                        byte_text(space->free_bytes), data_.string()));
+                                        format_size(space->free_bytes), data_.string()));
         return !low;
     }
 

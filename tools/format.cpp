@@ -31,18 +31,6 @@ void Table::print(std::ostream& out) const {
     for (const auto& row : rows_) line(row);
 }
 
-std::string human_size(int64_t bytes) {
-    if (bytes < 1024) return fmt::format("{} B", bytes);
-    const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
-    double value = static_cast<double>(bytes);
-    int unit = -1;
-    while (value >= 1024 && unit < 3) {
-        value /= 1024;
-        ++unit;
-    }
-    return fmt::format("{:.1f} {}", value, units[unit]);
-}
-
 std::string human_duration(int64_t s) {
     if (s < 0) s = 0;
     if (s < 60) return fmt::format("{}s", s);

@@ -26,7 +26,6 @@ private:
     std::vector<std::vector<std::string>> rows_;
 };
 
-std::string human_size(int64_t bytes);          // "512 B", "1.5 MiB"
 std::string human_duration(int64_t seconds);    // "45s", "3m12s", "2h05m", "3d04h"
 std::string utc_time(int64_t ns);               // "2024-05-01 12:00:03 UTC"
 

@@ -108,19 +108,19 @@ void check_data_dir(Context& ctx, Report& report, const DoctorOptions& o) {
     int64_t free_bytes = space->free_bytes;
     bool reserve = o.min_free_mb < 0;
     int64_t threshold = reserve ? ctx.config.free_space_reserve : o.min_free_mb * 1024 * 1024;
-    std::string against = reserve ? fmt::format("free_space_reserve {}", human_size(threshold))
-                                  : fmt::format("threshold {}", human_size(threshold));
+    std::string against = reserve ? fmt::format("free_space_reserve {}", format_size(threshold))
+                                  : fmt::format("threshold {}", format_size(threshold));
     if (free_bytes >= threshold) {
-        report.add("disk space", true, fmt::format("{} free on {} (above the {})", human_size(free_bytes), dir, against));
+        report.add("disk space", true, fmt::format("{} free on {} (above the {})", format_size(free_bytes), dir, against));
         return;
     }
     int64_t floor = ingest::ingest_space_floor(ctx.config);
     report.add("disk space", false,
                fmt::format("{} free on {} (BELOW the {}: photodrop-fs refuses new uploads; {}; "
                            "`photodropctl usage` shows what a purge would free)",
-                           human_size(free_bytes), dir, against,
-                           free_bytes < floor ? fmt::format("the ingest service claims nothing below {}", human_size(floor))
-                                              : fmt::format("the ingest service goes on down to {}", human_size(floor))));
+                           format_size(free_bytes), dir, against,
+                           free_bytes < floor ? fmt::format("the ingest service claims nothing below {}", format_size(floor))
+                                              : fmt::format("the ingest service goes on down to {}", format_size(floor))));
 }
 
 // sshd refuses ChrootDirectory unless it and every directory above it is

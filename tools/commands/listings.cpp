@@ -103,7 +103,7 @@ int show_upload(Context& ctx, Id id) {
     line("tenant", tenant ? tenant->slug : "?");
     line("job", job ? job->name : "?");
     line("path", path_in_job(u->folder, u->filename, albums));
-    line("size", fmt::format("{} ({} bytes)", human_size(u->size), u->size));
+    line("size", fmt::format("{} ({} bytes)", format_size(u->size), u->size));
     line("state", std::string(to_string(u->state)));
     if (!u->reason.empty()) line("reason", u->reason);
     line("attempts", std::to_string(u->attempts));
@@ -209,7 +209,7 @@ void add_listing_commands(CLI::App& app, Context& ctx) {
         }
         Table table({"ID", "PATH", "SIZE", "STATE", "USER", "REASON"});
         for (const auto& u : rows)
-            table.add({std::to_string(u.id), path_in_job(u.folder, u.filename, albums), human_size(u.size),
+            table.add({std::to_string(u.id), path_in_job(u.folder, u.filename, albums), format_size(u.size),
                        std::string(to_string(u.state)), users.of(u), u.reason});
         table.print(ctx.io.out);
         return exit_ok;

@@ -26,7 +26,7 @@ std::optional<Id> tenant_id(Context& ctx, const std::string& slug) {
 nlohmann::json tally_json(const ingest::Tally& t) { return {{"files", t.files}, {"bytes", t.bytes}}; }
 
 std::string tally_text(const ingest::Tally& t) {
-    return fmt::format("{} file{}, {}", t.files, t.files == 1 ? "" : "s", human_size(t.bytes));
+    return fmt::format("{} file{}, {}", t.files, t.files == 1 ? "" : "s", format_size(t.bytes));
 }
 
 int purge(Context& ctx, const PurgeOptions& o) {
@@ -59,7 +59,7 @@ int purge(Context& ctx, const PurgeOptions& o) {
     auto& out = ctx.io.out;
     std::string verb = o.dry_run ? "would remove" : "removed";
     for (const auto& r : report.removed)
-        out << fmt::format("{} {}  {}  {}  {}: {}\n", verb, r.tenant, ingest::to_string(r.kind), human_size(r.bytes),
+        out << fmt::format("{} {}  {}  {}  {}: {}\n", verb, r.tenant, ingest::to_string(r.kind), format_size(r.bytes),
                            r.path, r.why);
     for (const auto& e : report.expired)
         out << fmt::format("{} {}  upload {}: {}\n", o.dry_run ? "would expire" : "expired", e.tenant, e.upload_id,
@@ -68,7 +68,7 @@ int purge(Context& ctx, const PurgeOptions& o) {
         Table table({"TENANT", "KIND", "FILES", "BYTES"});
         for (const auto& [key, tally] : totals)
             table.add({key.first, std::string(ingest::to_string(key.second)), std::to_string(tally.files),
-                       human_size(tally.bytes)});
+                       format_size(tally.bytes)});
         table.print(out);
     }
     out << fmt::format("{}{} {}\n", o.dry_run ? "dry run: " : "", verb,
@@ -104,15 +104,15 @@ int show_usage(Context& ctx, const std::string& tenant) {
     Table table({"TENANT", "AREA", "KIND", "FILES", "BYTES", "PURGEABLE"});
     for (const auto& t : tenants) {
         for (const auto& l : t.lines)
-            table.add({t.tenant, l.area, l.kind, std::to_string(l.stored.files), human_size(l.stored.bytes),
-                       l.purgeable.files ? human_size(l.purgeable.bytes) : "-"});
-        table.add({t.tenant, "total", "", std::to_string(t.total.files), human_size(t.total.bytes),
-                   human_size(t.purgeable.bytes)});
+            table.add({t.tenant, l.area, l.kind, std::to_string(l.stored.files), format_size(l.stored.bytes),
+                       l.purgeable.files ? format_size(l.purgeable.bytes) : "-"});
+        table.add({t.tenant, "total", "", std::to_string(t.total.files), format_size(t.total.bytes),
+                   format_size(t.purgeable.bytes)});
     }
     table.print(ctx.io.out);
     for (const auto& t : tenants)
         ctx.io.out << fmt::format("{}: {} live, {} purgeable now (`photodropctl purge` removes it)\n", t.tenant,
-                                  human_size(t.total.bytes - t.purgeable.bytes), human_size(t.purgeable.bytes));
+                                  format_size(t.total.bytes - t.purgeable.bytes), format_size(t.purgeable.bytes));
     return exit_ok;
 }
 

@@ -78,9 +78,9 @@ int show_queue(Context& ctx) {
     else if (space.below_floor())
         ctx.io.out << fmt::format("waiting for disk space: {} free in {}, below the {} the ingest service needs; it "
                                   "claims no upload until there is more\n",
-                                  human_size(*space.free_bytes), ctx.config.data, human_size(space.floor));
+                                  format_size(*space.free_bytes), ctx.config.data, format_size(space.floor));
     else
-        ctx.io.out << fmt::format("data directory {}: {} free\n", ctx.config.data, human_size(*space.free_bytes));
+        ctx.io.out << fmt::format("data directory {}: {} free\n", ctx.config.data, format_size(*space.free_bytes));
     if (space.uploads_waiting > 0)
         ctx.io.out << fmt::format("{} upload{} waiting for disk space: the disk was full when {} tried; tried "
                                   "again as space returns\n",
