@@ -382,15 +382,21 @@ class Deployment:
     def uploads_at(self, path_in_job, job=FLAT_JOB):
         return [u for u in self.uploads(job) if u["path"] == path_in_job]
 
-    def upload_state(self, upload_id):
-        """The upload's state read straight from the catalog (read-only): fast enough to
-        catch the ingest between its claim and its filing."""
+    def _query(self, sql, *params):
+        """One read-only query straight on the catalog: fast enough to catch the ingest
+        between its claim and its filing."""
         db = sqlite3.connect("file:%s?mode=ro" % self.catalog, uri=True, timeout=5)
         try:
-            row = db.execute("SELECT state FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+            return db.execute(sql, params).fetchall()
         finally:
             db.close()
-        return row[0] if row else None
+
+    def upload_state(self, upload_id):
+        rows = self._query("SELECT state FROM uploads WHERE id = ?", upload_id)
+        return rows[0][0] if rows else None
+
+    def uploads_in_state(self, state):
+        return self._query("SELECT count(*) FROM uploads WHERE state = ?", state)[0][0]
 
     def stored(self, relative):
         """A file of the data directory, by the catalog's relative path (data_path, original_path)."""
@@ -421,7 +427,9 @@ class Deployment:
             if run(["umount", str(self.tenant_data)], check=False) != 0:
                 run(["umount", "-l", str(self.tenant_data)], check=False)
             self._loop_mounted = False
-        if not is_mounted(self.mount):
+        if os.environ.get("PHOTODROP_FAULTS_KEEP"):
+            print("kept for a look: %s" % self.base)
+        elif not is_mounted(self.mount):
             shutil.rmtree(self.base, ignore_errors=True)
 
 
