@@ -65,10 +65,12 @@ def wait_until_settled(deployment, paths, job=FLAT_JOB, timeout=90):
 
 def check(deployment, records, job=FLAT_JOB, run="", timeout=90):
     """Checks every acknowledged Record; returns the Figures (printed, and appended to the report)."""
-    acknowledged = {}
+    acknowledged, how = {}, {}
     for r in records:
         if r.acknowledged:
             acknowledged.setdefault(path_in_job(r.path, job), set()).add(r.sha256)
+            how.setdefault(path_in_job(r.path, job), []).append(
+                "%d attempt(s), %s" % (r.attempts, "CLOSE OK" if r.close_status == "OK" else r.close_status))
     figures = Figures(acknowledged=sum(r.acknowledged for r in records))
     uploads = wait_until_settled(deployment, set(acknowledged), job, timeout)
     photos = deployment.photos(job)
@@ -115,7 +117,8 @@ def check(deployment, records, job=FLAT_JOB, run="", timeout=90):
         for kind, found in (("lost", lost), ("corrupted", corrupted), ("duplicated", duplicated)):
             if found:
                 setattr(figures, kind, getattr(figures, kind) + 1)
-                figures.problems.append("%s %s: %s" % (kind, path, "; ".join(found)))
+                figures.problems.append("%s %s: %s (the client: %s)" % (kind, path, "; ".join(found),
+                                                                       "; ".join(how[path])))
 
     report(figures, run)
     return figures

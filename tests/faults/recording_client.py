@@ -232,7 +232,8 @@ class ResumingUploader:
                 # gets a CLOSE that queues it, if the server has not already.
                 offset = min(stored, max(0, len(data) - CHUNK))
                 session.upload(path, data[offset:], "r+", offset=offset, record=record)
-                refused = record.error.startswith("open:") and "connection lost" not in record.error
+                # A refusal is "Permission denied"; any other failure (a dead mount) is tried again.
+                refused = record.error.startswith("open:") and "Permission denied" in record.error
                 if refused and whole:  # the server has it already, and says so
                     record.acknowledged, record.error, record.close_status = True, "", VERIFIED
                 overwrite = refused
