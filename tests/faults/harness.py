@@ -21,6 +21,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 TESTS_BASE = Path("/var/lib/photodrop-tests")  # root-owned parents, as a chroot needs
@@ -299,11 +301,25 @@ class Deployment:
 
     def start_ingest(self):
         assert self.ingest is None or not self.ingest.running(), "photodrop-ingest is already running"
-        argv = [binary("ingest"), "--catalog", str(self.catalog), "--data", str(self.data),
-                "--listen", "127.0.0.1:%d" % free_port()]
+        argv = [binary("ingest"), "--catalog", str(self.catalog), "--data", str(self.data)]
         if self.ingest_lease:
             argv += ["--lease", str(self.ingest_lease)]
+        port = free_port()
+        argv += ["--listen", "127.0.0.1:%d" % port]
         self.ingest = Child(argv, str(self.base / "ingest.log"), child_environment(self.settings))
+
+        def healthy():
+            if not self.ingest.running():
+                raise AssertionError("photodrop-ingest exited:\n" + self.ingest.log_tail())
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1):
+                    return True
+            except urllib.error.HTTPError:
+                return True  # it answers; whether it is healthy is for the test to judge
+            except OSError:
+                return False
+
+        wait_until(healthy, 10, "photodrop-ingest answering /healthz", interval=0.05)
 
     def kill_ingest(self):
         self.ingest.kill()

@@ -20,7 +20,7 @@ from harness import PASSWORD
 
 CHUNK = 32768
 CONNECT_TIMEOUT = 15
-REQUEST_TIMEOUT = 60  # a request the server does not answer within this fails the transfer
+REQUEST_TIMEOUT = 30  # a request the server does not answer within this fails the transfer
 
 
 @dataclasses.dataclass
@@ -45,21 +45,33 @@ class ServerError(Exception):
     """An error status from the server, or a connection that went away mid-request."""
 
 
-def _read_status(sftp, request):
-    """Waits for the answer to `request`; raises ServerError on an error status."""
-    try:
-        kind, _ = sftp._read_response(request)  # raises IOError/EOFError on an error status
-    except (IOError, EOFError) as e:
-        raise ServerError(describe(e)) from e
-    except (paramiko.SSHException, socket.error) as e:
-        raise ServerError("connection lost: %s" % describe(e)) from e
-    if kind != CMD_STATUS:
-        raise ServerError("expected a status, got packet type %d" % kind)
+# What paramiko raises: IOError/EOFError for an error status (and for some
+# lost connections), SSHException or socket errors when the connection is gone.
+FAILURES = (IOError, EOFError, paramiko.SSHException)
+
+
+def failure(sftp, error):
+    """The ServerError for what paramiko raised; "connection lost: ..." when the channel is gone."""
+    channel = sftp.get_channel() if sftp is not None else None
+    gone = channel is None or channel.closed or not channel.get_transport().is_active()
+    if gone or isinstance(error, (paramiko.SSHException, socket.timeout)):
+        return ServerError("connection lost: %s" % describe(error))
+    return ServerError(describe(error))
 
 
 def describe(error):
     text = str(error) or type(error).__name__
     return "%s: %s" % (type(error).__name__, text)
+
+
+def _read_status(sftp, request):
+    """Waits for the answer to `request`; raises ServerError on an error status."""
+    try:
+        kind, _ = sftp._read_response(request)  # raises IOError/EOFError on an error status
+    except FAILURES as e:
+        raise failure(sftp, e) from e
+    if kind != CMD_STATUS:
+        raise ServerError("expected a status, got packet type %d" % kind)
 
 
 class Session:
@@ -101,10 +113,8 @@ class Session:
         """sftp.open; raises ServerError when the server refuses."""
         try:
             f = self.sftp.open(path, mode)
-        except (IOError, EOFError) as e:
-            raise ServerError(describe(e)) from e
-        except (paramiko.SSHException, socket.error) as e:
-            raise ServerError("connection lost: %s" % describe(e)) from e
+        except FAILURES as e:
+            raise failure(self.sftp, e) from e
         f.set_pipelined(True)
         return f
 
@@ -117,10 +127,8 @@ class Session:
                 if progress:
                     progress(start + CHUNK)
             f.flush()
-        except (IOError, EOFError) as e:  # paramiko reads some statuses itself when many are pending
-            raise ServerError(describe(e)) from e
-        except (paramiko.SSHException, socket.error) as e:
-            raise ServerError("connection lost: %s" % describe(e)) from e
+        except FAILURES as e:  # paramiko reads some statuses itself when many are pending
+            raise failure(self.sftp, e) from e
         self.wait_for_writes(f)
 
     def wait_for_writes(self, f):
@@ -142,8 +150,8 @@ class Session:
         f._closed = True  # paramiko's own close (and __del__) must not send CLOSE again
         try:
             request = self.sftp._async_request(type(None), CMD_CLOSE, f.handle)
-        except (EOFError, paramiko.SSHException, socket.error) as e:
-            return "connection lost: %s" % describe(e)
+        except FAILURES as e:
+            return str(failure(self.sftp, e))
         try:
             _read_status(self.sftp, request)
         except ServerError as e:
@@ -192,7 +200,7 @@ class ResumingUploader:
     else, or a resume the server refuses, is overwritten from the start. A
     bounded number of times."""
 
-    def __init__(self, port, user, attempts=8, deadline=120.0):
+    def __init__(self, port, user, attempts=8, deadline=60.0):
         self.port = port
         self.user = user
         self.attempts = attempts
@@ -203,7 +211,7 @@ class ResumingUploader:
         while self.session is None or not self.session.alive():
             try:
                 self.session = Session(self.port, self.user)
-            except (paramiko.SSHException, socket.error, EOFError) as e:
+            except (OSError, EOFError, paramiko.SSHException) as e:
                 self.session = None
                 if time.monotonic() > until:
                     raise ServerError("cannot reconnect: %s" % describe(e)) from e
@@ -250,7 +258,7 @@ class ResumingUploader:
         """The size the server reports; None when there is no such file (or no answer)."""
         try:
             return session.sftp.stat(path).st_size
-        except (IOError, EOFError, paramiko.SSHException, socket.error):
+        except FAILURES:
             return None
 
     @staticmethod
@@ -258,7 +266,7 @@ class ResumingUploader:
         try:
             with session.sftp.open(path, "r") as f:
                 return sha256(f.read()) == expected
-        except (IOError, EOFError, paramiko.SSHException, socket.error):
+        except FAILURES:
             return False
 
     def close(self):

@@ -108,7 +108,7 @@ class FaultInjector:
     def _run(self):
         for fraction in FAULT_AT:
             with self.changed:
-                if not self.changed.wait_for(lambda: self.done >= fraction * self.total, timeout=300):
+                if not self.changed.wait_for(lambda: self.done >= fraction * self.total, timeout=80):
                     return
             self.struck.append("after %d files: %s" % (self.done, self.fault(self.deployment)))
 
@@ -126,7 +126,7 @@ def test_crash_run(deploy, photos, fault):
               for i in range(FILES_PER_CLIENT)] for c in range(CLIENTS)]
     injector = FaultInjector(deployment, FAULTS[fault], CLIENTS * FILES_PER_CLIENT)
 
-    records = run_clients(deployment.sshd_port, deployment.users, files, timeout=300, on_progress=injector.file_done)
+    records = run_clients(deployment.sshd_port, deployment.users, files, timeout=80, on_progress=injector.file_done)
     injector.join()
     retried = sum(r.attempts > 1 for r in records)
     verified = sum(r.close_status == VERIFIED for r in records)

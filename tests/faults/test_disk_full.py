@@ -56,12 +56,12 @@ def upload_at_once(sessions, files):
             except IOError:
                 sizes_after[path] = None
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(files))]
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(files))]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(120)
-    assert all(r is not None for r in records), "an upload did not finish within 120 s"
+        t.join(60)
+    assert all(r is not None for r in records), "an upload did not finish within 60 s"
     return records, sizes_after
 
 

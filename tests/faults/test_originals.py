@@ -37,7 +37,7 @@ def try_to_change(session, kept, size):
     }
 
 
-def wait_for_state(deployment, upload_id, states, timeout=60):
+def wait_for_state(deployment, upload_id, states, timeout):
     return wait_until(lambda: deployment.upload_state(upload_id) in states and deployment.upload_state(upload_id),
                       timeout, "upload %d to become %s" % (upload_id, "/".join(states)), interval=0.05)
 
@@ -96,7 +96,7 @@ def test_a_handle_kept_across_the_filing_cannot_change_the_original(deploy, phot
     assert not problems, "after %s: %s" % (answers, "; ".join(problems))
 
 
-def stop_between_claim_and_filing(deployment, upload_id, timeout=30):
+def stop_between_claim_and_filing(deployment, upload_id, timeout=15):
     """Continues the ingest and stops it again once it has claimed the upload (the slow
     decode of a large photo is the window). Whether it was caught there."""
     deployment.ingest.signal(signal.SIGCONT)
@@ -133,7 +133,7 @@ def test_a_handle_used_while_the_ingest_files_the_upload_cannot_change_the_origi
     answers = try_to_change(session, kept, len(data))
     print("through the kept handle: %s" % answers)
     deployment.ingest.signal(signal.SIGCONT)
-    wait_for_state(deployment, upload_id, {"ingested", "rejected", "failed"}, timeout=60)
+    wait_for_state(deployment, upload_id, {"ingested", "rejected", "failed"}, timeout=45)
 
     problems = problems_with_original(deployment, upload_id, path, data)
     assert not problems, "after %s: %s" % (answers, "; ".join(problems))

@@ -20,7 +20,7 @@ def race(sessions, path, contents):
         start.wait()
         records[i] = sessions[i].upload(path, contents[i])
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
