@@ -430,6 +430,10 @@ class Deployment:
 
     def close(self):
         """Stops everything by PID, removes the users, unmounts, removes the base directory."""
+        if self.sshd is not None and self.sshd.running():
+            for pid in descendants(self.sshd.pid):  # sessions left open by the test
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         for child in (self.sshd, self.ingest):
             if child is not None:
                 child.stop()

@@ -230,21 +230,13 @@ class ResumingUploader:
             except ServerError as e:
                 record.error = str(e)
                 break
-            stored = None if overwrite else self._stored_size(session, path)
-            whole = stored == len(data) and self._holds(session, path, record.sha256)
-            if stored is None or not 0 < stored <= len(data) or (stored == len(data) and not whole):
-                session.upload(path, data, "w", record=record)
-                overwrite = False
-            else:
-                # All there: its CLOSE was lost. Writing the last chunk again
-                # gets a CLOSE that queues it, if the server has not already.
-                offset = min(stored, max(0, len(data) - CHUNK))
-                session.upload(path, data[offset:], "r+", offset=offset, record=record)
-                # A refusal is "Permission denied"; any other failure (a dead mount) is tried again.
-                refused = record.error.startswith("open:") and "Permission denied" in record.error
-                if refused and whole:  # the server has it already, and says so
-                    record.acknowledged, record.error, record.close_status = True, "", VERIFIED
-                overwrite = refused
+            mode, offset, whole = ("w", 0, False) if overwrite else self._next_step(session, path, data, record)
+            session.upload(path, data[offset:], mode, offset=offset, record=record)
+            # A refusal is "Permission denied"; any other failure (a dead mount) is tried again.
+            refused = mode == "r+" and record.error.startswith("open:") and "Permission denied" in record.error
+            if refused and whole:  # the server has the file already, and says so
+                record.acknowledged, record.error, record.close_status = True, "", VERIFIED
+            overwrite = refused
             if record.acknowledged:
                 break
             # Whatever failed (a dead mount, a killed session, an error status):
@@ -252,6 +244,19 @@ class ResumingUploader:
             session.close()
             time.sleep(min(0.2 * (attempt + 1), 1.0))
         return record
+
+    def _next_step(self, session, path, data, record):
+        """How to go on after a failure: (mode, offset, whether the server holds the whole file)."""
+        stored = self._stored_size(session, path)
+        if stored is None or not 0 < stored <= len(data):
+            return "w", 0, False
+        if stored < len(data):
+            return "r+", stored, False
+        if not self._holds(session, path, record.sha256):
+            return "w", 0, False
+        # All there, but its CLOSE was lost: writing the last chunk again gets
+        # a CLOSE that queues it, if the server has not already.
+        return "r+", max(0, len(data) - CHUNK), True
 
     @staticmethod
     def _stored_size(session, path):
