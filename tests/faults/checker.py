@@ -52,10 +52,13 @@ def path_in_job(sftp_path, job):
     return sftp_path[len(prefix):]
 
 
-def wait_until_settled(deployment, paths, job=FLAT_JOB, timeout=90):
+def wait_until_settled(deployment, paths, job=FLAT_JOB, timeout=60):
     """Waits until no upload at `paths` is queued or processing; the last listing."""
     deadline = time.monotonic() + timeout
     while True:
+        if deployment.ingest is None or not deployment.ingest.running():
+            raise AssertionError("photodrop-ingest is not running:\n%s" % (
+                deployment.ingest.log_tail() if deployment.ingest else ""))
         uploads = deployment.uploads(job)
         pending = [u for u in uploads if u["path"] in paths and u["state"] in UNSETTLED_STATES]
         if not pending or time.monotonic() > deadline:
@@ -63,12 +66,14 @@ def wait_until_settled(deployment, paths, job=FLAT_JOB, timeout=90):
         time.sleep(0.2)
 
 
-def check(deployment, records, job=FLAT_JOB, run="", timeout=90):
+def check(deployment, records, job=FLAT_JOB, run="", timeout=60):
     """Checks every acknowledged Record; returns the Figures (printed, and appended to the report)."""
-    acknowledged = {}
+    acknowledged, how = {}, {}
     for r in records:
         if r.acknowledged:
             acknowledged.setdefault(path_in_job(r.path, job), set()).add(r.sha256)
+            how.setdefault(path_in_job(r.path, job), []).append(
+                "%d attempt(s), %s" % (r.attempts, "CLOSE OK" if r.close_status == "OK" else r.close_status))
     figures = Figures(acknowledged=sum(r.acknowledged for r in records))
     uploads = wait_until_settled(deployment, set(acknowledged), job, timeout)
     photos = deployment.photos(job)
@@ -115,7 +120,8 @@ def check(deployment, records, job=FLAT_JOB, run="", timeout=90):
         for kind, found in (("lost", lost), ("corrupted", corrupted), ("duplicated", duplicated)):
             if found:
                 setattr(figures, kind, getattr(figures, kind) + 1)
-                figures.problems.append("%s %s: %s" % (kind, path, "; ".join(found)))
+                figures.problems.append("%s %s: %s (the client: %s)" % (kind, path, "; ".join(found),
+                                                                       "; ".join(how[path])))
 
     report(figures, run)
     return figures

@@ -2,6 +2,7 @@
 whatever happens) and the session's photos."""
 import os
 import sys
+import time
 
 import pytest
 
@@ -9,6 +10,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from harness import Deployment, why_cannot_deploy  # noqa: E402
 from photos import Photos  # noqa: E402
+
+
+SUITE_BUDGET = 480  # seconds after which no new deployment is made (see pytest.ini)
+_started = time.monotonic()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -36,6 +41,8 @@ def deploy(request):
     reason = why_cannot_deploy()
     if reason:
         pytest.fail(reason, pytrace=False)
+    if time.monotonic() - _started > SUITE_BUDGET:
+        pytest.fail("the suite has run for %d s: no time left for this test" % SUITE_BUDGET, pytrace=False)
     made = []
 
     def make(users=1, settings=None, data_mib=None, ingest=True, ingest_lease=None):

@@ -21,6 +21,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 TESTS_BASE = Path("/var/lib/photodrop-tests")  # root-owned parents, as a chroot needs
@@ -299,11 +301,25 @@ class Deployment:
 
     def start_ingest(self):
         assert self.ingest is None or not self.ingest.running(), "photodrop-ingest is already running"
-        argv = [binary("ingest"), "--catalog", str(self.catalog), "--data", str(self.data),
-                "--listen", "127.0.0.1:%d" % free_port()]
+        argv = [binary("ingest"), "--catalog", str(self.catalog), "--data", str(self.data)]
         if self.ingest_lease:
             argv += ["--lease", str(self.ingest_lease)]
+        port = free_port()
+        argv += ["--listen", "127.0.0.1:%d" % port]
         self.ingest = Child(argv, str(self.base / "ingest.log"), child_environment(self.settings))
+
+        def healthy():
+            if not self.ingest.running():
+                raise AssertionError("photodrop-ingest exited:\n" + self.ingest.log_tail())
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1):
+                    return True
+            except urllib.error.HTTPError:
+                return True  # it answers; whether it is healthy is for the test to judge
+            except OSError:
+                return False
+
+        wait_until(healthy, 10, "photodrop-ingest answering /healthz", interval=0.05)
 
     def kill_ingest(self):
         self.ingest.kill()
@@ -382,15 +398,21 @@ class Deployment:
     def uploads_at(self, path_in_job, job=FLAT_JOB):
         return [u for u in self.uploads(job) if u["path"] == path_in_job]
 
-    def upload_state(self, upload_id):
-        """The upload's state read straight from the catalog (read-only): fast enough to
-        catch the ingest between its claim and its filing."""
+    def _query(self, sql, *params):
+        """One read-only query straight on the catalog: fast enough to catch the ingest
+        between its claim and its filing."""
         db = sqlite3.connect("file:%s?mode=ro" % self.catalog, uri=True, timeout=5)
         try:
-            row = db.execute("SELECT state FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+            return db.execute(sql, params).fetchall()
         finally:
             db.close()
-        return row[0] if row else None
+
+    def upload_state(self, upload_id):
+        rows = self._query("SELECT state FROM uploads WHERE id = ?", upload_id)
+        return rows[0][0] if rows else None
+
+    def uploads_in_state(self, state):
+        return self._query("SELECT count(*) FROM uploads WHERE state = ?", state)[0][0]
 
     def stored(self, relative):
         """A file of the data directory, by the catalog's relative path (data_path, original_path)."""
@@ -408,6 +430,10 @@ class Deployment:
 
     def close(self):
         """Stops everything by PID, removes the users, unmounts, removes the base directory."""
+        if self.sshd is not None and self.sshd.running():
+            for pid in descendants(self.sshd.pid):  # sessions left open by the test
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         for child in (self.sshd, self.ingest):
             if child is not None:
                 child.stop()
@@ -421,7 +447,9 @@ class Deployment:
             if run(["umount", str(self.tenant_data)], check=False) != 0:
                 run(["umount", "-l", str(self.tenant_data)], check=False)
             self._loop_mounted = False
-        if not is_mounted(self.mount):
+        if os.environ.get("PHOTODROP_FAULTS_KEEP"):
+            print("kept for a look: %s" % self.base)
+        elif not is_mounted(self.mount):
             shutil.rmtree(self.base, ignore_errors=True)
 
 

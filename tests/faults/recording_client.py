@@ -20,7 +20,7 @@ from harness import PASSWORD
 
 CHUNK = 32768
 CONNECT_TIMEOUT = 15
-REQUEST_TIMEOUT = 60  # a request the server does not answer within this fails the transfer
+REQUEST_TIMEOUT = 30  # a request the server does not answer within this fails the transfer
 
 
 @dataclasses.dataclass
@@ -34,6 +34,7 @@ class Record:
     close_status: str = ""  # "OK", the CLOSE's error, or "" when CLOSE was never answered
     attempts: int = 0
     user: str = ""
+    failures: list = dataclasses.field(default_factory=list)  # the error of each attempt that failed
 
 
 def sha256(data):
@@ -44,21 +45,33 @@ class ServerError(Exception):
     """An error status from the server, or a connection that went away mid-request."""
 
 
-def _read_status(sftp, request):
-    """Waits for the answer to `request`; raises ServerError on an error status."""
-    try:
-        kind, _ = sftp._read_response(request)  # raises IOError/EOFError on an error status
-    except (IOError, EOFError) as e:
-        raise ServerError(describe(e)) from e
-    except (paramiko.SSHException, socket.error) as e:
-        raise ServerError("connection lost: %s" % describe(e)) from e
-    if kind != CMD_STATUS:
-        raise ServerError("expected a status, got packet type %d" % kind)
+# What paramiko raises: IOError/EOFError for an error status (and for some
+# lost connections), SSHException or socket errors when the connection is gone.
+FAILURES = (IOError, EOFError, paramiko.SSHException)
+
+
+def failure(sftp, error):
+    """The ServerError for what paramiko raised; "connection lost: ..." when the channel is gone."""
+    channel = sftp.get_channel() if sftp is not None else None
+    gone = channel is None or channel.closed or not channel.get_transport().is_active()
+    if gone or isinstance(error, (paramiko.SSHException, socket.timeout)):
+        return ServerError("connection lost: %s" % describe(error))
+    return ServerError(describe(error))
 
 
 def describe(error):
     text = str(error) or type(error).__name__
     return "%s: %s" % (type(error).__name__, text)
+
+
+def _read_status(sftp, request):
+    """Waits for the answer to `request`; raises ServerError on an error status."""
+    try:
+        kind, _ = sftp._read_response(request)  # raises IOError/EOFError on an error status
+    except FAILURES as e:
+        raise failure(sftp, e) from e
+    if kind != CMD_STATUS:
+        raise ServerError("expected a status, got packet type %d" % kind)
 
 
 class Session:
@@ -100,10 +113,8 @@ class Session:
         """sftp.open; raises ServerError when the server refuses."""
         try:
             f = self.sftp.open(path, mode)
-        except (IOError, EOFError) as e:
-            raise ServerError(describe(e)) from e
-        except (paramiko.SSHException, socket.error) as e:
-            raise ServerError("connection lost: %s" % describe(e)) from e
+        except FAILURES as e:
+            raise failure(self.sftp, e) from e
         f.set_pipelined(True)
         return f
 
@@ -116,10 +127,8 @@ class Session:
                 if progress:
                     progress(start + CHUNK)
             f.flush()
-        except (IOError, EOFError) as e:  # paramiko reads some statuses itself when many are pending
-            raise ServerError(describe(e)) from e
-        except (paramiko.SSHException, socket.error) as e:
-            raise ServerError("connection lost: %s" % describe(e)) from e
+        except FAILURES as e:  # paramiko reads some statuses itself when many are pending
+            raise failure(self.sftp, e) from e
         self.wait_for_writes(f)
 
     def wait_for_writes(self, f):
@@ -141,11 +150,12 @@ class Session:
         f._closed = True  # paramiko's own close (and __del__) must not send CLOSE again
         try:
             request = self.sftp._async_request(type(None), CMD_CLOSE, f.handle)
+        except FAILURES as e:
+            return str(failure(self.sftp, e))
+        try:
             _read_status(self.sftp, request)
         except ServerError as e:
             return str(e)
-        except (paramiko.SSHException, socket.error) as e:
-            return "connection lost: %s" % describe(e)
         return "OK"
 
     def upload(self, path, data, mode="w", offset=0, progress=None, record=None):
@@ -162,6 +172,7 @@ class Session:
             f = self.open(path, mode)
         except ServerError as e:
             record.error = "open: %s" % e
+            record.failures.append(record.error)
             return record
         try:
             self.write(f, data, offset, progress)
@@ -171,37 +182,46 @@ class Session:
         if record.close_status != "OK" and not record.error:
             record.error = "close: %s" % record.close_status
         record.acknowledged = not record.error
+        if record.error:
+            record.failures.append(record.error)
         return record
 
 
-class ResumingUploader:
-    """Uploads files the way a patient client does: on any failure it reconnects,
-    stats the file and continues from the size the server reports (open 'r+',
-    write from that offset), a bounded number of times."""
+VERIFIED = "refused as received already, and read back whole"
 
-    def __init__(self, port, user, attempts=8, deadline=120.0):
+
+class ResumingUploader:
+    """Uploads files the way a patient client does. On any failure it reconnects
+    and stats the file: a file shorter than the client's is continued from the
+    size the server reports (open 'r+', write from that offset). A file of the
+    full size whose CLOSE was lost is read back and, if it holds the client's
+    bytes, its last chunk is written again for a CLOSE that answers; when the
+    server refuses that because it has the file already, it is done. Anything
+    else, or a resume the server refuses, is overwritten from the start. A
+    bounded number of times."""
+
+    def __init__(self, port, user, attempts=8, deadline=60.0):
         self.port = port
         self.user = user
         self.attempts = attempts
         self.deadline = deadline
         self.session = None
-        self.reconnects = 0
 
     def _session(self, until):
         while self.session is None or not self.session.alive():
             try:
                 self.session = Session(self.port, self.user)
-            except (paramiko.SSHException, socket.error, EOFError) as e:
+            except (OSError, EOFError, paramiko.SSHException) as e:
                 self.session = None
                 if time.monotonic() > until:
                     raise ServerError("cannot reconnect: %s" % describe(e)) from e
                 time.sleep(0.3)
-            self.reconnects += 1
         return self.session
 
     def upload(self, path, data):
         record = Record(path, sha256(data), len(data), user=self.user)
         until = time.monotonic() + self.deadline
+        overwrite = True  # the first attempt makes the file
         for attempt in range(self.attempts):
             if time.monotonic() > until:
                 break
@@ -210,33 +230,49 @@ class ResumingUploader:
             except ServerError as e:
                 record.error = str(e)
                 break
-            offset = 0
-            if attempt > 0:
-                offset = self._resume_offset(session, path, len(data))
-            if offset is None:
-                session.upload(path, data, "w", record=record)
-            else:
-                session.upload(path, data[offset:], "r+", offset=offset, record=record)
+            mode, offset, whole = ("w", 0, False) if overwrite else self._next_step(session, path, data, record)
+            session.upload(path, data[offset:], mode, offset=offset, record=record)
+            # A refusal is "Permission denied"; any other failure (a dead mount) is tried again.
+            refused = mode == "r+" and record.error.startswith("open:") and "Permission denied" in record.error
+            if refused and whole:  # the server has the file already, and says so
+                record.acknowledged, record.error, record.close_status = True, "", VERIFIED
+            overwrite = refused
             if record.acknowledged:
                 break
             # Whatever failed (a dead mount, a killed session, an error status):
-            # start again on a fresh connection.
+            # try again on a fresh connection.
             session.close()
             time.sleep(min(0.2 * (attempt + 1), 1.0))
         return record
 
+    def _next_step(self, session, path, data, record):
+        """How to go on after a failure: (mode, offset, whether the server holds the whole file)."""
+        stored = self._stored_size(session, path)
+        if stored is None or not 0 < stored <= len(data):
+            return "w", 0, False
+        if stored < len(data):
+            return "r+", stored, False
+        if not self._holds(session, path, record.sha256):
+            return "w", 0, False
+        # All there, but its CLOSE was lost: writing the last chunk again gets
+        # a CLOSE that queues it, if the server has not already.
+        return "r+", max(0, len(data) - CHUNK), True
+
     @staticmethod
-    def _resume_offset(session, path, size):
-        """Where to continue: the size the server reports. None: start over with a new file."""
+    def _stored_size(session, path):
+        """The size the server reports; None when there is no such file (or no answer)."""
         try:
-            stored = session.sftp.stat(path).st_size
-        except (IOError, EOFError, paramiko.SSHException, socket.error):
+            return session.sftp.stat(path).st_size
+        except FAILURES:
             return None
-        if stored is None or stored <= 0 or stored > size:
-            return None
-        # A file that is all there is written again from its last chunk, so
-        # that the resumed upload is a written file that its CLOSE queues.
-        return min(stored, max(0, size - CHUNK))
+
+    @staticmethod
+    def _holds(session, path, expected):
+        try:
+            with session.sftp.open(path, "r") as f:
+                return sha256(f.read()) == expected
+        except FAILURES:
+            return False
 
     def close(self):
         if self.session is not None:
@@ -250,16 +286,18 @@ def run_clients(port, users, files_per_client, timeout, on_progress=None):
     `users[i % len(users)]` logs in client i.
     """
     records = [[] for _ in files_per_client]
-    uploaders = []
+    crashed = []
 
     def client(i):
         uploader = ResumingUploader(port, users[i % len(users)])
-        uploaders.append(uploader)
         try:
             for path, data in files_per_client[i]:
                 records[i].append(uploader.upload(path, data))
                 if on_progress:
                     on_progress()
+        except Exception as e:  # noqa: BLE001 - a bug of this client: reported below
+            crashed.append("client %d: %s" % (i, describe(e)))
+            raise
         finally:
             uploader.close()
 
@@ -270,4 +308,5 @@ def run_clients(port, users, files_per_client, timeout, on_progress=None):
         t.join(timeout)
     stuck = sum(t.is_alive() for t in threads)
     assert stuck == 0, "%d clients did not finish within %d s" % (stuck, timeout)
+    assert not crashed, "clients crashed: %s" % crashed
     return [r for per_client in records for r in per_client]

@@ -70,7 +70,7 @@ def test_an_upload_over_the_size_limit_is_refused(deploy, photos):
 
 
 def test_a_write_past_the_size_limit_is_refused(deploy):
-    """A WRITE at an offset past the limit, before any CLOSE: refused, nothing sparse made."""
+    """A WRITE at an offset past the limit: it or the CLOSE fails, nothing sparse is made, nothing queued."""
     deployment = deploy(settings={"max_upload_size": "1M"}, ingest=False)
     session = Session(deployment.sshd_port, deployment.users[0])
     path = "/%s/sparse.jpg" % FLAT_JOB
@@ -81,10 +81,14 @@ def test_a_write_past_the_size_limit_is_refused(deploy):
     close = session.close_file(f)
 
     problems = []
-    if not write:
-        problems.append("a WRITE at offset 40 GiB succeeded")
+    if not write and close == "OK":
+        problems.append("a WRITE at offset 40 GiB and the CLOSE after it succeeded")
     if close == "OK" and session.sftp.stat(path).st_size != 4:
         problems.append("the CLOSE was acknowledged with the file at %d bytes" % session.sftp.stat(path).st_size)
+    queued = ["#%d %s %d bytes" % (u["id"], u["state"], u["size"]) for u in deployment.uploads_at("sparse.jpg")
+              if u["state"] in ("queued", "processing", "ingested") and u["size"] > 4]
+    if queued:
+        problems.append("queued past the limit: %s" % ", ".join(queued))
     if sparse_files(deployment):
         problems.append("sparse files were made: %s" % sparse_files(deployment))
     assert not problems, "; ".join(problems)
