@@ -133,6 +133,7 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     // A duplicate reads from its photo's original from now on: its own
     // staged copy goes once that is recorded.
     auto file_duplicate = [&](const Photo& twin) {
+        still_claimed(upload);
         catalog_.mark_duplicate(upload.id, twin.id, hash);
         if (source == staged) store_.remove_staged(staged);
         out.result = Result::Duplicate;
@@ -160,10 +161,18 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
 
     std::lock_guard lock(filing_mutex);
     if (auto twin = duplicate_of()) return file_duplicate(*twin);
+    still_claimed(upload);
     if (!stored) store_.move_original(staged, result.original_path);
     Photo photo = catalog_.finish_ingest(upload.id, result);
     out.result = Result::Ingested;
     out.photo_id = photo.id;
+}
+
+void Ingester::still_claimed(const Upload& upload) {
+    // A claim that ran out (this process was stopped, say) may have been taken
+    // back by photodrop-fs for a client to write again: its bytes are not ours to file.
+    if (!catalog_.renew_lease(upload.id, std::chrono::nanoseconds(settings_.lease).count()))
+        throw CatalogError(fmt::format("upload {} is no longer claimed: its claim ran out", upload.id));
 }
 
 void Ingester::check_size(const fs::path& staged) const {

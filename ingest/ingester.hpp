@@ -29,6 +29,10 @@ struct IngestSettings {
     // An upload put back for want of space is looked at again after this (the
     // attempt is not counted: a full disk is not the upload's fault).
     std::chrono::milliseconds space_retry{10'000};
+    // How long a claim lasts; the service renews the claims it works on, so
+    // this is how soon a crashed service's claims return to the queue. Renewed
+    // once more just before an upload is filed.
+    std::chrono::seconds lease{30};
     RenditionSizes sizes;
     RetryPolicy retry;
 };
@@ -68,6 +72,8 @@ public:
 
 private:
     void ingest(const Upload& upload, const Tenant& tenant, Outcome& out);
+    // Throws CatalogError (abandoned) when the claim on `upload` is lost; renews it otherwise.
+    void still_claimed(const Upload& upload);
     void settle_failure(const Upload& upload, const std::string& error, Outcome& out);
     void wait_for_space(const Upload& upload, const std::string& error, Outcome& out);
     // Refuses a staged file that is over the size limit or mostly holes, before a byte of it is read.

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     options.ingest = photodrop::ingest::ingest_settings(config);
     options.workers = config.ingest_workers;
     options.wake_socket = config.wake_socket();
-    options.lease = std::chrono::seconds(lease_seconds);
+    options.ingest.lease = std::chrono::seconds(lease_seconds);
     options.retention = photodrop::ingest::retention_settings(config);
     options.purge_every = std::chrono::minutes(purge_minutes);
     try {

@@ -119,8 +119,8 @@ public:
         });
 
         release_expired(*io_catalog);
-        auto lease_check = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), options_.lease / 4);
-        auto renewal = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(200), options_.lease / 3);
+        auto lease_check = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), options_.ingest.lease / 4);
+        auto renewal = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(200), options_.ingest.lease / 3);
         asio::co_spawn(io, every(options_.poll, [this] { work_.notify_one(); }), asio::detached);
         asio::co_spawn(io, every(lease_check, [&] { release_expired(*io_catalog); }), asio::detached);
         asio::co_spawn(io, every(renewal, [&] { renew_leases(*io_catalog); }), asio::detached);
@@ -156,7 +156,7 @@ public:
 private:
     void work(Catalog& catalog) {
         Ingester ingester(catalog, options_.ingest);
-        const int64_t lease_ns = std::chrono::nanoseconds(options_.lease).count();
+        const int64_t lease_ns = std::chrono::nanoseconds(options_.ingest.lease).count();
         while (!work_.stopping()) {
             uint64_t seen = work_.generation();
             if (!space_.has_room()) {
@@ -221,7 +221,7 @@ private:
     }
 
     void renew_leases(Catalog& catalog) {
-        const int64_t lease_ns = std::chrono::nanoseconds(options_.lease).count();
+        const int64_t lease_ns = std::chrono::nanoseconds(options_.ingest.lease).count();
         for (Id id : in_flight_.ids()) {
             try {
                 catalog.renew_lease(id, lease_ns);

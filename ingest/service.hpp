@@ -20,9 +20,6 @@ struct ServiceOptions {
     int workers = 2;
     boost::asio::ip::tcp::endpoint listen;  // health and metrics, loopback
     std::string wake_socket;                // Unix datagram socket photodrop-fs wakes us on
-    // How long a claim lasts; the service renews the claims it works on, so
-    // this is how soon a crashed service's claims return to the queue.
-    std::chrono::seconds lease{30};
     // How often the queue is looked at without a wake-up.
     std::chrono::milliseconds poll{500};
     // Retention: purged at start and then this often; zero never.

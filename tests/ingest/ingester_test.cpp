@@ -241,6 +241,8 @@ TEST_CASE("an upload whose claim ran out while it was processed is abandoned, th
     auto late = ingester.process(*slow);  // the catalog says queued: it may not file it
     CHECK(late.result == Result::Abandoned);
     CHECK(f.catalog->photos(f.job.id).empty());
+    // Nor move it: photodrop-fs may have given it back to a client, who writes to the staged file.
+    CHECK(fs::exists(f.absolute(upload.data_path)));
 
     CHECK(f.ingest_next().result == Result::Ingested);
     photo_of(f, upload.id);
