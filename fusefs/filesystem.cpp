@@ -75,9 +75,15 @@ Filesystem::Filesystem(Options options)
 
 Filesystem::~Filesystem() { stop_invalidator(); }
 
-bool Filesystem::job_visible(const Job& job, const std::optional<SftpUser>& user) const {
-    if (job.tenant_id != tenant_.id || job.status != JobStatus::Planned) return false;
-    if (!user) return true;  // root and system accounts see the tenant's jobs
+bool Filesystem::job_visible(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const {
+    return job.status == JobStatus::Planned && may_enter(job, user, uid);
+}
+
+bool Filesystem::may_enter(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const {
+    if (job.tenant_id != tenant_.id) return false;
+    // Root is the operator. Any other uid that is not one of the tenant's
+    // enabled SFTP users (unknown, removed, disabled, another tenant's) sees nothing.
+    if (!user) return uid == 0;
     if (user->tenant_id != tenant_.id || !user->enabled) return false;
     return user->job_ids.empty() ||
            std::find(user->job_ids.begin(), user->job_ids.end(), job.id) != user->job_ids.end();
@@ -93,7 +99,7 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid) {
     if (parts.size() > 4) return node;
     std::lock_guard lock(catalog_mutex_);
     auto job = catalog_->job(tenant_.id, parts[0]);
-    if (!job || !job_visible(*job, catalog_->user_by_uid(uid))) return node;
+    if (!job || !job_visible(*job, catalog_->user_by_uid(uid), uid)) return node;
     node.job = job;
     if (parts.size() == 1) {
         node.kind = Node::Kind::Job;
@@ -131,8 +137,15 @@ std::vector<Job> Filesystem::visible_jobs(uint32_t uid) {
     std::lock_guard lock(catalog_mutex_);
     auto user = catalog_->user_by_uid(uid);
     auto jobs = catalog_->jobs(tenant_.id, JobStatus::Planned);
-    std::erase_if(jobs, [&](const Job& job) { return !job_visible(job, user); });
+    std::erase_if(jobs, [&](const Job& job) { return !job_visible(job, user, uid); });
     return jobs;
+}
+
+bool Filesystem::may_write(uint32_t uid, Id upload_id) {
+    std::lock_guard lock(catalog_mutex_);
+    auto upload = catalog_->upload(upload_id);
+    auto job = upload ? catalog_->job(upload->job_id) : std::nullopt;
+    return job && may_enter(*job, catalog_->user_by_uid(uid), uid);
 }
 
 std::pair<Node, std::string> Filesystem::resolve_parent(const std::string& path, uint32_t uid) {

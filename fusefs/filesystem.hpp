@@ -111,8 +111,13 @@ public:
     const Tenant& tenant() const { return tenant_; }
 
     // Resolves `path` for the calling uid: a job is there only while planned
-    // and visible to that uid.
+    // and visible to that uid (root, or one of the tenant's enabled SFTP users
+    // allowed that job; any other uid sees an empty root).
     Node resolve(const std::string& path, uint32_t uid);
+    // Whether `uid` may still write the upload's job, whatever its status (an open
+    // transfer ends when the job leaves planned): checked again when an upload is
+    // committed, so that a user disabled or removed meanwhile is refused at its close.
+    bool may_write(uint32_t uid, Id upload_id);
     // The planned jobs that `uid` may see, by name.
     std::vector<Job> visible_jobs(uint32_t uid);
     // The folder holding `path`, and its last component.
@@ -172,7 +177,9 @@ public:
 
 private:
     // Whether `uid` may see `job`; the caller holds catalog_mutex_.
-    bool job_visible(const Job& job, const std::optional<SftpUser>& user) const;
+    bool job_visible(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
+    // Whether `uid` (`user` its SFTP user) may see `job` whatever its status; the caller holds catalog_mutex_.
+    bool may_enter(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
 
     Options options_;
     std::filesystem::path data_dir_;

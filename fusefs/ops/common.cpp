@@ -145,6 +145,11 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
     struct stat st {};
     if (::fstat(file.fd.get(), &st) != 0) throw_errno("stat " + file.path);
     if (st.st_size == 0 && !last) return 0;
+    if (!fs.may_write(file.uid, file.upload_id)) {
+        fs.log(file.path, file.uid, "refused: this account may no longer upload here (disabled, removed, or no longer given this job)");
+        fail_writing(fs, file, EACCES, st.st_size);
+        return -EACCES;
+    }
     if (st.st_size != file.end) {
         fail_writing(fs, file, EIO, std::min<int64_t>(st.st_size, file.end));
         return -EIO;

@@ -25,7 +25,7 @@ using namespace photodrop::test;
 
 namespace {
 
-constexpr uid_t photographer = 1234;
+constexpr uid_t photographer = photographer_uid;
 
 #define REQUIRE_MOUNTABLE()                                                      \
     if (!can_mount()) {                                                          \
@@ -661,4 +661,47 @@ TEST_CASE("on a nearly full disk every acknowledged close is whole, and every ot
     MESSAGE("acknowledged " << acknowledged << ", failed " << failed);
     CHECK(acknowledged > 0);
     CHECK(failed > 0);
+}
+
+TEST_CASE("only the tenant's enabled SFTP users and root reach the jobs; an unknown or removed uid gets nothing") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    auto restricted = m.catalog().add_user(m.tenant.id, "restricted", 2345, {m.albums_job.id});
+    m.mount();
+    {
+        AsUser nobody(65534, 65534);
+        CHECK(list(m.path()).empty());
+        CHECK(make_dir(m.path("job00001/Album")) != 0);
+        CHECK(write_file(m.path("job00002/x.jpg"), some_bytes(1000)) != 0);
+    }
+    {
+        AsUser root(0, 0);
+        CHECK(list(m.path()).size() == 2);  // the operator
+    }
+    AsUser as(2345, 2345);
+    CHECK(list(m.path()) == std::vector<std::string>{"job00001"});
+    REQUIRE(make_dir(m.path("job00001/A")) == 0);
+    // Removed while its session is open: from its next operation on, nothing.
+    m.catalog().remove_user(restricted.id);
+    CHECK(within(1.5, [&] { return list(m.path()).empty(); }));
+    CHECK(make_dir(m.path("job00002/B")) != 0);
+    CHECK(write_file(m.path("job00001/A/y.jpg"), some_bytes(1000)) != 0);
+    CHECK(m.catalog().uploads(m.flat_job.id).empty());
+    CHECK(m.catalog().uploads(m.albums_job.id).empty());
+}
+
+TEST_CASE("a user disabled while it uploads is refused at its close, and the upload is not queued") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    Open f(m.path("job00002/late.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(f.open_error() == 0);
+    REQUIRE(f.write(some_bytes(200000, 12), 0) == 0);
+    m.catalog().set_user_enabled(m.photographer->id, false);
+    CHECK(f.close() == EACCES);
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "late.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Receiving);
+    CHECK(list(m.path("job00002")).empty());
 }

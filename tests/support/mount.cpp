@@ -34,6 +34,7 @@ bool is_mounted(const std::filesystem::path& path) {
 
 MountedTenant::MountedTenant(std::string slug) : own_dir_(std::in_place), base_(own_dir_->path()), slug_(std::move(slug)) {
     setup();
+    photographer = catalog_->add_user(tenant.id, "photographer", photographer_uid, {});
 }
 
 MountedTenant::MountedTenant(const std::filesystem::path& base, std::string slug) : base_(base), slug_(std::move(slug)) {

@@ -24,10 +24,14 @@ bool can_mount();
 // Whether `path` is a mount point in /proc/self/mountinfo.
 bool is_mounted(const std::filesystem::path& path);
 
+// The uid of the SFTP user that a MountedTenant of its own has (its "photographer").
+constexpr uid_t photographer_uid = 1234;
+
 class MountedTenant {
 public:
     // Tenant `slug` with a planned `albums` job job00001 and a planned `flat` job
-    // job00002, in a catalog of its own in a temporary directory.
+    // job00002, and an SFTP user of uid photographer_uid, in a catalog of its
+    // own in a temporary directory.
     explicit MountedTenant(std::string slug = "demo");
     // The same in a deployment shared with other tenants: BASE/catalog.db,
     // BASE/data, the mount at BASE/mounts/SLUG.
@@ -56,6 +60,7 @@ public:
     Tenant tenant;
     Job albums_job;
     Job flat_job;
+    std::optional<SftpUser> photographer;  // with a catalog of its own
 
 private:
     void setup();
