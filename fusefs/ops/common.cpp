@@ -106,7 +106,7 @@ void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
     bool durable = ::fsync(file.fd.get()) == 0;
     struct stat st {};
     ::fstat(file.fd.get(), &st);
-    int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    int64_t mtime_ns = to_ns(st.st_mtim);
     fs.with_catalog([&](Catalog& c) { c.finish_receiving(file.upload_id, kept, mtime_ns, false); });
     fs.log(file.path, file.uid,
            fmt::format("not received: {} at byte {}; {} bytes kept{}, the upload can be resumed", std::strerror(err),
@@ -169,7 +169,7 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
         return -EACCES;
     }
     fs.sync_staging_dir();
-    int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    int64_t mtime_ns = to_ns(st.st_mtim);
     bool queued = fs.with_catalog([&](Catalog& c) {
         auto upload = c.upload(file.upload_id);
         // A temporary name is queued when it is renamed to its real name.

@@ -36,6 +36,9 @@ struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid);
 // refuses, and false, when another connection writes it now.
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid);
 
+// Nanoseconds since the epoch, as the catalog keeps times.
+inline int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+
 // How many bytes from the start of the file are there without a gap.
 int64_t contiguous_size(int fd);
 

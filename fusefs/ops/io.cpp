@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
-#include <memory>
 
 namespace photodrop::fs::ops {
 

@@ -26,8 +26,6 @@ std::optional<Upload> target_upload(Filesystem& fs, const char* path, fuse_file_
     throw_errno(path ? path : "-");
 }
 
-int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
-
 }  // namespace
 
 // The mode is recorded, not enforced: clients that set it must not fail.
@@ -107,7 +105,7 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
         }
         if (::ftruncate(fd.get(), size) != 0 || (queued && ::fsync(fd.get()) != 0)) return -errno;
         if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
-        int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+        int64_t mtime_ns = to_ns(st.st_mtim);
         fs.with_catalog([&](Catalog& c) { c.finish_receiving(upload->id, size, mtime_ns, queued); });
         if (queued) fs.wake_ingest(upload->id);
         return 0;
