@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -168,6 +169,10 @@ public:
     // Deleted photos of the tenant, deleted before `deleted_before_ns`, whose
     // files are not purged yet and that nothing kept shares (see PurgeablePhoto).
     virtual std::vector<PurgeablePhoto> purgeable_photos(Id tenant_id, int64_t deleted_before_ns) = 0;
+    // The files of the store (originals, thumbnails, previews) that a photo of
+    // the tenant not yet purged, or an upload, names; only those of one content
+    // hash if given. A store file named by none is a leftover.
+    virtual std::set<std::string> named_store_files(Id tenant_id, std::optional<std::string> content_hash) = 0;
     // Records that the photo's files are removed, checking again, in the same
     // transaction, that it is still purgeable; its deleted upload loses its
     // data_path. False if it is not (and the files must stay).

@@ -67,6 +67,7 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "ingest_listen") c.ingest_listen = value;
     else if (key == "ingest_workers") c.ingest_workers = number<int>(value, where);
     else if (key == "pixel_limit") c.pixel_limit = number<int64_t>(value, where);
+    else if (key == "decode_memory") c.decode_memory = parse_size(value, where);
     else if (key == "thumbnail_size") c.thumbnail_size = number<int>(value, where);
     else if (key == "preview_size") c.preview_size = number<int>(value, where);
     else if (key == "image_extensions") c.image_extensions = words(value);
@@ -83,7 +84,8 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
 constexpr const char* keys[] = {"catalog",       "data",         "mounts",           "ingest_socket",
                                 "ingest_listen", "ingest_workers", "pixel_limit",    "thumbnail_size",
                                 "preview_size",  "image_extensions", "temporary_suffixes", "max_upload_size",
-                                "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry"};
+                                "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry",
+                                "decode_memory"};
 
 }  // namespace
 

@@ -19,6 +19,7 @@ struct Config {
     std::string ingest_listen = "127.0.0.1:8470";           // key: ingest_listen — health and metrics
     int ingest_workers = 2;                                 // key: ingest_workers
     int64_t pixel_limit = 100'000'000;                      // key: pixel_limit
+    int64_t decode_memory = int64_t{640} << 20;             // key: decode_memory — whole-image decodes at once, together
     int thumbnail_size = 400;                               // key: thumbnail_size — long edge, px
     int preview_size = 1600;                                // key: preview_size — long edge, px
     std::vector<std::string> image_extensions;              // key: image_extensions — empty: SPEC's list

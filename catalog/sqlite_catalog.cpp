@@ -524,8 +524,10 @@ public:
                       gone ? std::optional<int64_t>(now) : std::nullopt, now)
             .run();
         Id photo_id = db_.last_insert_id();
-        Statement(db_, "UPDATE uploads SET photo_id = ?, content_hash = ?, data_path = ?, reason = '', "
-                       "lease_until_ns = 0, updated_ns = ? WHERE id = ?")
+        // A deleted upload keeps the reason it was deleted for.
+        Statement(db_, "UPDATE uploads SET photo_id = ?, content_hash = ?, data_path = ?, "
+                       "reason = CASE WHEN state = 'deleted' THEN reason ELSE '' END, lease_until_ns = 0, "
+                       "updated_ns = ? WHERE id = ?")
             .bind_all(photo_id, r.content_hash, r.original_path, now, u.id)
             .run();
         if (!gone) transition(u, UploadState::Ingested, "");
@@ -638,6 +640,21 @@ public:
         return all<PurgeablePhoto>(st, [](const Statement& row) {
             return PurgeablePhoto{read_photo(row), row.get_text(19), row.get_int(20)};
         });
+    }
+
+    std::set<std::string> named_store_files(Id tenant_id, std::optional<std::string> content_hash) override {
+        std::set<std::string> named;
+        Statement photos(db_, "SELECT p.original_path, p.thumbnail_path, p.preview_path FROM photos p "
+                              "JOIN jobs j ON j.id = p.job_id WHERE j.tenant_id = ?1 AND p.purged_ns IS NULL "
+                              "AND (?2 IS NULL OR p.content_hash = ?2)");
+        photos.bind_all(tenant_id, content_hash);
+        while (photos.step())
+            for (int col = 0; col < 3; ++col) named.insert(photos.get_text(col));
+        Statement uploads(db_, "SELECT u.data_path FROM uploads u JOIN jobs j ON j.id = u.job_id "
+                               "WHERE j.tenant_id = ?1 AND u.data_path <> '' AND (?2 IS NULL OR u.content_hash = ?2)");
+        uploads.bind_all(tenant_id, content_hash);
+        while (uploads.step()) named.insert(uploads.get_text(0));
+        return named;
     }
 
     bool mark_photo_purged(Id photo_id, int64_t deleted_before_ns) override {

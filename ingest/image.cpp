@@ -65,6 +65,21 @@ VImage to_srgb8(VImage image) {
     if (image.format() != VIPS_FORMAT_UCHAR) image = image.cast(VIPS_FORMAT_UCHAR);
     return image;
 }
+// What a decode of `image` holds at once, by how its library decodes it.
+int64_t whole_image_bytes(const VImage& image, ImageFormat format) {
+    int64_t pixels = int64_t{image.width()} * image.height();
+    auto flag = [&](const char* name) { return image.get_typeof(name) != 0 && image.get_int(name) != 0; };
+    switch (format) {
+        case ImageFormat::Jpeg:  // libjpeg keeps every scan's coefficients, 2 bytes each, at full resolution
+            return flag("jpeg-multiscan") ? pixels * image.bands() * 2 : 0;
+        case ImageFormat::Png:
+            return flag("interlaced") ? pixels * image.bands() * static_cast<int64_t>(vips_format_sizeof(image.format())) : 0;
+        case ImageFormat::Heif:
+        case ImageFormat::Webp: return pixels * 4;
+        case ImageFormat::Tiff: return 0;
+    }
+    return 0;
+}
 }  // namespace
 
 ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
@@ -91,6 +106,7 @@ ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
                                   header.width, header.height, static_cast<double>(pixels) / 1e6,
                                   static_cast<double>(pixel_limit) / 1e6));
     header.exif = read_exif(image);
+    header.decode_bytes = whole_image_bytes(image, *format);
     return header;
 }
 

@@ -17,6 +17,10 @@ struct ImageHeader {
     int width = 0;   // as stored, before the EXIF orientation is applied
     int height = 0;
     ExifFacts exif;
+    // Bytes its decode holds at once beyond a few scanlines: the whole image
+    // for a progressive JPEG (its coefficients), an interlaced PNG, HEIC and
+    // WebP; 0 for a decode that streams.
+    int64_t decode_bytes = 0;
 
     // The size once turned upright (orientations 5..8 swap the sides).
     int upright_width() const { return exif.orientation >= 5 ? height : width; }

@@ -1,6 +1,7 @@
 #include "ingest/ingester.hpp"
 
 #include "ingest/content_hash.hpp"
+#include "ingest/decode_budget.hpp"
 #include "ingest/disk_space.hpp"
 #include "ingest/refusal.hpp"
 #include "ingest/retention.hpp"
@@ -22,8 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 // Serialises "is it a duplicate?" with filing the photo, across this
 // process's workers, so that two identical files processed at the same time
-// become one photo and one duplicate. Taken after the decode, held for a
-// rename and one transaction.
+// become one photo and one duplicate. Taken after the decode, held for
+// writing the two small renditions, a rename and one transaction.
 std::mutex filing_mutex;
 
 bool is_file(const fs::path& path) {
@@ -36,6 +37,7 @@ IngestSettings ingest_settings(const Config& config) {
     IngestSettings s;
     s.data = config.data;
     s.pixel_limit = config.pixel_limit;
+    s.decode_memory = config.decode_memory;
     s.max_upload_size = config.max_upload_size;
     s.min_free_space = ingest_space_floor(config);
     s.sizes.preview = config.preview_size;
@@ -142,7 +144,10 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     if (auto twin = duplicate_of()) return file_duplicate(*twin);
 
     ImageHeader header = read_header(source.string(), settings_.pixel_limit);
-    Renditions renditions = render(source.string(), settings_.sizes);
+    Renditions renditions = [&] {
+        auto admitted = decode_budget().admit(header.decode_bytes, settings_.decode_memory);
+        return render(source.string(), settings_.sizes);
+    }();
 
     IngestResult result;
     result.width = header.upright_width();
@@ -156,12 +161,13 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     result.original_path = stored ? *stored : store_.original_path(tenant.slug, hash, extension_of(header.format));
     result.thumbnail_path = store_.thumbnail_path(tenant.slug, hash);
     result.preview_path = store_.preview_path(tenant.slug, hash);
-    store_.write_file(result.thumbnail_path, renditions.thumbnail);
-    store_.write_file(result.preview_path, renditions.preview);
 
     std::lock_guard lock(filing_mutex);
     if (auto twin = duplicate_of()) return file_duplicate(*twin);
+    // Nothing goes into the store for an upload that is no longer ours (deleted meanwhile, say).
     still_claimed(upload);
+    store_.write_file(result.thumbnail_path, renditions.thumbnail);
+    store_.write_file(result.preview_path, renditions.preview);
     if (!stored) store_.move_original(staged, result.original_path);
     Photo photo = catalog_.finish_ingest(upload.id, result);
     out.result = Result::Ingested;
@@ -172,7 +178,7 @@ void Ingester::still_claimed(const Upload& upload) {
     // A claim that ran out (this process was stopped, say) may have been taken
     // back by photodrop-fs for a client to write again: its bytes are not ours to file.
     if (!catalog_.renew_lease(upload.id, std::chrono::nanoseconds(settings_.lease).count()))
-        throw CatalogError(fmt::format("upload {} is no longer claimed: its claim ran out", upload.id));
+        throw CatalogError(fmt::format("upload {} is no longer claimed (deleted, or its claim ran out)", upload.id));
 }
 
 void Ingester::check_size(const fs::path& staged) const {

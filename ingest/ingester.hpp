@@ -23,6 +23,7 @@ namespace photodrop::ingest {
 struct IngestSettings {
     std::string data;                   // the data directory
     int64_t pixel_limit = 100'000'000;
+    int64_t decode_memory = int64_t{640} << 20;  // whole-image decodes at once, together (DecodeBudget)
     int64_t max_upload_size = int64_t{1} << 30;  // larger files are refused before they are read
     // The service claims nothing while the data directory has less free space (ingest_space_floor()).
     int64_t min_free_space = int64_t{64} << 20;

@@ -88,7 +88,7 @@ public:
             staged_upload(u);
         }
         orphans(named);
-        unfinished_renditions();
+        store_leftovers();
         deleted_photos();
     }
 
@@ -146,14 +146,26 @@ private:
         }
     }
 
-    void unfinished_renditions() {
+    // Unfinished writes (.tmp) in the store, and renditions that no photo
+    // names (an upload deleted while the ingest rendered it, a crash): both
+    // once they are old enough that no ingest in progress can still file
+    // them. An original is never taken here: a retry after a crash finds it
+    // by its hash before any row names it.
+    void store_leftovers() {
+        auto named = catalog_.named_store_files(tenant_.id, std::nullopt);
         for (auto area : store_areas) {
             std::string top = fmt::format("{}/{}", tenant_.slug, area);
             for (const auto& shard : subdirectories(absolute(top)))
-                for (const auto& [name, st] : files_in(absolute(top + "/" + shard)))
-                    if (unfinished(name) && old_leftover(st))
-                        remove(Leftover::Unfinished, fmt::format("{}/{}/{}", top, shard, name), st.st_size,
+                for (const auto& [name, st] : files_in(absolute(top + "/" + shard))) {
+                    std::string relative = fmt::format("{}/{}/{}", top, shard, name);
+                    if (!old_leftover(st)) continue;
+                    if (unfinished(name))
+                        remove(Leftover::Unfinished, relative, st.st_size,
                                fmt::format("an unfinished write, {} old", age_text(since(mtime_ns(st), now_))));
+                    else if (area != "originals" && !named.contains(relative))
+                        remove(Leftover::Orphan, relative, st.st_size,
+                               fmt::format("a rendition no photo names, {} old", age_text(since(mtime_ns(st), now_))));
+                }
         }
     }
 
@@ -309,12 +321,20 @@ std::vector<TenantUsage> usage(Catalog& catalog, const RetentionSettings& settin
             count("staging", it == state_of.end() ? "orphan" : std::string(to_string(it->second)), relative,
                   st.st_size);
         }
+        auto named = catalog.named_store_files(tenant.id, std::nullopt);
         for (auto area : store_areas) {
             std::string top = fmt::format("{}/{}", tenant.slug, area);
             for (const auto& shard : subdirectories(settings.data / top))
-                for (const auto& [name, st] : files_in(settings.data / top / shard))
-                    count(std::string(area), unfinished(name) ? "unfinished" : "stored",
-                          fmt::format("{}/{}/{}", top, shard, name), st.st_size);
+                for (const auto& [name, st] : files_in(settings.data / top / shard)) {
+                    auto relative = fmt::format("{}/{}/{}", top, shard, name);
+                    // An original no row names yet waits for the retry of an ingest that stopped
+                    // after moving it; a rendition no photo names is a leftover.
+                    std::string kind = unfinished(name)              ? "unfinished"
+                                       : named.contains(relative)    ? "stored"
+                                       : area == "originals"         ? "unfiled"
+                                                                     : "orphan";
+                    count(std::string(area), kind, relative, st.st_size);
+                }
         }
         for (auto& [key, line] : lines) t.lines.push_back(std::move(line));
         out.push_back(std::move(t));

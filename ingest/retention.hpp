@@ -57,7 +57,7 @@ enum class Leftover {
     Rejected,   // staged bytes of a rejected upload
     Discarded,  // staged bytes of a discarded (junk) upload
     Duplicate,  // the staged copy of an ingested duplicate
-    Orphan,     // a staging file no upload names
+    Orphan,     // a staging file no upload names, or a rendition no photo names
     Unfinished, // a .tmp rendition or original a crash left
     Original,   // the original of a deleted photo
     Thumbnail,  // its thumbnail

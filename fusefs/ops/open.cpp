@@ -104,6 +104,30 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, supersedes);
 }
 
+// What a file at `parent`/`name` would be as an upload.
+NewUpload attempt_at(const Node& parent, const std::string& name, uint32_t uid, mode_t mode) {
+    NewUpload attempt;
+    attempt.job_id = parent.job->id;
+    attempt.folder = parent.folder;
+    attempt.filename = name;
+    attempt.uid = uid;
+    attempt.mode = mode & 07777;
+    return attempt;
+}
+
+// A junk file (.DS_Store and friends): accepted, recorded as discarded, its bytes dropped.
+int open_junk(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, NewUpload attempt) {
+    attempt.state = UploadState::Discarded;
+    attempt.reason = "a file the operating system makes for itself: accepted and thrown away";
+    auto upload = fs.with_catalog([&](Catalog& c) { return c.add_upload(attempt); });
+    auto* file = new_handle(fs, fi, path, uid, 0, Fd());
+    file->junk = true;
+    file->upload_id = upload.id;
+    fs.junk_opened(path);
+    fs.log(path, uid, "discarded: " + attempt.reason);
+    return 0;
+}
+
 }  // namespace
 
 int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
@@ -117,27 +141,12 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return -EACCES;
         }
         auto decision = policy::create_file(parent.job->layout, parent.level(), name, fs.options().settings);
-        NewUpload attempt;
-        attempt.job_id = parent.job->id;
-        attempt.folder = parent.folder;
-        attempt.filename = name;
-        attempt.uid = uid;
-        attempt.mode = mode & 07777;
+        auto attempt = attempt_at(parent, name, uid, mode);
         if (!decision.verdict) {
             fs.refuse(path, uid, decision.verdict.reason(), attempt);
             return -EACCES;
         }
-        if (decision.kind == policy::FileKind::Junk) {
-            attempt.state = UploadState::Discarded;
-            attempt.reason = "a file the operating system makes for itself: accepted and thrown away";
-            auto upload = fs.with_catalog([&](Catalog& c) { return c.add_upload(attempt); });
-            auto* file = new_handle(fs, fi, path, uid, 0, Fd());
-            file->junk = true;
-            file->upload_id = upload.id;
-            fs.junk_opened(path);
-            fs.log(path, uid, "discarded: " + attempt.reason);
-            return 0;
-        }
+        if (decision.kind == policy::FileKind::Junk) return open_junk(fs, fi, path, uid, attempt);
         if (auto existing = fs.resolve(path, uid); existing.kind == Node::Kind::File) {
             // Another client made it a moment ago: open it as the flags say.
             if (fi->flags & O_EXCL) return -EEXIST;
@@ -154,7 +163,14 @@ int open(const char* path, fuse_file_info* fi) noexcept {
         uint32_t uid = caller_uid();
         auto node = fs.resolve(path, uid);
         if (node.is_dir()) return -EISDIR;
-        if (node.kind != Node::Kind::File) return -ENOENT;
+        if (node.kind != Node::Kind::File) {
+            // A junk file that another client has open shows, so the kernel opens rather than creates it.
+            auto [parent, name] = fs.resolve_parent(path, uid);
+            if (!parent.is_dir() || parent.kind == Node::Kind::Root) return -ENOENT;
+            auto decision = policy::create_file(parent.job->layout, parent.level(), name, fs.options().settings);
+            if (!decision.verdict || decision.kind != policy::FileKind::Junk) return -ENOENT;
+            return open_junk(fs, fi, path, uid, attempt_at(parent, name, uid, 0644));
+        }
         bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
         if (writing) return open_for_writing(fs, fi, path, uid, node);
         Fd fd(::open(fs.data_file(node.upload->data_path).c_str(), O_RDONLY | O_CLOEXEC));

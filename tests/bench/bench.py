@@ -152,10 +152,12 @@ def stop_pid(proc, timeout=15):
         return proc.wait()
 
 
-def start(stack, name, argv):
+def start(stack, name, argv, settings=None):
+    """Starts `argv` with its output in STATE/NAME.log and `settings` (PHOTODROP_KEY: value) in its environment."""
     logf = open(STATE / f"{name}.log", "ab")
+    env = dict(os.environ, **(settings or {}))
     proc = subprocess.Popen([str(a) for a in argv], stdout=logf, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     stack.push(f"{name} (pid {proc.pid})", lambda: (stop_pid(proc), logf.close()))
     return proc
 
@@ -484,9 +486,9 @@ class Run:
         self.results["raw"] = rows
 
     # ---------------------------------------------------------- 3: ingest
-    def start_ingest(self):
+    def start_ingest(self, settings=None):
         return start(self.stack, "ingest", [INGEST_BIN, "--catalog", CATALOG, "--data", DATA,
-                                             "--listen", f"127.0.0.1:{free_port()}", "--socket", WAKE])
+                                             "--listen", f"127.0.0.1:{free_port()}", "--socket", WAKE], settings)
 
     def stop_ingest(self, proc):
         stop_pid(proc)
@@ -571,6 +573,52 @@ class Run:
         for r in rows:
             self.show(r)
         self.results["ingest"] = rows
+
+    # ---------------------------------------------------------- 3b: memory
+    def bench_memory(self):
+        """Peak RSS of photodrop-ingest, default workers, on what takes the most memory to decode:
+        100-megapixel progressive JPEGs (4:4:4), a few small photos beside them; against the same
+        service with no decode budget (decode_memory = 1T), alternated."""
+        n = 4
+        big = []
+        for i in range(n):
+            path = IMAGES / f"progressive100mp-{i}.jpg"
+            if not path.exists():
+                tmp = IMAGES / f"flat-{i}.v"
+                run(["vips", "black", tmp, "10000", "10000", "--bands", "3"])
+                run(["vips", "linear", tmp, IMAGES / f"lin-{i}.v", "1", str(10 + 40 * i), "--uchar"])
+                run(["vips", "jpegsave", IMAGES / f"lin-{i}.v", f"{path}[interlace,subsample-mode=off,Q=90]"])
+                tmp.unlink()
+                (IMAGES / f"lin-{i}.v").unlink()
+            big.append(path)
+        run([sys.executable, REPO / "tests/bench/make_images.py", IMAGES, 50], quiet=False)
+        small = sorted(IMAGES.glob("photo*.jpg"))[:4]
+        bounded, unbounded = [], []
+        for _ in range(self.reps):
+            for settings, out in (({}, bounded), ({"PHOTODROP_DECODE_MEMORY": "1T"}, unbounded)):
+                job, job_id = self.new_job("mem")
+                for p in big + small:
+                    shutil.copyfile(p, self.fs.path / job / p.name)
+                proc = self.start_ingest(settings)
+                deadline = time.monotonic() + 600
+                while True:
+                    states = self.catalog.states(job_id)
+                    if not any(states.get(s, 0) for s in ("receiving", "queued", "processing")):
+                        break
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"memory: ingest did not finish: {states}; see {STATE}/ingest.log")
+                    time.sleep(0.1)
+                out.append(vm_field(proc.pid, "VmHWM") / 1024)
+                self.stop_ingest(proc)
+                if states.get("ingested", 0) != len(big) + len(small):
+                    raise RuntimeError(f"memory: not every photo was ingested: {states}")
+                self.retire_job(job, job_id)
+        row = dict(bench=f"3b photodrop-ingest peak RSS, {n} progressive 100 MP JPEGs (4:4:4) + {len(small)} photos, "
+                         "2 workers, vs no decode budget", unit="MiB", photodrop=max(bounded), baseline=max(unbounded),
+                   ratio=max(bounded) / max(unbounded), target="<= 1024 MiB", met=max(bounded) <= 1024,
+                   samples_photodrop=bounded, samples_baseline=unbounded)
+        self.show(row)
+        self.results["memory"] = [row]
 
     # ---------------------------------------------------------- 4: latency
     def bench_latency(self):
@@ -693,8 +741,8 @@ class Run:
                     f"{'–' if r.get('ratio') is None else format(r['ratio'], '.2f') + '×'} | {r['target']} | {met} |")
 
 
-BENCHES = {"upload": "bench_upload", "raw": "bench_raw", "ingest": "bench_ingest", "latency": "bench_latency",
-           "scale": "bench_scale"}
+BENCHES = {"upload": "bench_upload", "raw": "bench_raw", "ingest": "bench_ingest", "memory": "bench_memory",
+           "latency": "bench_latency", "scale": "bench_scale"}
 
 
 def main():

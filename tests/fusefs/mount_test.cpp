@@ -705,3 +705,17 @@ TEST_CASE("a user disabled while it uploads is refused at its close, and the upl
     CHECK(u[0].state == UploadState::Receiving);
     CHECK(list(m.path("job00002")).empty());
 }
+
+TEST_CASE("a junk file that another client has open can be written again, as a Mac folder upload from two clients does") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    Open first(m.path("job00002/.DS_Store"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(first.open_error() == 0);
+    // The kernel sees the name (it is shown while open) and sends an open, not a create.
+    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148)) == 0);
+    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148), O_WRONLY) == 0);
+    CHECK(first.close() == 0);
+    CHECK(m.catalog().uploads(m.flat_job.id, UploadState::Discarded).size() == 3);
+}

@@ -357,3 +357,22 @@ TEST_CASE("a sparse file is refused rather than hashed in full") {
     CHECK(outcome.reason.find("a sparse file with holes") != std::string::npos);
     CHECK(f.catalog->upload(upload.id)->content_hash.empty());
 }
+
+TEST_CASE("an upload deleted while it was processed puts nothing into the store") {
+    test::IngestFixture f;
+    auto upload = f.queue(test::encode(test::photo_like(800, 600, 5), ".jpg"), "a.jpg");
+    auto claim = f.catalog->claim_next(60'000'000'000);
+    REQUIRE(claim);
+    f.catalog->delete_upload(upload.id);  // the photographer deletes it while the ingest decodes it
+
+    Ingester ingester(*f.catalog, f.settings);
+    auto outcome = ingester.process(*claim);
+    CHECK(outcome.result == Result::Abandoned);
+    CHECK(f.catalog->photos(f.job.id).empty());
+    CHECK(f.catalog->upload(upload.id)->reason == "cancelled: deleted before it was ingested");
+    for (auto area : {"originals", "thumbnails", "previews"}) {
+        CAPTURE(area);
+        CHECK_FALSE(fs::exists(f.data / "demo" / area));
+    }
+    CHECK(fs::exists(f.absolute(upload.data_path)));  // the bytes stay, for retention to let go
+}

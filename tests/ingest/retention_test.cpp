@@ -280,3 +280,30 @@ TEST_CASE("usage adds up: areas and states, live and purgeable") {
     CHECK(t.purgeable.bytes == 2200);
     CHECK(t.purgeable.bytes == purge(*f.catalog, f.retention, true).total().bytes);
 }
+
+TEST_CASE("renditions no photo names are purged once old; a photo's renditions and any original stay") {
+    Retention f;
+    Photo kept = f.ingest_photo(test::encode(test::photo_like(640, 480, 7), ".jpg"), "kept.jpg");
+    auto lost_thumbnail = f.write_leftover("demo/thumbnails/cd/cdef.jpg", 300);
+    auto lost_preview = f.write_leftover("demo/previews/cd/cdef.jpg", 3000);
+    auto young_preview = f.write_leftover("demo/previews/ef/ef01.jpg", 3000);
+    auto unnamed_original = f.write_leftover("demo/originals/cd/cdef.jpg", 5000);
+    for (const auto& path : {lost_thumbnail, lost_preview, unnamed_original, kept.thumbnail_path, kept.preview_path,
+                             kept.original_path})
+        f.age(path, 2 * hour_ns);
+    f.age(young_preview, hour_ns / 6);
+
+    auto tenants = usage(*f.catalog, f.retention);
+    REQUIRE(tenants.size() == 1);
+    std::map<std::string, int64_t> bytes_of;
+    for (const auto& line : tenants[0].lines) bytes_of[line.kind] += line.stored.bytes;
+    CHECK(bytes_of["orphan"] == 300 + 3000 + 3000);  // the young one is an orphan too, not yet purgeable
+    CHECK(bytes_of["unfiled"] == 5000);
+
+    auto report = purge(*f.catalog, f.retention, false);
+    CHECK(f.paths(report) == std::set<std::string>{lost_thumbnail, lost_preview});
+    CHECK(f.kinds(report)[lost_preview] == "orphan");
+    for (const auto& path : {young_preview, unnamed_original, kept.thumbnail_path, kept.preview_path,
+                             kept.original_path})
+        CHECK(fs::exists(f.absolute(path)));
+}
