@@ -120,13 +120,14 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
         NewUpload attempt;
         attempt.job_id = parent.job->id;
         attempt.folder = parent.folder;
-        attempt.filename = name;
+        attempt.filename = name;  // a refused name is kept as it was sent
         attempt.uid = uid;
         attempt.mode = mode & 07777;
         if (!decision.verdict) {
             fs.refuse(path, uid, decision.verdict.reason(), attempt);
             return -EACCES;
         }
+        attempt.filename = decision.name;
         if (decision.kind == policy::FileKind::Junk) {
             attempt.state = UploadState::Discarded;
             attempt.reason = "a file the operating system makes for itself: accepted and thrown away";
@@ -144,7 +145,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return open_for_writing(fs, fi, path, uid, existing);
         }
         if (refuse_when_full(fs, path, uid)) return -ENOSPC;
-        return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, name, mode, std::nullopt);
+        return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, decision.name, mode, std::nullopt);
     });
 }
 
