@@ -3,6 +3,8 @@
 #include "tools/context.hpp"
 #include "tools/format.hpp"
 
+#include "catalog/text.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -97,7 +99,7 @@ int show_upload(Context& ctx, Id id) {
     }
     auto& out = ctx.io.out;
     auto line = [&](std::string_view label, const std::string& value) {
-        out << fmt::format("{:<10} {}\n", label, value);
+        out << fmt::format("{:<10} {}\n", label, text::shown(value));
     };
     line("upload", std::to_string(u->id));
     line("tenant", tenant ? tenant->slug : "?");
