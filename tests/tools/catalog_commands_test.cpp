@@ -274,6 +274,12 @@ TEST_CASE("names as clients sent them (invalid UTF-8, terminal escapes, newlines
     CHECK(albums.json()[0]["name"] == "Class\\x1B]0;owned\\x07 1A");
     auto albums_text = ctl.run({"albums", "--tenant", "demo", "--job", "job00001"});
     CHECK(albums_text.out.find('\x1b') == std::string::npos);
+
+    // Albums are stored in NFC; an operator on a Mac types NFD.
+    cat->add_album(job.id, "Klasse 3\xc3\xa4");
+    auto nfd = ctl.run({"photos", "--tenant", "demo", "--job", "job00001", "--album", "Klasse 3a\xcc\x88"});
+    CHECK(nfd.status == 0);
+    CHECK(nfd.err.empty());
 }
 
 TEST_CASE("uploads show: state, reason, attempts and the photo it became") {

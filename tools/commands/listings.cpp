@@ -235,7 +235,7 @@ void add_listing_commands(CLI::App& app, Context& ctx) {
         auto job = ctx.job(ctx.tenant(o->tenant), o->job);
         std::optional<Id> album_id;
         if (!o->album.empty()) {
-            auto a = cat.album(job.id, o->album);
+            auto a = cat.album(job.id, text::nfc(o->album).value_or(o->album));  // albums are stored in NFC
             if (!a) throw std::runtime_error(fmt::format("job {} has no album '{}'", job.name, o->album));
             album_id = a->id;
         }
