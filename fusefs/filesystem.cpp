@@ -1,5 +1,7 @@
 #include "fusefs/filesystem.hpp"
 
+#include "catalog/text.hpp"
+
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
 #include <fuse_lowlevel.h>
@@ -91,6 +93,8 @@ bool Filesystem::may_enter(const Job& job, const std::optional<SftpUser>& user, 
 
 Node Filesystem::resolve(const std::string& path, uint32_t uid) {
     auto parts = split(path);
+    // Names are stored in NFC: a client that sends NFD (macOS) finds them too.
+    for (auto& part : parts) part = policy::normalized_name(part);
     Node node;
     if (parts.empty()) {
         node.kind = Node::Kind::Root;
@@ -202,7 +206,10 @@ void Filesystem::log(const std::string& path, uint32_t uid, const std::string& e
         std::lock_guard lock(catalog_mutex_);
         if (auto u = catalog_->user_by_uid(uid)) user = u->username;
     }
-    std::cerr << fmt::format("photodrop-fs: tenant={} job={} user={} file={} {}\n", tenant_.slug, job, user, file, event);
+    // What a client sent is shown escaped: it cannot forge a line or reach the operator's terminal.
+    std::cerr << text::shown(fmt::format("photodrop-fs: tenant={} job={} user={} file={} {}", tenant_.slug, job, user,
+                                         file, event)) +
+                     '\n';
 }
 
 void Filesystem::refuse(const std::string& path, uint32_t uid, const std::string& reason, std::optional<NewUpload> upload) {

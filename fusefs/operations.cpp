@@ -77,10 +77,12 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
     auto ops = operations();
     std::unique_ptr<fuse, decltype(&fuse_destroy)> f(fuse_new(&args, &ops, sizeof(ops), &fs), fuse_destroy);
     if (!f) throw std::runtime_error("the mount options were not accepted");
+    // Before the mount appears: a SIGTERM as soon as it is there must unmount, not kill.
+    fuse_session* session = fuse_get_session(f.get());
+    if (fuse_set_signal_handlers(session) != 0) throw std::runtime_error("cannot set the signal handlers");
     if (fuse_mount(f.get(), mountpoint.get()) != 0) throw std::runtime_error("cannot mount at " + std::string(mountpoint.get()));
     std::cerr << "photodrop-fs: " << limit_writeback(mountpoint.get()) << '\n';
-    fuse_session* session = fuse_get_session(f.get());
-    if (fuse_set_signal_handlers(session) != 0 || fuse_daemonize(cmdline.foreground) != 0) {
+    if (fuse_daemonize(cmdline.foreground) != 0) {
         fuse_unmount(f.get());
         throw std::runtime_error("cannot start serving the mount");
     }

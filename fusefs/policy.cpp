@@ -1,5 +1,7 @@
 #include "fusefs/policy.hpp"
 
+#include "catalog/text.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -39,25 +41,6 @@ bool all_of_class(std::string_view s, bool (*pred)(unsigned char)) {
 bool alnum(unsigned char c) { return std::isalnum(c) != 0; }
 bool alnum_or_dash(unsigned char c) { return std::isalnum(c) != 0 || c == '-'; }
 
-bool valid_utf8(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (len == 0 || i + len > s.size()) return false;
-        uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
-        for (size_t k = 1; k < len; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc >> 6) != 0x2) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        static constexpr uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += len;
-    }
-    return true;
-}
-
 std::string image_list(const Settings& settings) { return fmt::format("{}", fmt::join(settings.image_extensions, " ")); }
 
 }  // namespace
@@ -66,11 +49,19 @@ Verdict check_name(std::string_view name) {
     if (name.empty()) return Verdict::refuse("a name cannot be empty");
     if (name == "." || name == "..") return Verdict::refuse(fmt::format("'{}' cannot name a file or folder", name));
     if (name.size() > 255) return Verdict::refuse(fmt::format("the name is {} bytes long; at most 255 are allowed", name.size()));
-    if (!valid_utf8(name)) return Verdict::refuse("the name is not valid UTF-8");
-    if (std::any_of(name.begin(), name.end(), [](char c) { auto u = static_cast<unsigned char>(c); return u < 0x20 || u == 0x7f; }))
-        return Verdict::refuse("the name contains a control character");
+    if (!text::valid_utf8(name)) return Verdict::refuse("the name is not valid UTF-8");
+    if (auto why = text::first_unsafe_character(name)) return Verdict::refuse("the name contains " + *why);
     if (name.find('/') != std::string_view::npos) return Verdict::refuse("the name contains '/'");
+    // NFC is shorter or as long, but for a few characters that have no composed form.
+    if (auto stored = normalized_name(name); stored.size() > 255)
+        return Verdict::refuse(fmt::format("the name is {} bytes long in the form it is stored in (NFC); at most 255 are allowed",
+                                           stored.size()));
     return Verdict::allow();
+}
+
+std::string normalized_name(std::string_view name) {
+    auto stored = text::nfc(name);
+    return stored ? std::move(*stored) : std::string(name);
 }
 
 std::optional<std::string> temporary_target(std::string_view name, const Settings& settings) {
@@ -107,15 +98,16 @@ bool is_junk(std::string_view name) {
 
 std::optional<Section> section_named(std::string_view name) { return parse_section(lower(name)); }
 
-FolderDecision make_folder(Layout layout, Level parent, std::string_view name) {
+FolderDecision make_folder(Layout layout, Level parent, std::string_view sent) {
     auto refuse = [](std::string reason) { return FolderDecision{Verdict::refuse(std::move(reason)), {}, {}}; };
-    if (auto v = check_name(name); !v) return refuse(v.reason());
+    if (auto v = check_name(sent); !v) return refuse(v.reason());
+    auto name = normalized_name(sent);
     switch (parent) {
         case Level::Root: return refuse("new folders cannot be made at the top: it holds one folder per job");
         case Level::Job:
             if (layout == Layout::Flat)
                 return refuse("this job takes photos directly: folders cannot be made in it");
-            return FolderDecision{Verdict::allow(), std::string(name), {}};
+            return FolderDecision{Verdict::allow(), name, {}};
         case Level::Album:
             if (auto section = section_named(name))
                 return FolderDecision{Verdict::allow(), std::string(to_string(*section)), section};
@@ -125,16 +117,17 @@ FolderDecision make_folder(Layout layout, Level parent, std::string_view name) {
     return refuse("unknown folder");
 }
 
-FileDecision create_file(Layout layout, Level parent, std::string_view name, const Settings& settings) {
-    auto refuse = [](std::string reason) { return FileDecision{Verdict::refuse(std::move(reason)), FileKind::Image}; };
-    if (auto v = check_name(name); !v) return refuse(v.reason());
+FileDecision create_file(Layout layout, Level parent, std::string_view sent, const Settings& settings) {
+    auto refuse = [](std::string reason) { return FileDecision{Verdict::refuse(std::move(reason)), FileKind::Image, {}}; };
+    if (auto v = check_name(sent); !v) return refuse(v.reason());
     if (parent == Level::Root) return refuse("files cannot be uploaded at the top: open a job folder first");
-    if (is_junk(name)) return FileDecision{Verdict::allow(), FileKind::Junk};
+    auto name = normalized_name(sent);
+    if (is_junk(name)) return FileDecision{Verdict::allow(), FileKind::Junk, name};
     if (parent == Level::Job && layout == Layout::Albums)
         return refuse("this job is organised in albums: make an album folder and upload into it");
 
     auto target = temporary_target(name, settings);
-    std::string_view real = target ? std::string_view(*target) : name;
+    std::string_view real = target ? std::string_view(*target) : std::string_view(name);
     if (has_extension(real, settings.archive_extensions))
         return refuse(fmt::format("archives ({}) are not accepted: upload the photos themselves", extension(real)));
     if (!has_extension(real, settings.image_extensions)) {
@@ -142,7 +135,7 @@ FileDecision create_file(Layout layout, Level parent, std::string_view name, con
         return refuse(fmt::format("only image files ({}) are accepted, not {}", image_list(settings),
                                   ext.empty() ? std::string("a file without an extension") : ext));
     }
-    return FileDecision{Verdict::allow(), target ? FileKind::Temporary : FileKind::Image};
+    return FileDecision{Verdict::allow(), target ? FileKind::Temporary : FileKind::Image, name};
 }
 
 Verdict rename_folder(Level level) {

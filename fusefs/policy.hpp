@@ -53,9 +53,17 @@ struct Settings {
     std::vector<std::string> temporary_suffixes;
 };
 
-// Whether `name` may name a new entry at all: valid UTF-8, no control
-// characters, at most 255 bytes, not "." or "..".
+// Whether `name` may name a new entry at all: valid UTF-8, none of the
+// characters that hide, reorder or break text (text::unsafe_character: controls,
+// bidi controls, zero-width characters, noncharacters, unassigned code points),
+// at most 255 bytes in NFC, not "." or "..".
 Verdict check_name(std::string_view name);
+
+// The form in which a name is stored and compared: NFC, so that a name sent
+// in NFD (macOS) finds the entry made under the same name in NFC (Windows,
+// Linux). A name that is not valid UTF-8 is returned as it is: it names
+// nothing that is stored.
+std::string normalized_name(std::string_view name);
 
 // The real name behind a client's temporary name (WinSCP "X.filepart", rclone
 // "X.abcd1234.partial", Cyberduck "X.jpg-8a7c2f", or a configured suffix).
@@ -65,7 +73,7 @@ bool is_junk(std::string_view name);
 
 struct FolderDecision {
     Verdict verdict;
-    std::string name;  // the name to store: "group"/"individuals" in canonical case
+    std::string name;  // the name to store: in NFC; "group"/"individuals" in canonical case
     std::optional<Section> section;  // set when the folder is a section
 };
 
@@ -75,6 +83,7 @@ FolderDecision make_folder(Layout layout, Level parent, std::string_view name);
 struct FileDecision {
     Verdict verdict;
     FileKind kind = FileKind::Image;
+    std::string name;  // the name to store, in NFC; empty when refused
 };
 
 // create `name` inside a folder at `parent`; also the target of a rename.

@@ -1,3 +1,4 @@
+#include "catalog/text.hpp"
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
 #include "tools/photodropctl.hpp"
@@ -33,7 +34,7 @@ Exit status: 0 success, 1 failure (unknown tenant, duplicate job, a failed check
 
 int run_photodropctl(const std::vector<std::string>& args, Console io) {
     auto fail = [&](int status, const std::string& reason) {
-        io.err << "photodropctl: " << reason << '\n';
+        io.err << "photodropctl: " << text::shown(reason) << '\n';
         return status;
     };
 

@@ -1,4 +1,5 @@
 #include "tools/context.hpp"
+#include "tools/format.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -38,7 +39,7 @@ Job Context::job(const Tenant& tenant, const std::string& name) {
     return *j;
 }
 
-void Context::print_json(const nlohmann::json& value) { io.out << value.dump(2) << '\n'; }
+void Context::print_json(const nlohmann::json& value) { io.out << shown(value).dump(2) << '\n'; }
 
 void Context::on(CLI::App* command, std::function<int()> run) {
     // A subcommand's callback runs before its parent's: the deepest command given wins.

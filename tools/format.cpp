@@ -1,5 +1,7 @@
 #include "tools/format.hpp"
 
+#include "catalog/text.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -14,9 +16,14 @@ const std::vector<UploadState> all_upload_states{
     UploadState::Rejected,  UploadState::Failed,   UploadState::Discarded,  UploadState::Deleted};
 
 void Table::print(std::ostream& out) const {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& row : rows_) {
+        auto& shown = rows.emplace_back();
+        for (const auto& cell : row) shown.push_back(text::shown(cell));
+    }
     std::vector<size_t> widths(headers_.size());
     for (size_t c = 0; c < headers_.size(); ++c) widths[c] = headers_[c].size();
-    for (const auto& row : rows_)
+    for (const auto& row : rows)
         for (size_t c = 0; c < row.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
     auto line = [&](const std::vector<std::string>& cells) {
         std::string text;
@@ -28,7 +35,7 @@ void Table::print(std::ostream& out) const {
         out << text << '\n';
     };
     line(headers_);
-    for (const auto& row : rows_) line(row);
+    for (const auto& row : rows) line(row);
 }
 
 std::string human_duration(int64_t s) {
@@ -106,6 +113,17 @@ nlohmann::json to_json(const Photo& p, const AlbumNames& albums) {
             {"preview_path", p.preview_path},
             {"deleted", p.deleted},
             {"created", utc_time(p.created_ns)}};
+}
+
+nlohmann::json shown(const nlohmann::json& value) {
+    if (value.is_string()) return text::shown(value.get_ref<const std::string&>());
+    if (!value.is_structured()) return value;
+    nlohmann::json out = value.is_array() ? nlohmann::json::array() : nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        if (value.is_array()) out.push_back(shown(*it));
+        else out[it.key()] = shown(it.value());
+    }
+    return out;
 }
 
 nlohmann::json state_counts_json(const std::map<UploadState, int64_t>& counts) {

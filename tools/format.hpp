@@ -13,7 +13,8 @@
 
 namespace photodrop::ctl {
 
-// Columns separated by two spaces; the last column is not padded.
+// Columns separated by two spaces; the last column is not padded. Each cell
+// is shown as text::shown() escapes it: names and reasons are what clients sent.
 class Table {
 public:
     explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
@@ -40,6 +41,11 @@ std::string path_in_job(const Photo& photo, const AlbumNames& albums);
 nlohmann::json to_json(const Tenant& tenant);
 nlohmann::json to_json(const Job& job);
 nlohmann::json to_json(const Photo& photo, const AlbumNames& albums);
+
+// `value` with each string in it as text::shown() escapes it, the one way
+// photodropctl prints JSON: what clients sent may be invalid UTF-8 (which a
+// JSON encoder refuses) or hold controls that `jq -r` would pass to a terminal.
+nlohmann::json shown(const nlohmann::json& value);
 
 // Counts of uploads by state, every state present (zeros included), in lifecycle order.
 nlohmann::json state_counts_json(const std::map<UploadState, int64_t>& counts);

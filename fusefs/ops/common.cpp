@@ -1,6 +1,7 @@
 #include "fusefs/ops/common.hpp"
 
 #include "catalog/sqlite.hpp"
+#include "catalog/text.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -40,7 +41,7 @@ int errno_of_current_exception(const char* op, const char* path) noexcept {
     } catch (...) {
     }
     try {
-        std::cerr << fmt::format("photodrop-fs: {} {}: {}\n", op, path ? path : "-", what);
+        std::cerr << text::shown(fmt::format("photodrop-fs: {} {}: {}", op, path ? path : "-", what)) + '\n';
     } catch (...) {
     }
     return -err;

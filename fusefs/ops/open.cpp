@@ -141,11 +141,12 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return -EACCES;
         }
         auto decision = policy::create_file(parent.job->layout, parent.level(), name, fs.options().settings);
-        auto attempt = attempt_at(parent, name, uid, mode);
+        auto attempt = attempt_at(parent, name, uid, mode);  // a refused name is kept as it was sent
         if (!decision.verdict) {
             fs.refuse(path, uid, decision.verdict.reason(), attempt);
             return -EACCES;
         }
+        attempt.filename = decision.name;
         if (decision.kind == policy::FileKind::Junk) return open_junk(fs, fi, path, uid, attempt);
         if (auto existing = fs.resolve(path, uid); existing.kind == Node::Kind::File) {
             // Another client made it a moment ago: open it as the flags say.
@@ -153,7 +154,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return open_for_writing(fs, fi, path, uid, existing);
         }
         if (refuse_when_full(fs, path, uid)) return -ENOSPC;
-        return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, name, mode, std::nullopt);
+        return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, decision.name, mode, std::nullopt);
     });
 }
 
@@ -169,7 +170,7 @@ int open(const char* path, fuse_file_info* fi) noexcept {
             if (!parent.is_dir() || parent.kind == Node::Kind::Root) return -ENOENT;
             auto decision = policy::create_file(parent.job->layout, parent.level(), name, fs.options().settings);
             if (!decision.verdict || decision.kind != policy::FileKind::Junk) return -ENOENT;
-            return open_junk(fs, fi, path, uid, attempt_at(parent, name, uid, 0644));
+            return open_junk(fs, fi, path, uid, attempt_at(parent, decision.name, uid, 0644));
         }
         bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
         if (writing) return open_for_writing(fs, fi, path, uid, node);

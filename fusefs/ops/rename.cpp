@@ -49,7 +49,7 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     bool queue = was_temporary && decision.kind == policy::FileKind::Image && !fs.is_being_written(upload.id);
     fs.with_catalog([&](Catalog& c) {
         if (target.kind == Node::Kind::File) c.delete_upload(target.upload->id);
-        c.move_upload(upload.id, parent.folder, name);
+        c.move_upload(upload.id, parent.folder, decision.name);
         if (queue) queue = c.upload(upload.id)->state == UploadState::Receiving;
         if (queue) c.set_state(upload.id, UploadState::Queued);
     });

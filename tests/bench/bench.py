@@ -580,6 +580,7 @@ class Run:
         100-megapixel progressive JPEGs (4:4:4), a few small photos beside them; against the same
         service with no decode budget (decode_memory = 1T), alternated."""
         n = 4
+        run([sys.executable, REPO / "tests/bench/make_images.py", IMAGES, 50], quiet=False)
         big = []
         for i in range(n):
             path = IMAGES / f"progressive100mp-{i}.jpg"
@@ -587,11 +588,10 @@ class Run:
                 tmp = IMAGES / f"flat-{i}.v"
                 run(["vips", "black", tmp, "10000", "10000", "--bands", "3"])
                 run(["vips", "linear", tmp, IMAGES / f"lin-{i}.v", "1", str(10 + 40 * i), "--uchar"])
-                run(["vips", "jpegsave", IMAGES / f"lin-{i}.v", f"{path}[interlace,subsample-mode=off,Q=90]"])
+                run(["vips", "jpegsave", IMAGES / f"lin-{i}.v", path, "--interlace", "--subsample-mode", "off", "--Q", "90"])
                 tmp.unlink()
                 (IMAGES / f"lin-{i}.v").unlink()
             big.append(path)
-        run([sys.executable, REPO / "tests/bench/make_images.py", IMAGES, 50], quiet=False)
         small = sorted(IMAGES.glob("photo*.jpg"))[:4]
         bounded, unbounded = [], []
         for _ in range(self.reps):

@@ -691,6 +691,82 @@ TEST_CASE("only the tenant's enabled SFTP users and root reach the jobs; an unkn
 }
 
 TEST_CASE("a user disabled while it uploads is refused at its close, and the upload is not queued") {
+namespace {
+// "Klasse 3ä" and "Schüler.jpg" as Windows and Linux send them (NFC) and as macOS does (NFD).
+const std::string klasse_nfc = "Klasse 3\xc3\xa4";
+const std::string klasse_nfd = "Klasse 3a\xcc\x88";
+const std::string schueler_nfc = "Sch\xc3\xbc" "ler.jpg";
+const std::string schueler_nfd = "Schu\xcc\x88ler.jpg";
+
+bool log_has_line_starting(const std::string& log, const std::string& start) {
+    return log.starts_with(start) || log.find("\n" + start) != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("a name sent in NFD (macOS) and in NFC (Windows) is one album and one file, shown in NFC") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    CHECK(make_dir(m.path("job00001/" + klasse_nfc)) == 0);
+    CHECK(make_dir(m.path("job00001/" + klasse_nfd)) == EEXIST);
+    CHECK(m.catalog().albums(m.albums_job.id).size() == 1);
+    CHECK(list(m.path("job00001")) == std::vector<std::string>{klasse_nfc});
+
+    // A Mac stats, lists and writes into the album under its own spelling.
+    struct stat st {};
+    CHECK(::stat(m.path("job00001/" + klasse_nfd).c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK(write_file(m.path("job00001/" + klasse_nfd + "/" + schueler_nfd), some_bytes(3000)) == 0);
+    CHECK(::stat(m.path("job00001/" + klasse_nfd + "/" + schueler_nfd).c_str(), &st) == 0);
+    CHECK(st.st_size == 3000);
+    CHECK(read_file(m.path("job00001/" + klasse_nfc + "/" + schueler_nfc)) == some_bytes(3000));
+    CHECK(list(m.path("job00001/" + klasse_nfc)) == std::vector<std::string>{schueler_nfc});
+    CHECK(list(m.path("job00001/" + klasse_nfd)) == std::vector<std::string>{schueler_nfc});
+    auto stored = uploads_named(m.catalog(), m.albums_job.id, schueler_nfc);
+    REQUIRE(stored.size() == 1);
+    CHECK(stored[0].state == UploadState::Queued);
+    CHECK(uploads_named(m.catalog(), m.albums_job.id, schueler_nfd).empty());
+
+    // The Windows spelling of the same file continues the same upload.
+    CHECK(write_file(m.path("job00001/" + klasse_nfc + "/" + schueler_nfc), some_bytes(4000)) == 0);
+    CHECK(m.catalog().uploads(m.albums_job.id).size() == 1);
+    CHECK(list(m.path("job00001/" + klasse_nfc)) == std::vector<std::string>{schueler_nfc});
+
+    // A rename to an NFD name stores it in NFC.
+    CHECK(make_dir(m.path("job00001/Other")) == 0);
+    CHECK(::rename(m.path("job00001/Other").c_str(), m.path("job00001/Gr\x75\xcc\x88n").c_str()) == 0);
+    CHECK(list(m.path("job00001")) == std::vector<std::string>{"Gr\xc3\xbcn", klasse_nfc});
+}
+
+TEST_CASE("a name with a bidi override, a C1 control or a zero-width space is refused, with its reason") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    REQUIRE(make_dir(m.path("job00001/A")) == 0);
+    std::string disguised = "photo\xe2\x80\xae" "gpj.exe.jpg";  // shows as "photoexe.jpg.jpg" reversed
+    CHECK(write_file(m.path("job00001/A/" + disguised), "x") == EACCES);
+    CHECK(make_dir(m.path("job00001/Class\xe2\x80\x8b" "1")) == EACCES);
+    CHECK(write_file(m.path("job00001/A/c1\xc2\x9b" "31m.jpg"), "x") == EACCES);
+    CHECK(list(m.path("job00001")) == std::vector<std::string>{"A"});
+    CHECK(list(m.path("job00001/A")).empty());
+
+    auto rejected = m.catalog().uploads(m.albums_job.id, UploadState::Rejected);
+    REQUIRE(rejected.size() == 2);
+    CHECK(rejected[0].filename == disguised);  // as sent
+    CHECK(rejected[0].reason ==
+          "the name contains a right-to-left override (U+202E), which is used to disguise file names");
+    CHECK(rejected[1].reason.find("a control character (U+009B)") != std::string::npos);
+    auto log = m.log();
+    CHECK(log.find("file=A/photo\\u{202E}gpj.exe.jpg refused: the name contains a right-to-left override (U+202E)") !=
+          std::string::npos);
+    CHECK(log.find("a zero-width space (U+200B)") != std::string::npos);
+    CHECK(log.find("\xe2\x80\xae") == std::string::npos);
+    CHECK(log.find("\xc2\x9b") == std::string::npos);
+}
+
+TEST_CASE("a refused name is logged escaped: a newline cannot forge a log line, an escape cannot reach a terminal") {
     REQUIRE_MOUNTABLE();
     MountedTenant m;
     m.mount();
@@ -718,4 +794,20 @@ TEST_CASE("a junk file that another client has open can be written again, as a M
     CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148), O_WRONLY) == 0);
     CHECK(first.close() == 0);
     CHECK(m.catalog().uploads(m.flat_job.id, UploadState::Discarded).size() == 3);
+    REQUIRE(make_dir(m.path("job00001/A")) == 0);
+    std::string forged = "photodrop-fs: tenant=demo job=job00001 user=uid:1234 file=x.jpg received 1 bytes, queued";
+    CHECK(write_file(m.path("job00001/A/a.jpg\n" + forged + "\n.jpg"), "x") == EACCES);
+    CHECK(write_file(m.path("job00001/A/\x1b[31mred.jpg"), "x") == EACCES);
+    CHECK(write_file(m.path("job00001/A/bad\xff.jpg"), "x") == EACCES);
+    auto log = m.log();
+    CHECK_FALSE(log_has_line_starting(log, forged));
+    CHECK(log.find("file=A/a.jpg\\n" + forged + "\\n.jpg refused: the name contains a control character (U+000A)") !=
+          std::string::npos);
+    CHECK(log.find("file=A/\\x1B[31mred.jpg refused") != std::string::npos);
+    CHECK(log.find("file=A/bad\\xFF.jpg refused: the name is not valid UTF-8") != std::string::npos);
+    CHECK(log.find('\x1b') == std::string::npos);
+    CHECK(log.find('\xff') == std::string::npos);
+    auto rejected = m.catalog().uploads(m.albums_job.id, UploadState::Rejected);
+    REQUIRE(rejected.size() == 3);
+    CHECK(rejected[2].filename == "bad\xff.jpg");
 }

@@ -195,3 +195,103 @@ TEST_CASE("a ZIP's end record at the end of a file is found, whatever comes befo
     CHECK_FALSE(archive_trailer(photo));
     CHECK_FALSE(archive_trailer(std::vector<unsigned char>{'P', 'K', 5, 6}));
 }
+
+namespace {
+// "Klasse 3ä" as Windows and Linux send it (NFC: U+00E4) and as macOS does (NFD: a, U+0308).
+const std::string klasse_nfc = "Klasse 3\xc3\xa4";
+const std::string klasse_nfd = "Klasse 3a\xcc\x88";
+}  // namespace
+
+TEST_CASE("names are stored in NFC: the same name from macOS (NFD) and Windows (NFC) is one name") {
+    auto from_mac = make_folder(Layout::Albums, Level::Job, klasse_nfd);
+    REQUIRE(from_mac.verdict);
+    CHECK(from_mac.name == klasse_nfc);
+    CHECK(make_folder(Layout::Albums, Level::Job, klasse_nfc).name == klasse_nfc);
+    auto file = create_file(Layout::Albums, Level::Album, "Sch\xc3\xbc" "ler.jpg");
+    CHECK(file.name == "Sch\xc3\xbc" "ler.jpg");
+    auto nfd_file = create_file(Layout::Albums, Level::Album, "Schu\xcc\x88ler.jpg");
+    REQUIRE(nfd_file.verdict);
+    CHECK(nfd_file.name == "Sch\xc3\xbc" "ler.jpg");
+    CHECK(normalized_name(klasse_nfd) == klasse_nfc);
+    CHECK(normalized_name(klasse_nfc) == klasse_nfc);
+    CHECK(normalized_name("bad\xff") == "bad\xff");  // not UTF-8: names nothing stored, left as it is
+    // Hangul sent as jamo composes to syllables.
+    CHECK(normalized_name("\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab") == "\xed\x95\x9c");
+}
+
+TEST_CASE("names that photographers write in many scripts are accepted as they are") {
+    for (std::string name : {"Klasse 3\xc3\xa4", "\xd0\x9a\xd0\xbb\xd0\xb0\xd1\x81\xd1\x81 1\xd0\x90",  // Класс 1А
+                             "\xe4\xb8\x89\xe5\xb9\xb4\xe7\xb5\x84",                                   // 三年組
+                             "\xd8\xa7\xd9\x84\xd8\xb5\xd9\x81 \xd8\xa7\xd9\x84\xd8\xa3\xd9\x88\xd9\x84",  // الصف الأول
+                             "\xd7\x9b\xd7\x99\xd7\xaa\xd7\x94 \xd7\x90",                                // כיתה א
+                             "\xe0\xa4\x95\xe0\xa4\x95\xe0\xa5\x8d\xe0\xa4\xb7\xe0\xa4\xbe",            // कक्षा
+                             "Cl\xc3\xa9ment & Zo\xc3\xab (2024)", "\xf0\x9f\x93\xb7 Team",            // 📷 Team
+                             "\xef\x80\xa2private-use\xef\x80\xaa"}) {  // U+F022, U+F02A: ':' and '*' from an SMB client
+        CAPTURE(name);
+        auto d = make_folder(Layout::Albums, Level::Job, name);
+        CHECK(d.verdict);
+        CHECK(d.name == name);
+    }
+}
+
+TEST_CASE("characters that hide, reorder or break a name are refused, each with its reason") {
+    struct Case {
+        std::string bytes;
+        std::string_view reason;
+    };
+    for (const auto& [bytes, reason] : std::vector<Case>{
+             {"\xc2\x85", "a control character (U+0085)"},  // C1: next line
+             {"\xc2\x9b", "a control character (U+009B)"},  // C1: CSI, a terminal escape in one character
+             {"\x1b", "a control character (U+001B)"},
+             {"\xe2\x80\xae", "a right-to-left override (U+202E), which is used to disguise file names"},
+             {"\xe2\x80\xad", "a left-to-right override (U+202D), which is used to disguise file names"},
+             {"\xe2\x80\xaa", "a bidirectional text control (U+202A)"},
+             {"\xe2\x80\xab", "a bidirectional text control (U+202B)"},
+             {"\xe2\x80\xac", "a bidirectional text control (U+202C)"},
+             {"\xe2\x81\xa6", "a bidirectional text control (U+2066)"},
+             {"\xe2\x81\xa7", "a bidirectional text control (U+2067)"},
+             {"\xe2\x81\xa8", "a bidirectional text control (U+2068)"},
+             {"\xe2\x81\xa9", "a bidirectional text control (U+2069)"},
+             {"\xe2\x80\x8e", "a bidirectional text control (U+200E)"},
+             {"\xe2\x80\x8f", "a bidirectional text control (U+200F)"},
+             {"\xd8\x9c", "a bidirectional text control (U+061C)"},
+             {"\xe2\x80\x8b", "a zero-width space (U+200B), which is invisible"},
+             {"\xe2\x80\x8c", "a zero-width non-joiner (U+200C)"},
+             {"\xe2\x80\x8d", "a zero-width joiner (U+200D)"},
+             {"\xe2\x81\xa0", "a word joiner (U+2060)"},
+             {"\xef\xbb\xbf", "a byte order mark (U+FEFF)"},
+             {"\xc2\xad", "an invisible formatting character (U+00AD)"},  // soft hyphen
+             {"\xe2\x80\xa8", "a line separator (U+2028)"},
+             {"\xe2\x80\xa9", "a paragraph separator (U+2029)"},
+             {"\xef\xb7\x90", "a noncharacter (U+FDD0)"},
+             {"\xef\xb7\xaf", "a noncharacter (U+FDEF)"},
+             {"\xef\xbf\xbe", "a noncharacter (U+FFFE)"},
+             {"\xef\xbf\xbf", "a noncharacter (U+FFFF)"},
+             {"\xf0\x9f\xbf\xbe", "a noncharacter (U+1FFFE)"},
+             {"\xf4\x8f\xbf\xbf", "a noncharacter (U+10FFFF)"},
+             {"\xcd\xb8", "a code point that Unicode has not assigned (U+0378)"},
+             {"\xf3\xa0\x80\x80", "a code point that Unicode has not assigned (U+E0000)"},
+         }) {
+        CAPTURE(reason);
+        std::string name = "IMG_0001" + bytes + ".jpg";
+        auto v = check_name(name);
+        REQUIRE_FALSE(v);
+        CHECK(v.reason().starts_with("the name contains " + std::string(reason)));
+        CHECK_FALSE(create_file(Layout::Albums, Level::Album, name).verdict);
+        CHECK_FALSE(make_folder(Layout::Albums, Level::Job, "Album" + bytes).verdict);
+    }
+    CHECK(check_name("evil\xe2\x80\xaegpj.exe").reason() ==
+          "the name contains a right-to-left override (U+202E), which is used to disguise file names");
+}
+
+TEST_CASE("a name is at most 255 bytes in the form it is stored in") {
+    // U+1D15E (a musical note, 4 bytes) has no composed form: NFC makes it 8 bytes.
+    std::string note = "\xf0\x9d\x85\x9e";
+    std::string name(251 - 4 * 30, 'a');
+    for (int i = 0; i < 30; ++i) name += note;
+    name += ".jpg";
+    REQUIRE(name.size() == 255);
+    auto v = check_name(name);
+    CHECK_FALSE(v);
+    CHECK(contains(v.reason(), "at most 255"));
+}

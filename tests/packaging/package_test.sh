@@ -122,7 +122,7 @@ depends=$(field Depends)
 echo "Depends: $depends"
 # depends_on PACKAGE: PACKAGE is one of the alternatives of Depends.
 depends_on() { tr ',|' '\n' <<<"$depends" | sed 's/^ *//; s/ .*//' | grep -qxF -- "$1"; }
-for package in fuse3 openssh-server libc6 libstdc++6 libsqlite3-0; do
+for package in fuse3 openssh-server libc6 libstdc++6 libsqlite3-0 libutf8proc2; do
     check "Depends names $package" depends_on "$package"
 done
 if has_program photodrop-fs; then check "Depends names libfuse3-3" depends_on libfuse3-3; fi

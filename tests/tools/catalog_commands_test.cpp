@@ -219,6 +219,69 @@ TEST_CASE("uploads --state rejected lists each refused file with its reason") {
     CHECK(bad.err.starts_with("photodropctl: invalid state 'lost'"));
 }
 
+TEST_CASE("names as clients sent them (invalid UTF-8, terminal escapes, newlines) are shown escaped, as text and JSON") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto cat = ctl.catalog();
+    auto job = *cat->job(1);
+    auto album = cat->add_album(job.id, "Class\x1b]0;owned\x07 1A");  // from a catalog written before names were checked
+    auto refuse = [&](const std::string& name, const std::string& reason) {
+        return test::add_upload(*cat, job.id, album.id, name, UploadState::Rejected, "refused by name: " + reason);
+    };
+    refuse("bad\xff\xfe.jpg", "the name is not valid UTF-8");
+    refuse("\x1b[31mred\x1b[0m.jpg", "the name contains a control character (U+001B)");
+    refuse("a.jpg\nphotodrop-fs: forged line.jpg", "the name contains a control character (U+000A)");
+    refuse("evil\xe2\x80\xaegpj.exe", "the name contains a right-to-left override (U+202E)");
+    refuse("back\\slash\xc2\x9b.jpg", "not '\xc2\x9b'");
+
+    auto text = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001"});
+    REQUIRE(text.status == 0);
+    auto has = [&](const std::string& part) { return text.out.find(part) != std::string::npos; };
+    CHECK(has("Class\\x1B]0;owned\\x07 1A/group/bad\\xFF\\xFE.jpg"));
+    CHECK(has("/\\x1B[31mred\\x1B[0m.jpg"));
+    CHECK(has("/a.jpg\\nphotodrop-fs: forged line.jpg"));
+    CHECK(has("/evil\\u{202E}gpj.exe"));
+    CHECK(has("/back\\\\slash\\u{9B}.jpg"));
+    CHECK(has("refused by name: not '\\u{9B}'"));
+    CHECK(std::count(text.out.begin(), text.out.end(), '\n') == 6);  // the header and one line per upload
+    for (char raw : {'\x1b', '\x07', '\xff', '\xfe'}) CHECK(text.out.find(raw) == std::string::npos);
+    CHECK(text.out.find("\xe2\x80\xae") == std::string::npos);
+    CHECK(text.out.find("\xc2\x9b") == std::string::npos);
+
+    auto json = ctl.run({"uploads", "--tenant", "demo", "--job", "job00001", "--json"});
+    REQUIRE(json.status == 0);
+    CHECK(json.err.empty());
+    auto rows = json.json();
+    REQUIRE(rows.size() == 5);
+    CHECK(rows[0]["filename"] == "bad\\xFF\\xFE.jpg");
+    CHECK(rows[0]["album"] == "Class\\x1B]0;owned\\x07 1A");
+    CHECK(rows[1]["filename"] == "\\x1B[31mred\\x1B[0m.jpg");
+    CHECK(rows[2]["filename"] == "a.jpg\\nphotodrop-fs: forged line.jpg");
+    CHECK(rows[3]["path"] == "Class\\x1B]0;owned\\x07 1A/group/evil\\u{202E}gpj.exe");
+    CHECK(rows[4]["reason"] == "refused by name: not '\\u{9B}'");
+    CHECK(json.out.find("\\u001b") == std::string::npos);  // no JSON escape that decodes back to a raw ESC
+
+    auto show = ctl.run({"uploads", "show", std::to_string(rows[2]["id"].get<Id>())});
+    REQUIRE(show.status == 0);
+    CHECK(show.out.find("path       Class\\x1B]0;owned\\x07 1A/group/a.jpg\\nphotodrop-fs: forged line.jpg\n") !=
+          std::string::npos);
+    auto show_json = ctl.run({"uploads", "show", std::to_string(rows[0]["id"].get<Id>()), "--json"});
+    REQUIRE(show_json.status == 0);
+    CHECK(show_json.json()["filename"] == "bad\\xFF\\xFE.jpg");
+
+    auto albums = ctl.run({"albums", "--tenant", "demo", "--job", "job00001", "--json"});
+    REQUIRE(albums.status == 0);
+    CHECK(albums.json()[0]["name"] == "Class\\x1B]0;owned\\x07 1A");
+    auto albums_text = ctl.run({"albums", "--tenant", "demo", "--job", "job00001"});
+    CHECK(albums_text.out.find('\x1b') == std::string::npos);
+
+    // Albums are stored in NFC; an operator on a Mac types NFD.
+    cat->add_album(job.id, "Klasse 3\xc3\xa4");
+    auto nfd = ctl.run({"photos", "--tenant", "demo", "--job", "job00001", "--album", "Klasse 3a\xcc\x88"});
+    CHECK(nfd.status == 0);
+    CHECK(nfd.err.empty());
+}
+
 TEST_CASE("uploads show: state, reason, attempts and the photo it became") {
     Ctl ctl;
     ctl.init_demo();

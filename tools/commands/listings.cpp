@@ -3,6 +3,8 @@
 #include "tools/context.hpp"
 #include "tools/format.hpp"
 
+#include "catalog/text.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -97,7 +99,7 @@ int show_upload(Context& ctx, Id id) {
     }
     auto& out = ctx.io.out;
     auto line = [&](std::string_view label, const std::string& value) {
-        out << fmt::format("{:<10} {}\n", label, value);
+        out << fmt::format("{:<10} {}\n", label, text::shown(value));
     };
     line("upload", std::to_string(u->id));
     line("tenant", tenant ? tenant->slug : "?");
@@ -233,7 +235,7 @@ void add_listing_commands(CLI::App& app, Context& ctx) {
         auto job = ctx.job(ctx.tenant(o->tenant), o->job);
         std::optional<Id> album_id;
         if (!o->album.empty()) {
-            auto a = cat.album(job.id, o->album);
+            auto a = cat.album(job.id, text::nfc(o->album).value_or(o->album));  // albums are stored in NFC
             if (!a) throw std::runtime_error(fmt::format("job {} has no album '{}'", job.name, o->album));
             album_id = a->id;
         }

@@ -1,4 +1,5 @@
 // purge, usage: what the data directory holds, and letting go of what retention no longer keeps.
+#include "catalog/text.hpp"
 #include "ingest/retention.hpp"
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
@@ -59,11 +60,13 @@ int purge(Context& ctx, const PurgeOptions& o) {
     auto& out = ctx.io.out;
     std::string verb = o.dry_run ? "would remove" : "removed";
     for (const auto& r : report.removed)
-        out << fmt::format("{} {}  {}  {}  {}: {}\n", verb, r.tenant, ingest::to_string(r.kind), format_size(r.bytes),
-                           r.path, r.why);
+        out << text::shown(fmt::format("{} {}  {}  {}  {}: {}", verb, r.tenant, ingest::to_string(r.kind),
+                                       format_size(r.bytes), r.path, r.why))
+            << '\n';
     for (const auto& e : report.expired)
-        out << fmt::format("{} {}  upload {}: {}\n", o.dry_run ? "would expire" : "expired", e.tenant, e.upload_id,
-                           e.reason);
+        out << text::shown(fmt::format("{} {}  upload {}: {}", o.dry_run ? "would expire" : "expired", e.tenant,
+                                       e.upload_id, e.reason))
+            << '\n';
     if (!totals.empty()) {
         Table table({"TENANT", "KIND", "FILES", "BYTES"});
         for (const auto& [key, tally] : totals)
@@ -73,7 +76,7 @@ int purge(Context& ctx, const PurgeOptions& o) {
     }
     out << fmt::format("{}{} {}\n", o.dry_run ? "dry run: " : "", verb,
                        report.removed.empty() ? "nothing" : tally_text(report.total()));
-    for (const auto& p : report.problems) ctx.io.err << "photodropctl: " << p << '\n';
+    for (const auto& p : report.problems) ctx.io.err << "photodropctl: " << text::shown(p) << '\n';
     return report.problems.empty() ? exit_ok : exit_failure;
 }
 
