@@ -691,6 +691,35 @@ TEST_CASE("only the tenant's enabled SFTP users and root reach the jobs; an unkn
 }
 
 TEST_CASE("a user disabled while it uploads is refused at its close, and the upload is not queued") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    Open f(m.path("job00002/late.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(f.open_error() == 0);
+    REQUIRE(f.write(some_bytes(200000, 12), 0) == 0);
+    m.catalog().set_user_enabled(m.photographer->id, false);
+    CHECK(f.close() == EACCES);
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "late.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Receiving);
+    CHECK(list(m.path("job00002")).empty());
+}
+
+TEST_CASE("a junk file that another client has open can be written again, as a Mac folder upload from two clients does") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    Open first(m.path("job00002/.DS_Store"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(first.open_error() == 0);
+    // The kernel sees the name (it is shown while open) and sends an open, not a create.
+    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148)) == 0);
+    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148), O_WRONLY) == 0);
+    CHECK(first.close() == 0);
+    CHECK(m.catalog().uploads(m.flat_job.id, UploadState::Discarded).size() == 3);
+}
+
 namespace {
 // "Klasse 3ä" and "Schüler.jpg" as Windows and Linux send them (NFC) and as macOS does (NFD).
 const std::string klasse_nfc = "Klasse 3\xc3\xa4";
@@ -771,29 +800,6 @@ TEST_CASE("a refused name is logged escaped: a newline cannot forge a log line, 
     MountedTenant m;
     m.mount();
     AsUser as(photographer, photographer);
-    Open f(m.path("job00002/late.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
-    REQUIRE(f.open_error() == 0);
-    REQUIRE(f.write(some_bytes(200000, 12), 0) == 0);
-    m.catalog().set_user_enabled(m.photographer->id, false);
-    CHECK(f.close() == EACCES);
-    auto u = uploads_named(m.catalog(), m.flat_job.id, "late.jpg");
-    REQUIRE(u.size() == 1);
-    CHECK(u[0].state == UploadState::Receiving);
-    CHECK(list(m.path("job00002")).empty());
-}
-
-TEST_CASE("a junk file that another client has open can be written again, as a Mac folder upload from two clients does") {
-    REQUIRE_MOUNTABLE();
-    MountedTenant m;
-    m.mount();
-    AsUser as(photographer, photographer);
-    Open first(m.path("job00002/.DS_Store"), O_WRONLY | O_CREAT | O_TRUNC);
-    REQUIRE(first.open_error() == 0);
-    // The kernel sees the name (it is shown while open) and sends an open, not a create.
-    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148)) == 0);
-    CHECK(write_file(m.path("job00002/.DS_Store"), some_bytes(6148), O_WRONLY) == 0);
-    CHECK(first.close() == 0);
-    CHECK(m.catalog().uploads(m.flat_job.id, UploadState::Discarded).size() == 3);
     REQUIRE(make_dir(m.path("job00001/A")) == 0);
     std::string forged = "photodrop-fs: tenant=demo job=job00001 user=uid:1234 file=x.jpg received 1 bytes, queued";
     CHECK(write_file(m.path("job00001/A/a.jpg\n" + forged + "\n.jpg"), "x") == EACCES);
