@@ -32,7 +32,6 @@ deployment's directory (catalog, data, logs) for a look.
 """
 import argparse
 import collections
-import hashlib
 import json
 import os
 import random
@@ -46,7 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import ALBUMS_JOB, FLAT_JOB, TENANT, Deployment, why_cannot_deploy  # noqa: E402
-from checker import check  # noqa: E402
+from checker import check, file_sha256  # noqa: E402
 from photos import Photos, zip_archive  # noqa: E402
 from recording_client import CHUNK, FAILURES, Record, ServerError, Session, describe  # noqa: E402
 
@@ -405,14 +404,6 @@ def sleep_until(t, why):
 def purge(d):
     out = d.ctl("--json", "purge", check=False)
     return json.loads(out)
-
-
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def classify(d):
