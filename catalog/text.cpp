@@ -67,6 +67,69 @@ std::optional<Unsafe> classify(char32_t c) {
     }
 }
 
+const utf8proc_property_t& property(char32_t c) { return *utf8proc_get_property(static_cast<utf8proc_int32_t>(c)); }
+
+// The character of `s` that ends at `end`, skipping those `skip` says to; c == 0 when there is none.
+template <class Skip>
+char32_t before(std::string_view s, size_t end, Skip skip) {
+    while (end > 0) {
+        size_t start = end - 1;
+        while (start > 0 && end - start < 4 && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) --start;
+        auto d = decode(s, start);
+        if (d.length < 0 || start + static_cast<size_t>(d.length) != end) return 0;  // invalid bytes end there
+        if (!skip(d.c)) return d.c;
+        end = start;
+    }
+    return 0;
+}
+
+// The character of `s` that starts at `at`, skipping those `skip` says to; c == 0 when there is none.
+template <class Skip>
+char32_t after(std::string_view s, size_t at, Skip skip) {
+    while (at < s.size()) {
+        auto d = decode(s, at);
+        if (d.length < 0) return 0;
+        if (!skip(d.c)) return d.c;
+        at += static_cast<size_t>(d.length);
+    }
+    return 0;
+}
+
+bool is_mark(char32_t c) {
+    auto category = property(c).category;
+    return category == UTF8PROC_CATEGORY_MN || category == UTF8PROC_CATEGORY_ME;
+}
+bool is_arabic_letter(char32_t c) {
+    return c != 0 && property(c).bidi_class == UTF8PROC_BIDI_CLASS_AL && property(c).category == UTF8PROC_CATEGORY_LO;
+}
+bool is_emoji(char32_t c) { return c != 0 && property(c).boundclass == UTF8PROC_BOUNDCLASS_EXTENDED_PICTOGRAPHIC; }
+bool extends_emoji(char32_t c) { return property(c).boundclass == UTF8PROC_BOUNDCLASS_EXTEND; }  // VS16, skin tones
+bool never(char32_t) { return false; }
+
+// Whether the joiner `c` (U+200C or U+200D) spanning [at, end) of `s` stands where a
+// script needs one: right after a virama (Devanagari क्‍ष, Malayalam ന്‍: RFC 5892's
+// CONTEXTJ rule); a non-joiner between Arabic-script letters (Persian می‌خواهم: the
+// same rule, with the bidirectional class standing in for Unicode's joining type);
+// a joiner between emoji (👩‍👩‍👧, 🏳️‍🌈: UTS #51's ZWJ sequences). Elsewhere it
+// is invisible and only makes names that look the same differ.
+bool joiner_needed(std::string_view s, size_t at, size_t end, char32_t c) {
+    if (char32_t prev = before(s, at, never); prev != 0 && property(prev).combining_class == 9) return true;
+    if (c == 0x200c) return is_arabic_letter(before(s, at, is_mark)) && is_arabic_letter(after(s, end, is_mark));
+    return is_emoji(before(s, at, extends_emoji)) && is_emoji(after(s, end, extends_emoji));
+}
+
+// Why the character `d` at `at` of `s` may not stand there; nullopt when it may.
+std::optional<Unsafe> classify_at(std::string_view s, size_t at, const Decoded& d) {
+    if ((d.c == 0x200c || d.c == 0x200d) && joiner_needed(s, at, at + static_cast<size_t>(d.length), d.c))
+        return std::nullopt;
+    return classify(d.c);
+}
+
+std::string described(char32_t c, const Unsafe& u) {
+    auto code = fmt::format("U+{:04X}", static_cast<uint32_t>(c));
+    return u.why.empty() ? fmt::format("{} ({})", u.what, code) : fmt::format("{} ({}), {}", u.what, code, u.why);
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view s) {
@@ -81,15 +144,14 @@ bool valid_utf8(std::string_view s) {
 std::optional<std::string> unsafe_character(char32_t c) {
     auto u = classify(c);
     if (!u) return std::nullopt;
-    auto code = fmt::format("U+{:04X}", static_cast<uint32_t>(c));
-    return u->why.empty() ? fmt::format("{} ({})", u->what, code) : fmt::format("{} ({}), {}", u->what, code, u->why);
+    return described(c, *u);
 }
 
 std::optional<std::string> first_unsafe_character(std::string_view s) {
     for (size_t at = 0; at < s.size();) {
         auto d = decode(s, at);
         if (d.length < 0) return std::nullopt;  // not this function's question
-        if (auto why = unsafe_character(d.c)) return why;
+        if (auto u = classify_at(s, at, d)) return described(d.c, *u);
         at += static_cast<size_t>(d.length);
     }
     return std::nullopt;
@@ -127,7 +189,7 @@ std::string shown(std::string_view s) {
         else if (d.c == '\n') out += "\\n";
         else if (d.c == '\r') out += "\\r";
         else if (d.c < 0x20 || d.c == 0x7f) out += fmt::format("\\x{:02X}", static_cast<uint32_t>(d.c));
-        else if (classify(d.c)) out += fmt::format("\\u{{{:X}}}", static_cast<uint32_t>(d.c));
+        else if (classify_at(s, at, d)) out += fmt::format("\\u{{{:X}}}", static_cast<uint32_t>(d.c));
         else out.append(s.substr(at, length));
         at += length;
     }

@@ -26,7 +26,10 @@ bool valid_utf8(std::string_view s);
 std::optional<std::string> unsafe_character(char32_t c);
 
 // The first character of `s` that unsafe_character() refuses, described as
-// it does; nullopt when there is none. `s` must be valid UTF-8.
+// it does; nullopt when there is none. `s` must be valid UTF-8. In context, a
+// zero-width joiner or non-joiner is allowed where a script needs one: after a
+// virama (Indic scripts), a non-joiner between Arabic-script letters (Persian,
+// Urdu), a joiner between emoji (emoji ZWJ sequences such as a family).
 std::optional<std::string> first_unsafe_character(std::string_view s);
 
 // `s` in Unicode Normalization Form C (what Windows and Linux clients send;
@@ -37,7 +40,7 @@ std::optional<std::string> nfc(std::string_view s);
 // `s` as it may be shown to a person or a program: each byte that is not
 // valid UTF-8 as \xNN, a tab, newline or carriage return as \t \n \r, other
 // ASCII controls as \xNN, every other character that unsafe_character()
-// refuses as \u{202E} (its code point in hex), and a backslash as \\, so that what is shown cannot
+// refuses (in context, as first_unsafe_character() does) as \u{202E} (its code point in hex), and a backslash as \\, so that what is shown cannot
 // move a terminal's cursor, forge a log line or break a JSON encoder, and
 // reads back unambiguously. Text with none of these is returned unchanged.
 std::string shown(std::string_view s);

@@ -46,3 +46,45 @@ TEST_CASE("valid UTF-8 and the characters a name may not hold") {
                                                             "that names that look the same would differ");
     CHECK_FALSE(text::first_unsafe_character("ok"));
 }
+
+TEST_CASE("a zero-width joiner or non-joiner is allowed where a script needs one, and refused elsewhere") {
+    // Needed: Persian and Urdu words (a non-joiner between Arabic-script letters), Indic
+    // conjuncts (after a virama), emoji ZWJ sequences (a family, a rainbow flag, a skin tone).
+    for (std::string name : {
+             "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85",  // می‌خواهم
+             "\xd9\x86\xd9\x90\xe2\x80\x8c\xd8\xa7",                                // a non-joiner after a vowel mark (skipped)
+             "\xe0\xa4\x95\xe0\xa5\x8d\xe2\x80\x8d\xe0\xa4\xb7",                    // क्‍ष
+             "\xe0\xa4\x95\xe0\xa5\x8d\xe2\x80\x8c\xe0\xa4\xb7",                    // क्‌ष
+             "\xe0\xb4\xa8\xe0\xb5\x8d\xe2\x80\x8d",                                // ന്‍ (Malayalam chillu, old form)
+             "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7",  // 👩‍👩‍👧
+             "\xf0\x9f\x8f\xb3\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x8c\x88",                  // 🏳️‍🌈 (with VS16)
+             "\xf0\x9f\x91\xa8\xf0\x9f\x8f\xbd\xe2\x80\x8d\xf0\x9f\x92\xbb",              // 👨🏽‍💻 (with a skin tone)
+         }) {
+        CAPTURE(text::shown(name));
+        CHECK_FALSE(text::first_unsafe_character(name));
+        CHECK(text::shown(name) == name);
+    }
+    // Elsewhere they are invisible: refused, and shown escaped.
+    for (std::string name : {
+             "ab\xe2\x80\x8c" "cd",                                       // between Latin letters
+             "\xe2\x80\x8d\xf0\x9f\x91\xa9",                              // at the start
+             "\xf0\x9f\x91\xa9\xe2\x80\x8d",                              // at the end
+             "\xf0\x9f\x91\xa9\xe2\x80\x8dx",                             // an emoji, then a letter
+             "\xf0\x9f\x91\xa9\xe2\x80\x8d\xe2\x80\x8d\xf0\x9f\x91\xa9",  // two joiners
+             "\xd9\x85\xdb\x8c\xe2\x80\x8c \xd8\xae",                     // an Arabic letter, then a space
+             "\xd9\x85\xe2\x80\x8d\xd8\xae",                              // a joiner (not a non-joiner) between Arabic letters
+             "a\xcc\x81\xe2\x80\x8c" "b",                                 // after a combining mark that is no virama
+         }) {
+        CAPTURE(text::shown(name));
+        auto why = text::first_unsafe_character(name);
+        REQUIRE(why);
+        CHECK(why->find("joiner") != std::string::npos);
+        CHECK(text::shown(name).find("\\u{200") != std::string::npos);
+    }
+    // Bytes that are not UTF-8 are no context: an emoji's last three bytes repeated are not an emoji (found by fuzz_names).
+    CHECK(text::shown("\xf0\x9f\x91\xa9\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa9") ==
+          "\xf0\x9f\x91\xa9\\x9F\\x91\\xA9\\u{200D}\xf0\x9f\x91\xa9");
+    // Without its context a joiner is never safe.
+    CHECK(text::unsafe_character(0x200d));
+    CHECK(text::unsafe_character(0x200c));
+}

@@ -226,6 +226,8 @@ TEST_CASE("names that photographers write in many scripts are accepted as they a
                              "\xd7\x9b\xd7\x99\xd7\xaa\xd7\x94 \xd7\x90",                                // כיתה א
                              "\xe0\xa4\x95\xe0\xa4\x95\xe0\xa5\x8d\xe0\xa4\xb7\xe0\xa4\xbe",            // कक्षा
                              "Cl\xc3\xa9ment & Zo\xc3\xab (2024)", "\xf0\x9f\x93\xb7 Team",            // 📷 Team
+                             "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85",  // می‌خواهم (a non-joiner)
+                             "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 Family",           // 👩‍👧 (a joiner)
                              "\xef\x80\xa2private-use\xef\x80\xaa"}) {  // U+F022, U+F02A: ':' and '*' from an SMB client
         CAPTURE(name);
         auto d = make_folder(Layout::Albums, Level::Job, name);
