@@ -292,7 +292,10 @@ std::vector<std::string> Filesystem::take_other_forms(const std::string& path) {
     if (auto it = name_forms_.find(stored); it != name_forms_.end()) {
         for (const auto& form : it->second)
             if (form != path) others.push_back(form);
-        name_forms_.erase(it);  // forgotten by the kernel: a client that looks the name up again is noted again
+        // The others are forgotten by the kernel (a client that looks one up
+        // again is noted again); `path` stays in its cache.
+        name_forms_.erase(it);
+        if (stored != path) name_forms_[stored].insert(path);
     }
     return others;
 }
