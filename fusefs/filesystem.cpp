@@ -277,6 +277,37 @@ void Filesystem::forget_cached(const std::string& path) {
     invalidate_wake_.notify_one();
 }
 
+void Filesystem::note_name_form(const std::string& path) {
+    auto stored = text::nfc(path);
+    if (!stored || *stored == path) return;
+    std::lock_guard lock(invalidate_mutex_);
+    name_forms_[*stored].insert(path);
+}
+
+std::vector<std::string> Filesystem::take_other_forms(const std::string& path) {
+    auto stored = text::nfc(path).value_or(path);
+    std::vector<std::string> others;
+    if (stored != path) others.push_back(stored);
+    std::lock_guard lock(invalidate_mutex_);
+    if (auto it = name_forms_.find(stored); it != name_forms_.end()) {
+        for (const auto& form : it->second)
+            if (form != path) others.push_back(form);
+        // The others are forgotten by the kernel (a client that looks one up
+        // again is noted again); `path` stays in its cache.
+        name_forms_.erase(it);
+        if (stored != path) name_forms_[stored].insert(path);
+    }
+    return others;
+}
+
+void Filesystem::forget_other_forms_now(const std::string& path) {
+    for (const auto& form : take_other_forms(path)) forget_cached_now(form);
+}
+
+void Filesystem::forget_other_forms(const std::string& path) {
+    for (const auto& form : take_other_forms(path)) forget_cached(form);
+}
+
 // With the write-back cache the kernel trusts its own size of a file it
 // holds, so the entry must go for the size to be asked again. The parent's
 // node id is its inode number as the mount shows it (libfuse numbers nodes so

@@ -167,6 +167,17 @@ public:
     void forget_cached_now(const std::string& path);
     // The same, from another thread: for a WRITE, whose reply the kernel awaits first.
     void forget_cached(const std::string& path);
+    // Names are stored in NFC, but the kernel keeps an entry per name a
+    // client used, and with the write-back cache it trusts its own size of
+    // each: "Éléonore.jpg" sent in NFD (macOS) and in NFC (Windows) are two
+    // inodes there of one file. note_name_form() records that a client looked
+    // up a file at `path`, a path not in NFC; forget_other_forms_now()
+    // forgets what the kernel holds under every other form of `path` (its NFC
+    // form, the forms noted), once the file there was written or replaced.
+    void note_name_form(const std::string& path);
+    void forget_other_forms_now(const std::string& path);
+    // The same, from another thread: inside a rename, which holds the folders' locks.
+    void forget_other_forms(const std::string& path);
     // Started once `session` is mounted at `mountpoint`; stopped before it ends.
     void start_invalidator(::fuse* session, const std::string& mountpoint);
     void stop_invalidator();
@@ -180,6 +191,8 @@ private:
     bool job_visible(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
     // Whether `uid` (`user` its SFTP user) may see `job` whatever its status; the caller holds catalog_mutex_.
     bool may_enter(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
+    // The forms of `path` other than itself that the kernel may hold; they are no longer noted.
+    std::vector<std::string> take_other_forms(const std::string& path);
 
     Options options_;
     std::filesystem::path data_dir_;
@@ -200,6 +213,7 @@ private:
     std::mutex invalidate_mutex_;  // guards the fields below; a leaf lock
     std::condition_variable invalidate_wake_;
     std::deque<std::string> to_invalidate_;
+    std::map<std::string, std::set<std::string>> name_forms_;  // path in NFC -> the other forms looked up
     bool invalidator_stopping_ = false;
     std::thread invalidator_;
     ::fuse* session_ = nullptr;  // set by start_invalidator

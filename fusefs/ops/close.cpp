@@ -24,6 +24,8 @@ int flush(const char* path, fuse_file_info* fi) noexcept {
         }
         // Before the client hears of it: a stat right after must not find the size it sent.
         if (rc < 0) fs.forget_cached_now(file->path);
+        // Nor one under another form of the name (NFC, NFD) the size and bytes of the file it replaced.
+        else fs.forget_other_forms_now(file->path);
         return rc;
     });
 }

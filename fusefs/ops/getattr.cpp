@@ -32,6 +32,7 @@ int getattr(const char* path, struct stat* st, fuse_file_info* fi) noexcept {
             return 0;
         }
         if (node.kind == Node::Kind::File) {
+            fs.note_name_form(path);
             *st = attr_of_file(fs, *node.upload, uid);
             return 0;
         }

@@ -54,6 +54,7 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
         if (queue) c.set_state(upload.id, UploadState::Queued);
     });
     fs.log(to, uid, fmt::format("renamed from {}{}", from, queue ? ", queued" : ""));
+    if (target.kind == Node::Kind::File) fs.forget_other_forms(to);  // the file it replaced, under another form
     if (queue) fs.wake_ingest(upload.id);
     return 0;
 }

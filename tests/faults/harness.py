@@ -330,11 +330,13 @@ class Deployment:
 
     # --- users and sshd ----------------------------------------------------------------
 
-    def add_user(self, prefix="pdf"):
-        """A system account + catalog user made by photodropctl; the name carries this process's id."""
+    def add_user(self, prefix="pdf", jobs=None):
+        """A system account + catalog user made by photodropctl; the name carries this process's id.
+        `jobs`: the only jobs it may see (default: all of the tenant's)."""
         name = "%s%d%s" % (prefix, os.getpid() % 100000, chr(ord("a") + len(self.users)))
         self.ctl("user", "remove", name, check=False)  # left by a crashed run
-        self.ctl("user", "add", "--tenant", TENANT, name, "--password-stdin", input=PASSWORD + "\n")
+        restriction = ["--jobs", ",".join(jobs)] if jobs else []
+        self.ctl("user", "add", "--tenant", TENANT, name, *restriction, "--password-stdin", input=PASSWORD + "\n")
         self.users.append(name)
         return name
 

@@ -13,8 +13,9 @@ import zipfile
 from pathlib import Path
 
 # name: (width, height, quality). Grey noise compresses badly: sizes are
-# about 130 KiB, 450 KiB, 1 MiB, 2.1 MiB and 23 MiB.
+# about 10 KiB, 130 KiB, 450 KiB, 1 MiB, 2.1 MiB and 23 MiB.
 KINDS = {
+    "tiny": (160, 120, 85),  # a few KiB: for tests that upload hundreds
     "small": (600, 400, 90),
     "medium": (1000, 800, 90),
     "large": (1400, 1000, 95),

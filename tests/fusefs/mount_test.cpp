@@ -768,6 +768,37 @@ TEST_CASE("a name sent in NFD (macOS) and in NFC (Windows) is one album and one 
     CHECK(list(m.path("job00001")) == std::vector<std::string>{"Gr\xc3\xbcn", klasse_nfc});
 }
 
+TEST_CASE("a file replaced under one form of its name (NFD, NFC) reads back as the new file under the other") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    auto nfc = m.path("job00002/" + schueler_nfc);
+    auto nfd = m.path("job00002/" + schueler_nfd);
+    // Two clients, one on Windows and one on a Mac, each read the file: the kernel holds an inode per name.
+    REQUIRE(write_file(nfc, some_bytes(5000, 1)) == 0);
+    REQUIRE(read_file(nfd) == some_bytes(5000, 1));
+    struct stat st {};
+    // The Mac replaces it with a shorter file: the other name shows its size and bytes, not the old ones.
+    CHECK(write_file(nfd, some_bytes(3000, 2)) == 0);
+    CHECK(::stat(nfc.c_str(), &st) == 0);
+    CHECK(st.st_size == 3000);
+    CHECK(read_file(nfc) == some_bytes(3000, 2));
+    // And the other way round, longer.
+    CHECK(write_file(nfc, some_bytes(7000, 3)) == 0);
+    CHECK(::stat(nfd.c_str(), &st) == 0);
+    CHECK(st.st_size == 7000);
+    CHECK(read_file(nfd) == some_bytes(7000, 3));
+    // A client's temporary file renamed over it: the kernel is told just after the rename (it holds the folder then).
+    REQUIRE(write_file(m.path("job00002/new.jpg.filepart"), some_bytes(2000, 4)) == 0);
+    REQUIRE(::rename(m.path("job00002/new.jpg.filepart").c_str(), nfd.c_str()) == 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (read_file(nfc) != some_bytes(2000, 4) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(read_file(nfc) == some_bytes(2000, 4));
+    CHECK(list(m.path("job00002")) == std::vector<std::string>{schueler_nfc});
+}
+
 TEST_CASE("a name with a bidi override, a C1 control or a zero-width space is refused, with its reason") {
     REQUIRE_MOUNTABLE();
     MountedTenant m;

@@ -1,0 +1,131 @@
+"""The hostile-name corpus (hostile_names.txt) and the rules a test checks it
+against: the name photodrop stores (NFC), and how its outputs show what a
+client sent (text::shown of catalog/text.cpp, mirrored here)."""
+import ast
+import dataclasses
+import unicodedata
+from pathlib import Path
+
+CORPUS = Path(__file__).with_name("hostile_names.txt")
+PLACES = ("album", "section", "photo", "both")
+VERDICTS = ("accept", "same", "refuse", "kernel")
+NAME_MAX = 255
+
+
+@dataclasses.dataclass
+class Case:
+    line: int
+    place: str  # album, section or photo
+    verdict: str  # accept, same, refuse or kernel
+    sent: bytes  # the name as the client sends it
+    stored: bytes = b""  # accept, same: the name photodrop keeps (and lists)
+    reason: str = ""  # refuse: what the reason must contain
+
+    def __str__(self):
+        return "line %d (%s %s %r)" % (self.line, self.place, self.verdict, self.sent)
+
+
+def _value(node):
+    """A literal of the corpus: str/bytes constants, joined by + and repeated by *."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes, int)):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+        left, right = _value(node.left), _value(node.right)
+        return left + right if isinstance(node.op, ast.Add) else left * right
+    raise ValueError("not a literal of the corpus: %s" % ast.dump(node))
+
+
+def _bytes(value):
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+def nfc(name):
+    return unicodedata.normalize("NFC", name.decode("utf-8")).encode("utf-8")
+
+
+def load(path=CORPUS):
+    """Every case of the corpus, a `both` line as an album and a photo (NAME.jpg)."""
+    cases = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        place, verdict, rest = text.split(None, 2)
+        if place not in PLACES or verdict not in VERDICTS:
+            raise ValueError("line %d: unknown place or verdict: %s" % (number, text))
+        tree = ast.parse(rest.strip(), mode="eval").body
+        parts = [_value(e) for e in tree.elts] if isinstance(tree, ast.Tuple) else [_value(tree)]
+        name, expected = _bytes(parts[0]), parts[1] if len(parts) > 1 else None
+        for where in (("album", "photo") if place == "both" else (place,)):
+            sent = name + b".jpg" if place == "both" and where == "photo" else name
+            case = Case(number, where, verdict, sent)
+            if verdict in ("accept", "same"):
+                case.stored = _bytes(expected) if expected is not None and place != "both" else nfc(sent)
+            elif verdict == "refuse":
+                case.reason = expected or ""
+            cases.append(case)
+    return cases
+
+
+# --- how photodrop shows what a client sent (text::shown) -----------------------------------
+
+_REFUSED = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C,
+            0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x2028, 0x2029}
+
+
+def unsafe(ch):
+    """Whether text::unsafe_character refuses `ch` (controls, bidi, invisible, noncharacters, unassigned)."""
+    c = ord(ch)
+    if c < 0x20 or c == 0x7F or 0x80 <= c <= 0x9F or c in _REFUSED:
+        return True
+    if 0xFDD0 <= c <= 0xFDEF or (c & 0xFFFE) == 0xFFFE:
+        return True
+    return unicodedata.category(ch) in ("Cf", "Cs", "Cn")
+
+
+def _decode_one(data, at):
+    """The character at `at` and its length; (None, 1) where no valid UTF-8 character starts."""
+    lead = data[at]
+    if lead < 0x80:
+        return chr(lead), 1
+    n = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+    if n == 0 or at + n > len(data):
+        return None, 1
+    try:
+        return data[at:at + n].decode("utf-8"), n
+    except UnicodeDecodeError:
+        return None, 1
+
+
+def shown(data):
+    """text::shown: `data` (bytes) as every photodrop output shows it."""
+    out, at = [], 0
+    while at < len(data):
+        ch, n = _decode_one(data, at)
+        if ch is None:
+            out.append("\\x%02X" % data[at])
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch in "\t\n\r":
+            out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append("\\x%02X" % ord(ch))
+        elif unsafe(ch):
+            out.append("\\u{%X}" % ord(ch))
+        else:
+            out.append(ch)
+        at += n
+    return "".join(out)
+
+
+def raw_controls(output):
+    """What an operator's terminal must not receive raw, found in `output` (bytes): bytes
+    that are not UTF-8, and every character text::shown escapes but a line break."""
+    try:
+        text = output.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return ["not UTF-8 at byte %d: %r" % (e.start, output[max(0, e.start - 40):e.start + 40])]
+    found = []
+    for at, ch in enumerate(text):
+        if ch != "\n" and unsafe(ch):
+            found.append("U+%04X in %r" % (ord(ch), text[max(0, at - 40):at + 40]))
+    return found
