@@ -82,6 +82,46 @@ def unsafe(ch):
     return unicodedata.category(ch) in ("Cf", "Cs", "Cn")
 
 
+def _neighbour(chars, at, step, skip):
+    at += step
+    while 0 <= at < len(chars) and chars[at] is not None and skip(chars[at]):
+        at += step
+    return chars[at] if 0 <= at < len(chars) else None
+
+
+def _is_mark(ch):
+    return unicodedata.category(ch) in ("Mn", "Me")
+
+
+def _extends_emoji(ch):
+    return unicodedata.category(ch) in ("Mn", "Me") or 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+def _arabic_letter(ch):
+    return ch is not None and unicodedata.bidirectional(ch) == "AL" and unicodedata.category(ch) == "Lo"
+
+
+def _emoji(ch):
+    return ch is not None and unicodedata.category(ch) == "So" and ord(ch) >= 0x2000
+
+
+def unsafe_at(chars, at):
+    """unsafe() in context, as text::first_unsafe_character and text::shown decide: a joiner
+    (U+200C, U+200D) right after a virama, a non-joiner between Arabic-script letters and a
+    joiner between emoji are allowed. `chars`: the characters, None for a byte that is not UTF-8."""
+    ch = chars[at]
+    if ch in ("\u200c", "\u200d"):
+        before = chars[at - 1] if at > 0 else None
+        if before is not None and unicodedata.combining(before) == 9:
+            return False
+        if ch == "\u200c":
+            if _arabic_letter(_neighbour(chars, at, -1, _is_mark)) and _arabic_letter(_neighbour(chars, at, 1, _is_mark)):
+                return False
+        elif _emoji(_neighbour(chars, at, -1, _extends_emoji)) and _emoji(_neighbour(chars, at, 1, _extends_emoji)):
+            return False
+    return unsafe(ch)
+
+
 def _decode_one(data, at):
     """The character at `at` and its length; (None, 1) where no valid UTF-8 character starts."""
     lead = data[at]
@@ -98,22 +138,26 @@ def _decode_one(data, at):
 
 def shown(data):
     """text::shown: `data` (bytes) as every photodrop output shows it."""
-    out, at = [], 0
+    chars, starts, at = [], [], 0
     while at < len(data):
         ch, n = _decode_one(data, at)
+        chars.append(ch)
+        starts.append(at)
+        at += n
+    out = []
+    for i, ch in enumerate(chars):
         if ch is None:
-            out.append("\\x%02X" % data[at])
+            out.append("\\x%02X" % data[starts[i]])
         elif ch == "\\":
             out.append("\\\\")
         elif ch in "\t\n\r":
             out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}[ch])
         elif ord(ch) < 0x20 or ord(ch) == 0x7F:
             out.append("\\x%02X" % ord(ch))
-        elif unsafe(ch):
+        elif unsafe_at(chars, i):
             out.append("\\u{%X}" % ord(ch))
         else:
             out.append(ch)
-        at += n
     return "".join(out)
 
 
@@ -124,8 +168,8 @@ def raw_controls(output):
         text = output.decode("utf-8")
     except UnicodeDecodeError as e:
         return ["not UTF-8 at byte %d: %r" % (e.start, output[max(0, e.start - 40):e.start + 40])]
-    found = []
-    for at, ch in enumerate(text):
-        if ch != "\n" and unsafe(ch):
+    found, chars = [], list(text)
+    for at, ch in enumerate(chars):
+        if ch != "\n" and unsafe_at(chars, at):
             found.append("U+%04X in %r" % (ord(ch), text[max(0, at - 40):at + 40]))
     return found
