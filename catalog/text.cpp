@@ -59,7 +59,15 @@ std::optional<Unsafe> classify(char32_t c) {
     }
     if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
         return Unsafe{"a noncharacter", "which Unicode keeps for programs' internal use"};
-    switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
+    auto category = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+    // Default-ignorable characters show as nothing (a grapheme joiner, Hangul fillers);
+    // variation selectors choose a glyph (an emoji's colour form, a Mongolian letter's shape).
+    bool variation_selector = (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xe0100 && c <= 0xe01ef) ||
+                              (c >= 0x180b && c <= 0x180d) || c == 0x180f;
+    if (category != UTF8PROC_CATEGORY_CF && !variation_selector &&
+        utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->ignorable)
+        return Unsafe{"an invisible character", invisible};
+    switch (category) {
         case UTF8PROC_CATEGORY_CF: return Unsafe{"an invisible formatting character", invisible};
         case UTF8PROC_CATEGORY_CS: return Unsafe{"a surrogate", "which is not a character"};
         case UTF8PROC_CATEGORY_CN: return Unsafe{"a code point that Unicode has not assigned", "which may show as anything"};
@@ -95,15 +103,19 @@ char32_t after(std::string_view s, size_t at, Skip skip) {
     return 0;
 }
 
+// The characters skipped to find a joiner's neighbours: never one that is refused (and
+// shown escaped), so that a joiner that stands in context still does in what shown() returns.
 bool is_mark(char32_t c) {
     auto category = property(c).category;
-    return category == UTF8PROC_CATEGORY_MN || category == UTF8PROC_CATEGORY_ME;
+    return (category == UTF8PROC_CATEGORY_MN || category == UTF8PROC_CATEGORY_ME) && !classify(c);
 }
 bool is_arabic_letter(char32_t c) {
     return c != 0 && property(c).bidi_class == UTF8PROC_BIDI_CLASS_AL && property(c).category == UTF8PROC_CATEGORY_LO;
 }
 bool is_emoji(char32_t c) { return c != 0 && property(c).boundclass == UTF8PROC_BOUNDCLASS_EXTENDED_PICTOGRAPHIC; }
-bool extends_emoji(char32_t c) { return property(c).boundclass == UTF8PROC_BOUNDCLASS_EXTEND; }  // VS16, skin tones
+bool extends_emoji(char32_t c) {  // VS16, skin tones
+    return property(c).boundclass == UTF8PROC_BOUNDCLASS_EXTEND && !classify(c);
+}
 bool never(char32_t) { return false; }
 
 // Whether the joiner `c` (U+200C or U+200D) spanning [at, end) of `s` stands where a
@@ -155,6 +167,12 @@ std::optional<std::string> first_unsafe_character(std::string_view s) {
         at += static_cast<size_t>(d.length);
     }
     return std::nullopt;
+}
+
+bool starts_or_ends_with_space(std::string_view s) {
+    if (s.empty()) return false;
+    auto is_space = [](char32_t c) { return c != 0 && property(c).category == UTF8PROC_CATEGORY_ZS; };
+    return is_space(after(s, 0, never)) || is_space(before(s, s.size(), never));
 }
 
 std::optional<std::string> nfc(std::string_view s) {

@@ -18,7 +18,8 @@ bool valid_utf8(std::string_view s);
 // Why `c` may not stand in a name, in words for a person ("a right-to-left
 // override (U+202E), which is used to disguise file names"); nullopt when it
 // may. Refused: controls (C0, C1), bidirectional controls, zero-width and
-// other invisible formatting characters, line and paragraph separators,
+// other invisible formatting characters, default-ignorable characters but
+// variation selectors (a grapheme joiner, Hangul fillers), line and paragraph separators,
 // noncharacters, and code points Unicode has not assigned (as of the Unicode
 // version of libutf8proc). Private-use characters are allowed: SMB clients
 // map the characters Windows forbids (: * ? " < > |) to them, and they can
@@ -31,6 +32,10 @@ std::optional<std::string> unsafe_character(char32_t c);
 // virama (Indic scripts), a non-joiner between Arabic-script letters (Persian,
 // Urdu), a joiner between emoji (emoji ZWJ sequences such as a family).
 std::optional<std::string> first_unsafe_character(std::string_view s);
+
+// Whether `s` begins or ends with a space character (U+0020, a no-break space,
+// an ideographic space: Unicode's Zs). `s` must be valid UTF-8.
+bool starts_or_ends_with_space(std::string_view s);
 
 // `s` in Unicode Normalization Form C (what Windows and Linux clients send;
 // macOS sends NFD): the form in which names are stored and compared.

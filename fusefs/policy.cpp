@@ -52,6 +52,8 @@ Verdict check_name(std::string_view name) {
     if (!text::valid_utf8(name)) return Verdict::refuse("the name is not valid UTF-8");
     if (auto why = text::first_unsafe_character(name)) return Verdict::refuse("the name contains " + *why);
     if (name.find('/') != std::string_view::npos) return Verdict::refuse("the name contains '/'");
+    if (text::starts_or_ends_with_space(name))
+        return Verdict::refuse("the name begins or ends with a space, which cannot be seen: names that look the same would differ");
     // NFC is shorter or as long, but for a few characters that have no composed form.
     if (auto stored = normalized_name(name); stored.size() > 255)
         return Verdict::refuse(fmt::format("the name is {} bytes long in the form it is stored in (NFC); at most 255 are allowed",

@@ -74,6 +74,7 @@ TEST_CASE("a zero-width joiner or non-joiner is allowed where a script needs one
              "\xd9\x85\xdb\x8c\xe2\x80\x8c \xd8\xae",                     // an Arabic letter, then a space
              "\xd9\x85\xe2\x80\x8d\xd8\xae",                              // a joiner (not a non-joiner) between Arabic letters
              "a\xcc\x81\xe2\x80\x8c" "b",                                 // after a combining mark that is no virama
+             "\xf0\x9f\x91\xa9\xe2\x80\x8c\xe2\x80\x8d\xf0\x9f\x91\xa7",  // a joiner after a refused non-joiner (found by fuzz_names)
          }) {
         CAPTURE(text::shown(name));
         auto why = text::first_unsafe_character(name);
@@ -81,10 +82,36 @@ TEST_CASE("a zero-width joiner or non-joiner is allowed where a script needs one
         CHECK(why->find("joiner") != std::string::npos);
         CHECK(text::shown(name).find("\\u{200") != std::string::npos);
     }
+    // A refused character is no context either: what shown() returns stands on its own.
+    CHECK(text::shown("\xf0\x9f\x91\xa9\xe2\x80\x8c\xe2\x80\x8d\xf0\x9f\x91\xa7") ==
+          "\xf0\x9f\x91\xa9\\u{200C}\\u{200D}\xf0\x9f\x91\xa7");
     // Bytes that are not UTF-8 are no context: an emoji's last three bytes repeated are not an emoji (found by fuzz_names).
     CHECK(text::shown("\xf0\x9f\x91\xa9\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa9") ==
           "\xf0\x9f\x91\xa9\\x9F\\x91\\xA9\\u{200D}\xf0\x9f\x91\xa9");
     // Without its context a joiner is never safe.
     CHECK(text::unsafe_character(0x200d));
     CHECK(text::unsafe_character(0x200c));
+}
+
+TEST_CASE("characters that show as nothing are refused; variation selectors, which choose a glyph, are not") {
+    for (char32_t c : {U'\u034f', U'\u3164', U'\u115f', U'\u1160', U'\uffa0'}) {
+        CAPTURE(static_cast<uint32_t>(c));
+        auto why = text::unsafe_character(c);
+        REQUIRE(why);
+        CHECK(why->starts_with("an invisible character"));
+    }
+    CHECK_FALSE(text::first_unsafe_character("\xe2\x9d\xa4\xef\xb8\x8f"));  // ❤️: a heart and VS16
+    CHECK_FALSE(text::first_unsafe_character("\xe1\xa0\xa0\xe1\xa0\x8b"));  // a Mongolian letter and a free variation selector
+    CHECK(text::shown("hangul\xe3\x85\xa4" "filler") == "hangul\\u{3164}filler");
+}
+
+TEST_CASE("a space at either end of a name, which cannot be seen") {
+    CHECK(text::starts_or_ends_with_space(" leading"));
+    CHECK(text::starts_or_ends_with_space("trailing "));
+    CHECK(text::starts_or_ends_with_space(" "));
+    CHECK(text::starts_or_ends_with_space("no-break\xc2\xa0"));       // U+00A0
+    CHECK(text::starts_or_ends_with_space("\xe3\x80\x80ideographic"));  // U+3000
+    CHECK_FALSE(text::starts_or_ends_with_space("Klasse 3a"));
+    CHECK_FALSE(text::starts_or_ends_with_space("Klasse\xc2\xa0" "3a"));
+    CHECK_FALSE(text::starts_or_ends_with_space(""));
 }

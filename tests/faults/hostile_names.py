@@ -69,7 +69,8 @@ def load(path=CORPUS):
 # --- how photodrop shows what a client sent (text::shown) -----------------------------------
 
 _REFUSED = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C,
-            0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x2028, 0x2029}
+            0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x2028, 0x2029,
+            0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0}  # the last: default-ignorable, not Cf
 
 
 def unsafe(ch):
@@ -90,11 +91,11 @@ def _neighbour(chars, at, step, skip):
 
 
 def _is_mark(ch):
-    return unicodedata.category(ch) in ("Mn", "Me")
+    return unicodedata.category(ch) in ("Mn", "Me") and not unsafe(ch)
 
 
 def _extends_emoji(ch):
-    return unicodedata.category(ch) in ("Mn", "Me") or 0x1F3FB <= ord(ch) <= 0x1F3FF
+    return _is_mark(ch) or 0x1F3FB <= ord(ch) <= 0x1F3FF
 
 
 def _arabic_letter(ch):

@@ -286,6 +286,19 @@ TEST_CASE("characters that hide, reorder or break a name are refused, each with 
           "the name contains a right-to-left override (U+202E), which is used to disguise file names");
 }
 
+TEST_CASE("a name that begins or ends with a space is refused: it would look like the name without it") {
+    for (std::string name : {" Klasse 3a", "Klasse 3a ", " ", "Klasse 3a\xc2\xa0", "\xe3\x80\x80Klasse"}) {
+        CAPTURE(name);
+        auto v = check_name(name);
+        REQUIRE_FALSE(v);
+        CHECK(v.reason() == "the name begins or ends with a space, which cannot be seen: names that look the same would differ");
+        CHECK_FALSE(make_folder(Layout::Albums, Level::Job, name).verdict);
+    }
+    CHECK(make_folder(Layout::Albums, Level::Job, "Klasse 3a").verdict);
+    CHECK(create_file(Layout::Flat, Level::Job, "IMG 0001.jpg").verdict);
+    CHECK(create_file(Layout::Flat, Level::Job, " IMG_0001.jpg").verdict.reason().find("space") != std::string::npos);
+}
+
 TEST_CASE("a name is at most 255 bytes in the form it is stored in") {
     // U+1D15E (a musical note, 4 bytes) has no composed form: NFC makes it 8 bytes.
     std::string note = "\xf0\x9d\x85\x9e";
