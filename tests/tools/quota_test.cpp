@@ -86,4 +86,9 @@ TEST_CASE("tenant set --quota refuses what is not a size, with a reason, and cha
 
     auto missing = ctl.run({"tenant", "set", "demo"});
     CHECK(missing.status == 2);
+
+    auto help = ctl.run({"tenant", "set", "--help"});
+    CHECK(help.status == 0);
+    CHECK(help.out.find("Usage: photodropctl tenant set") != std::string::npos);
+    CHECK(help.out.find("'none' for no quota") != std::string::npos);
 }
