@@ -69,6 +69,17 @@ public:
     virtual std::optional<Tenant> tenant(const std::string& slug) = 0;
     virtual std::optional<Tenant> tenant(Id id) = 0;
     virtual std::vector<Tenant> tenants() = 0;
+    // Sets the tenant's quota in bytes, or removes it (nullopt: unlimited).
+    virtual void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) = 0;
+    // The bytes the tenant's uploads hold, as its quota counts them: the size
+    // of each upload whose bytes are kept (data_path set) and that the tenant
+    // has not deleted, discarded or had refused (receiving, queued, processing,
+    // ingested, failed, and rejected with its bytes kept: is_visible()). Bytes
+    // that several uploads share (a duplicate reads its photo's original) count
+    // once. Not counted: what the tenant deleted but retention keeps a while
+    // (keep_deleted), and the thumbnails and previews made from its photos.
+    // For a receiving upload, the size its writer last committed.
+    virtual int64_t tenant_use(Id tenant_id) = 0;
 
     // Jobs
     virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,

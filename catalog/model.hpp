@@ -42,6 +42,7 @@ struct Tenant {
     Id id = 0;
     std::string slug;
     std::string name;
+    std::optional<int64_t> quota;  // bytes its uploads may hold (Catalog::tenant_use); none: unlimited
 };
 
 struct Job {

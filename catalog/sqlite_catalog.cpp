@@ -145,26 +145,44 @@ public:
         if (tenant(slug)) throw CatalogError(fmt::format("tenant {} exists already", slug));
         Transaction tx(db_);
         Statement(db_, "INSERT INTO tenants(slug, name) VALUES (?, ?)").bind_all(slug, name).run();
-        Tenant t{db_.last_insert_id(), slug, name};
+        Tenant t{db_.last_insert_id(), slug, name, std::nullopt};
         tx.commit();
         return t;
     }
 
     std::optional<Tenant> tenant(const std::string& slug) override {
-        Statement st(db_, "SELECT id, slug, name FROM tenants WHERE slug = ?");
+        Statement st(db_, "SELECT id, slug, name, quota_bytes FROM tenants WHERE slug = ?");
         st.bind(1, slug);
         return one<Tenant>(st, read_tenant);
     }
 
     std::optional<Tenant> tenant(Id id) override {
-        Statement st(db_, "SELECT id, slug, name FROM tenants WHERE id = ?");
+        Statement st(db_, "SELECT id, slug, name, quota_bytes FROM tenants WHERE id = ?");
         st.bind(1, id);
         return one<Tenant>(st, read_tenant);
     }
 
     std::vector<Tenant> tenants() override {
-        Statement st(db_, "SELECT id, slug, name FROM tenants ORDER BY slug");
+        Statement st(db_, "SELECT id, slug, name, quota_bytes FROM tenants ORDER BY slug");
         return all<Tenant>(st, read_tenant);
+    }
+
+    void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) override {
+        Transaction tx(db_);
+        Statement(db_, "UPDATE tenants SET quota_bytes = ? WHERE id = ?").bind_all(quota_bytes, tenant_id).run();
+        if (db_.changes() == 0) throw CatalogError(fmt::format("no tenant {}", tenant_id));
+        tx.commit();
+    }
+
+    int64_t tenant_use(Id tenant_id) override {
+        // One row per file (the partial index uploads_by_bytes covers it): a
+        // duplicate names its photo's original, and is counted with it.
+        Statement st(db_, "SELECT coalesce(sum(size), 0) FROM (SELECT max(u.size) AS size FROM uploads u "
+                          "JOIN jobs j ON j.id = u.job_id WHERE j.tenant_id = ?1 AND u.data_path <> '' "
+                          "AND u.state NOT IN ('deleted','discarded') GROUP BY u.data_path)");
+        st.bind(1, tenant_id);
+        st.step();
+        return st.get_int(0);
     }
 
     Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
@@ -701,7 +719,9 @@ public:
     }
 
 private:
-    static Tenant read_tenant(const Statement& st) { return Tenant{st.get_int(0), st.get_text(1), st.get_text(2)}; }
+    static Tenant read_tenant(const Statement& st) {
+        return Tenant{st.get_int(0), st.get_text(1), st.get_text(2), st.get_opt_int(3)};
+    }
     static SftpUser read_user(const Statement& st) {
         return SftpUser{st.get_int(0), st.get_int(1), st.get_text(2), static_cast<uint32_t>(st.get_int(3)),
                         st.get_int(4) != 0, {}};

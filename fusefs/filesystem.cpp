@@ -269,6 +269,54 @@ int64_t Filesystem::free_space() const {
     return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
 }
 
+Filesystem::Quota Filesystem::quota() {
+    auto now = std::chrono::steady_clock::now();
+    Quota q;
+    bool fresh;
+    uint64_t generation;
+    {
+        std::lock_guard lock(quota_mutex_);
+        fresh = now < quota_fresh_until_;
+        q = quota_read_;
+        generation = quota_generation_;
+    }
+    if (!fresh) {
+        q = with_catalog([&](Catalog& c) {
+            Quota read;
+            if (auto t = c.tenant(tenant_.id)) read.limit = t->quota;
+            if (read.limit) read.use = c.tenant_use(tenant_.id);
+            return read;
+        });
+        std::lock_guard lock(quota_mutex_);
+        // A change made while the catalog was read may be missing from it: read again next time.
+        if (generation == quota_generation_) {
+            quota_read_ = q;
+            quota_fresh_until_ = now + quota_refresh;
+        }
+    }
+    if (!q.limit) return q;
+    std::lock_guard lock(registry_mutex_);
+    for (const OpenFile* file : open_writers_)
+        if (file->counts) q.use += std::max<int64_t>(0, file->end - file->recorded);
+    return q;
+}
+
+void Filesystem::quota_changed() {
+    std::lock_guard lock(quota_mutex_);
+    ++quota_generation_;
+    quota_fresh_until_ = {};
+}
+
+void Filesystem::writer_opened(OpenFile* file) {
+    std::lock_guard lock(registry_mutex_);
+    open_writers_.insert(file);
+}
+
+void Filesystem::writer_closed(OpenFile* file) {
+    std::lock_guard lock(registry_mutex_);
+    open_writers_.erase(file);
+}
+
 void Filesystem::forget_cached(const std::string& path) {
     {
         std::lock_guard lock(invalidate_mutex_);

@@ -2,8 +2,8 @@
 // The state of one tenant's mount, shared by the FUSE operations in ops/.
 //
 // Lock order: OpenFile::lock before Filesystem::catalog_mutex_; the open-file
-// registry's mutex and the invalidator's are leaves (nothing else is taken
-// while one is held).
+// registry's mutex, the invalidator's and the quota's are leaves (nothing else
+// is taken while one is held).
 
 #include "catalog/catalog.hpp"
 #include "fusefs/policy.hpp"
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -88,6 +89,11 @@ struct OpenFile {
     std::atomic<int64_t> end{0};              // the size the client made: its furthest write, or its truncation
     std::atomic<bool> direct_works{false};    // `direct` is open and the file system takes its writes
     std::atomic<int64_t> junk_size{0};
+    // For the tenant's quota (Filesystem::quota): the size the catalog has of
+    // the upload (what its last commit recorded), and whether the bytes written
+    // past it count (not once Done: the catalog then has what is kept).
+    std::atomic<int64_t> recorded{0};
+    std::atomic<bool> counts{true};
 };
 
 // Where a path leads.
@@ -160,6 +166,25 @@ public:
     // Free bytes in the data directory, for users other than root.
     int64_t free_space() const;
 
+    // The tenant's quota and the bytes it uses now: the catalog's figures
+    // (Catalog::tenant_use), read again when this mount changed them
+    // (quota_changed) or once they are quota_refresh old, so that a change
+    // photodropctl makes is seen within that time; plus the bytes open
+    // writers wrote past what the catalog has of their uploads. The use is
+    // left at 0 without a quota. No catalog query while the figures are fresh:
+    // a WRITE may ask.
+    struct Quota {
+        std::optional<int64_t> limit;
+        int64_t use = 0;
+    };
+    static constexpr std::chrono::milliseconds quota_refresh{500};
+    Quota quota();
+    // This mount changed the bytes uploads hold (a commit, a cut, a delete): read them again.
+    void quota_changed();
+    // A writing handle's bytes past `recorded` count towards the use from this until it is gone.
+    void writer_opened(OpenFile* file);
+    void writer_closed(OpenFile* file);
+
     // Makes the kernel forget what it cached of `path` (its entry, its size,
     // its pages), so that the next stat asks again: after a refusal or a
     // failed close. The kernel may need other requests answered to do it: not
@@ -205,10 +230,16 @@ private:
     std::unique_ptr<Catalog> catalog_;
     Tenant tenant_;
 
-    std::mutex registry_mutex_;  // guards open_uploads_, writers_ and open_junk_; a leaf lock
+    std::mutex registry_mutex_;  // guards open_uploads_, writers_, open_junk_ and open_writers_; a leaf lock
     std::map<Id, int> open_uploads_;
     std::set<Id> writers_;
     std::multiset<std::string> open_junk_;
+    std::set<OpenFile*> open_writers_;
+
+    std::mutex quota_mutex_;  // guards the fields below; a leaf lock
+    Quota quota_read_;        // the catalog's figures
+    std::chrono::steady_clock::time_point quota_fresh_until_{};
+    uint64_t quota_generation_ = 0;  // + 1 at each quota_changed
 
     std::mutex invalidate_mutex_;  // guards the fields below; a leaf lock
     std::condition_variable invalidate_wake_;

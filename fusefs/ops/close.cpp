@@ -40,6 +40,12 @@ int release(const char* path, fuse_file_info* fi) noexcept {
         }
         fs.closed(file->upload_id);
         if (!file->writable) return 0;
+        // Its bytes count towards the quota until the commit has recorded them, however it ends.
+        struct Uncount {
+            Filesystem& fs;
+            OpenFile* file;
+            ~Uncount() { fs.writer_closed(file); }
+        } uncount{fs, file.get()};
         // The writer stays the upload's only one until its last bytes are committed.
         WriterClaim writer(fs, file->upload_id);
         std::unique_lock exclusive(file->lock);

@@ -80,6 +80,7 @@ void take_back(Filesystem& fs, OpenFile& file) {
         file.phase = OpenFile::Phase::Receiving;
     } catch (const CatalogError&) {
         file.phase = OpenFile::Phase::Done;
+        file.counts = false;
         file.error = EACCES;
         fs.refuse(file.path, file.uid, "this photo is being processed already: overwrite it to replace it");
     }
@@ -88,12 +89,14 @@ void take_back(Filesystem& fs, OpenFile& file) {
 void refuse_content(Filesystem& fs, OpenFile& file, const std::string& reason, int err) {
     if (file.phase == OpenFile::Phase::Done) return;
     file.phase = OpenFile::Phase::Done;
+    file.counts = false;
     file.error = err;
     // The refused bytes are not kept. The upload is ours while receiving, so
     // the staging file is the one the catalog names.
     if (::ftruncate(file.fd.get(), 0) != 0) throw_errno("truncate " + file.path);
     ::unlink(file.staging.c_str());
     fs.with_catalog([&](Catalog& c) { c.reject_without_bytes(file.upload_id, reason); });
+    fs.quota_changed();
     fs.log(file.path, file.uid, "refused: " + reason);
     fs.forget_cached(file.path);
 }
@@ -101,6 +104,7 @@ void refuse_content(Filesystem& fs, OpenFile& file, const std::string& reason, i
 void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
     if (file.phase == OpenFile::Phase::Done) return;
     file.phase = OpenFile::Phase::Done;
+    file.counts = false;
     file.error = err;
     int64_t kept = std::min(at, contiguous_size(file.fd.get()));
     ::ftruncate(file.fd.get(), kept);
@@ -109,6 +113,7 @@ void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
     ::fstat(file.fd.get(), &st);
     int64_t mtime_ns = to_ns(st.st_mtim);
     fs.with_catalog([&](Catalog& c) { c.finish_receiving(file.upload_id, kept, mtime_ns, false); });
+    fs.quota_changed();
     fs.log(file.path, file.uid,
            fmt::format("not received: {} at byte {}; {} bytes kept{}, the upload can be resumed", std::strerror(err),
                        at, kept, durable ? "" : " (not yet on disk)"));
@@ -177,8 +182,10 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
         bool queue = upload && upload->state == UploadState::Receiving &&
                      !policy::temporary_target(upload->filename, fs.options().settings);
         c.finish_receiving(file.upload_id, st.st_size, mtime_ns, queue);
+        file.recorded = st.st_size;
         return queue;
     });
+    fs.quota_changed();
     file.written = false;
     if (queued) file.phase = OpenFile::Phase::Settled;
     fs.log(file.path, file.uid, fmt::format("received {} bytes{}", st.st_size, queued ? ", queued" : ""));

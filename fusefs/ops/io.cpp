@@ -1,5 +1,7 @@
 #include "fusefs/ops/common.hpp"
 
+#include "catalog/config.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -106,6 +108,22 @@ int write_buf(const char* path, fuse_bufvec* in, off_t offset, fuse_file_info* f
                            fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size),
                            EFBIG);
             return dropped(size);
+        }
+        // Bytes that would take the tenant past its quota: the upload is cut
+        // back before them and stays resumable, as on a full disk.
+        if (int64_t growth = end - file->end; growth > 0) {
+            auto quota = fs.quota();
+            if (quota.limit && quota.use + growth > *quota.limit) {
+                std::unique_lock exclusive(file->lock);
+                take_back(fs, *file);
+                if (file->phase == OpenFile::Phase::Receiving)
+                    fs.log(file->path, file->uid,
+                           fmt::format("refused: bytes {} to {} would take the studio past its storage quota "
+                                       "({} of {} used)",
+                                       offset, end, format_size(quota.use), format_size(*quota.limit)));
+                fail_writing(fs, *file, EDQUOT, offset);
+                return dropped(size);
+            }
         }
         std::shared_lock shared(file->lock);
         while (file->phase != OpenFile::Phase::Receiving) {

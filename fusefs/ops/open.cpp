@@ -1,5 +1,7 @@
 #include "fusefs/ops/common.hpp"
 
+#include "catalog/config.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,9 +15,10 @@ namespace photodrop::fs::ops {
 namespace {
 
 // A handle of `upload_id` on `fd`. A writer (`staging` names its file) must
-// be the upload's one writer (Filesystem::begin_writing) and stays it until release.
+// be the upload's one writer (Filesystem::begin_writing) and stays it until
+// release; `recorded` is the size the catalog has of its upload.
 OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, Id upload_id, Fd fd,
-                     const std::filesystem::path& staging = {}) {
+                     const std::filesystem::path& staging = {}, int64_t recorded = 0) {
     auto file = std::make_unique<OpenFile>();
     file->upload_id = upload_id;
     file->fd = std::move(fd);
@@ -31,6 +34,8 @@ OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
         struct stat st {};
         if (::fstat(file->fd.get(), &st) != 0) throw_errno("stat " + staging.string());
         file->end = st.st_size;
+        file->recorded = recorded;
+        fs.writer_opened(file.get());
     }
     fi->fh = reinterpret_cast<uintptr_t>(file.get());
     if (upload_id) fs.opened(upload_id);
@@ -44,6 +49,18 @@ bool refuse_when_full(Filesystem& fs, const char* path, uint32_t uid) {
     if (free >= fs.options().free_space_reserve) return false;
     fs.refuse(path, uid, fmt::format("the server is out of space ({} MiB free, {} MiB kept in reserve): try again later",
                                      free >> 20, fs.options().free_space_reserve >> 20));
+    return true;
+}
+
+// Refuses to start writing when the tenant's uploads hold its quota or more;
+// a new upload's `attempt` is recorded, rejected, with the reason.
+bool refuse_over_quota(Filesystem& fs, const char* path, uint32_t uid, std::optional<NewUpload> attempt = std::nullopt) {
+    auto quota = fs.quota();
+    if (!quota.limit || quota.use < *quota.limit) return false;
+    fs.refuse(path, uid,
+              fmt::format("the studio's storage quota is used up ({} of {}): delete photos or ask for a larger quota",
+                          format_size(quota.use), format_size(*quota.limit)),
+              std::move(attempt));
     return true;
 }
 
@@ -67,6 +84,7 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
 int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, const Node& node) {
     const Upload& upload = *node.upload;
     if (refuse_when_full(fs, path, uid)) return -ENOSPC;
+    if (refuse_over_quota(fs, path, uid)) return -EDQUOT;
     if (!claim_writing(fs, upload.id, path, uid)) return -EACCES;
     WriterClaim writer(fs, upload.id);
     bool truncate = fi->flags & O_TRUNC;
@@ -86,7 +104,7 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
         if (!truncate && upload.state == UploadState::Receiving &&
             ::ftruncate(fd.get(), contiguous_size(fd.get())) != 0)
             throw_errno("truncate " + upload.data_path);
-        auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), staging);
+        auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), staging, upload.size);
         writer.keep();
         file->written = truncate;
         if (!truncate && upload.state != UploadState::Receiving) file->phase = OpenFile::Phase::Settled;
@@ -100,6 +118,7 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     fs.with_catalog([&](Catalog& c) {
         c.set_state(upload.id, UploadState::Deleted, "replaced by a new upload of the same name");
     });
+    fs.quota_changed();
     auto supersedes = upload.duplicate ? std::nullopt : upload.photo_id;
     return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, supersedes);
 }
@@ -154,6 +173,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return open_for_writing(fs, fi, path, uid, existing);
         }
         if (refuse_when_full(fs, path, uid)) return -ENOSPC;
+        if (refuse_over_quota(fs, path, uid, attempt)) return -EDQUOT;
         return start_upload(fs, fi, path, uid, parent.job->id, parent.folder, decision.name, mode, std::nullopt);
     });
 }

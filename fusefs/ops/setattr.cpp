@@ -107,6 +107,7 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
         if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
         int64_t mtime_ns = to_ns(st.st_mtim);
         fs.with_catalog([&](Catalog& c) { c.finish_receiving(upload->id, size, mtime_ns, queued); });
+        fs.quota_changed();
         if (queued) fs.wake_ingest(upload->id);
         return 0;
     });

@@ -12,6 +12,7 @@ int unlink(const char* path) noexcept {
         if (node.is_dir()) return -EISDIR;
         if (node.kind != Node::Kind::File) return fs.is_open_junk(path) ? 0 : -ENOENT;
         fs.with_catalog([&](Catalog& c) { c.delete_upload(node.upload->id); });
+        fs.quota_changed();
         fs.log(path, uid, node.upload->state == UploadState::Ingested ? "deleted: photo marked deleted"
                                                                       : "deleted: upload cancelled");
         return 0;

@@ -13,8 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/statvfs.h>
+
+#include <chrono>
 #include <fstream>
 #include <memory>
+#include <sstream>
+#include <thread>
 
 using namespace photodrop;
 using namespace photodrop::test;
@@ -282,4 +287,58 @@ TEST_CASE("a wrong password, an unknown user and a disabled user are refused") {
     REQUIRE(d.ctl({"user", "enable", d.dave}) == 0);
     CHECK(d.client(d.dave, {"auth"})["ok"] == true);
     REQUIRE(d.ctl({"user", "disable", d.dave}) == 0);
+}
+
+// The size in KiB that OpenSSH sftp's `df` shows (the first number of its second line).
+int64_t sftp_df_size_kib(const std::string& out) {
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty() && line.find("Size") == std::string::npos && line.find("sftp>") == std::string::npos) {
+            std::istringstream numbers(line);
+            int64_t kib = -1;
+            if (numbers >> kib) return kib;
+        }
+    return -1;
+}
+
+TEST_CASE("with a tenant quota sftp's df shows it; a put that crosses it fails, and reput completes it once there is room") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    auto& b = d.d.tenant(1);
+    struct Unset {
+        TwoTenants& d;
+        ~Unset() { d.ctl({"tenant", "set", "studio-b", "--quota", "none"}); }
+    } unset{d};
+    int64_t quota = b.catalog().tenant_use(b.tenant.id) + (2 << 20);
+    REQUIRE(d.ctl({"tenant", "set", "studio-b", "--quota", std::to_string(quota)}) == 0);
+    struct statvfs disk {};
+    REQUIRE(::statvfs(b.data_dir().c_str(), &disk) == 0);
+    int64_t expected_kib = quota / static_cast<int64_t>(disk.f_frsize) * static_cast<int64_t>(disk.f_frsize) / 1024;
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the mount reads the quota again within 500 ms
+    auto [df_status, df_out] = d.sftp(d.bob, "df\n");
+    CAPTURE(df_out);
+    CHECK(df_status == 0);
+    CHECK(sftp_df_size_kib(df_out) == expected_kib);
+
+    TempDir local;
+    auto bytes = some_bytes(3 << 20, 21);
+    auto data = local_file(local.path(), "quota.jpg", bytes);
+    auto [put_status, put_out] = d.sftp(d.bob, fmt::format("put {} job00002/quota.jpg\n", data.string()));
+    CAPTURE(put_out);
+    CHECK(put_status != 0);
+    CHECK(has(put_out, "Failure"));
+    auto u = uploads_named(b.catalog(), b.flat_job.id, "quota.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Receiving);
+    CHECK(u[0].size <= 2 << 20);
+    CHECK(has(b.log(), "would take the studio past its storage quota"));
+
+    REQUIRE(d.ctl({"tenant", "set", "studio-b", "--quota", "none"}) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    auto [reput_status, reput_out] = d.sftp(d.bob, fmt::format("reput {} job00002/quota.jpg\n", data.string()));
+    CAPTURE(reput_out);
+    CHECK(reput_status == 0);
+    CHECK(d.client(d.bob, {"read", "job00002/quota.jpg"})["sha256"] == sha256(bytes));
+    CHECK(uploads_named(b.catalog(), b.flat_job.id, "quota.jpg").back().state == UploadState::Queued);
 }
