@@ -9,7 +9,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 4> migrations{
+constexpr std::array<std::string_view, 5> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -114,6 +114,10 @@ ALTER TABLE uploads ADD COLUMN purged_ns INTEGER;
 UPDATE photos SET deleted_ns = (SELECT updated_ns FROM uploads WHERE uploads.id = photos.upload_id) WHERE deleted = 1;
 CREATE INDEX photos_by_content ON photos(content_hash);
 CREATE INDEX uploads_by_content ON uploads(content_hash) WHERE content_hash <> '';
+)sql",
+    // 5: a photo's note: the damage its decoder got past
+    R"sql(
+ALTER TABLE photos ADD COLUMN note TEXT NOT NULL DEFAULT '';
 )sql",
 };
 }  // namespace

@@ -7,6 +7,9 @@
 #include <vips/vips8>
 
 #include <cerrno>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -39,10 +42,12 @@ std::string one_line(const std::string& text) {
 
 // A libvips failure is the upload's fault (a refusal, "<what>: <libvips' words>"),
 // unless libvips ran out of disk space (its temporary files), which is transient.
+// When libvips gave no words, the reason says so rather than end in ": ".
 [[noreturn]] void refuse(std::string_view what, const vips::VError& e) {
     std::string text = one_line(e.what());
     if (says_out_of_space(text))
         throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", text));
+    if (text.empty()) throw Refusal(fmt::format("{} (libvips gave no detail)", what));
     throw Refusal(fmt::format("{}: {}", what, text));
 }
 
@@ -110,24 +115,150 @@ ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
     return header;
 }
 
+namespace {
+// A file read byte by byte through its stream buffer, counting.
+class ByteReader {
+public:
+    explicit ByteReader(const std::string& path) : in_(path, std::ios::binary) {}
+    int next() {  // -1 at the end
+        int c = in_.rdbuf()->sbumpc();
+        if (c != std::char_traits<char>::eof()) ++offset_;
+        return c == std::char_traits<char>::eof() ? -1 : c;
+    }
+    int peek() {
+        int c = in_.rdbuf()->sgetc();
+        return c == std::char_traits<char>::eof() ? -1 : c;
+    }
+    bool skip(int64_t count) {
+        for (; count > 0; --count)
+            if (next() < 0) return false;
+        return true;
+    }
+    int64_t offset() const { return offset_; }
+
+private:
+    std::ifstream in_;
+    int64_t offset_ = 0;
+};
+
+// The offset just past a JPEG's EOI marker, or -1 if it ends before one.
+int64_t jpeg_end(ByteReader& in) {
+    if (in.next() != 0xFF || in.next() != 0xD8) return -1;
+    bool in_scan = false;  // in entropy-coded data, where any byte but a marker may come
+    for (;;) {
+        int b = in.next();
+        if (b < 0) return -1;
+        if (b != 0xFF) {
+            if (in_scan) continue;
+            return -1;  // between segments, only markers
+        }
+        int marker = in.next();
+        while (marker == 0xFF) marker = in.next();  // fill bytes
+        if (marker < 0) return -1;
+        // A stuffed 0xFF in the scan, a restart marker, TEM: no length follows.
+        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+        if (marker == 0xD9) return in.offset();
+        int high = in.next(), low = in.next();
+        if (low < 0) return -1;
+        int length = (high << 8) | low;
+        if (length < 2 || !in.skip(length - 2)) return -1;
+        in_scan = marker == 0xDA;  // SOS: its scan data follows
+    }
+}
+
+// The offset just past a PNG's IEND chunk, or -1 if it ends before one.
+int64_t png_end(ByteReader& in) {
+    if (!in.skip(8)) return -1;  // the signature
+    for (;;) {
+        uint32_t length = 0;
+        for (int i = 0; i < 4; ++i) {
+            int b = in.next();
+            if (b < 0) return -1;
+            length = (length << 8) | static_cast<uint32_t>(b);
+        }
+        std::string type;
+        for (int i = 0; i < 4; ++i) {
+            int b = in.next();
+            if (b < 0) return -1;
+            type += static_cast<char>(b);
+        }
+        if (!in.skip(int64_t{length} + 4)) return -1;  // data and CRC
+        if (type == "IEND") return in.offset();
+    }
+}
+}  // namespace
+
+int64_t bytes_after_image(const std::string& path, ImageFormat format) {
+    std::error_code error;
+    auto size = static_cast<int64_t>(std::filesystem::file_size(path, error));
+    if (error) return 0;
+    ByteReader in(path);
+    int64_t end = format == ImageFormat::Jpeg ? jpeg_end(in) : format == ImageFormat::Png ? png_end(in) : -1;
+    return end < 0 ? 0 : size - end;
+}
+
+bool decodes_to_nothing(const VImage& image, bool damaged) {
+    // One row per band after the first (all bands): ..., mean (col 4), deviation (col 5).
+    VImage stats = image.stats();
+    for (int band = 1; band <= image.bands(); ++band) {
+        double mean = stats.getpoint(4, band)[0];
+        double deviation = stats.getpoint(5, band)[0];
+        if (deviation >= 1.0) return false;
+        if (!damaged && std::abs(mean - 128.0) >= 1.0) return false;
+    }
+    return true;
+}
+
+namespace {
+// The preview, decoded once. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
+// damage the decoder reports; VIPS_FAIL_ON_ERROR decodes past what it can
+// (garbage inside a JPEG's compressed data) but still fails on a file that
+// ends early or that it cannot make sense of.
+VImage decode_preview(const std::string& path, const RenditionSizes& sizes, VipsFailOn fail_on) {
+    // One decode: shrink-on-load where the format has it, auto-rotated,
+    // imported from an embedded ICC profile into sRGB.
+    VImage preview = VImage::thumbnail(
+        path.c_str(), sizes.preview,
+        VImage::option()->set("height", sizes.preview)->set("size", VIPS_SIZE_DOWN)->set("fail_on", fail_on));
+    return to_srgb8(preview).copy_memory();
+}
+}  // namespace
+
 Renditions render(const std::string& path, const RenditionSizes& sizes) {
+    // The rule: a clean decode is accepted as it is. A decode that fails on
+    // warnings is tried again past them; if that succeeds the photo is
+    // accepted with the decoder's words as its note, if not it is refused.
+    // Either way, an image that decodes to nothing is refused. libvips
+    // reports a decoder's warnings only through its process-wide error buffer
+    // and log, which the workers share; the strict decode's own error is the
+    // one place where they belong to this file. A damaged file is decoded
+    // twice; a clean one (nearly all) once.
     VImage preview;
+    std::string note;
     try {
-        // One decode: shrink-on-load where the format has it, auto-rotated,
-        // imported from an embedded ICC profile into sRGB.
-        preview = VImage::thumbnail(path.c_str(), sizes.preview,
-                                    VImage::option()
-                                        ->set("height", sizes.preview)
-                                        ->set("size", VIPS_SIZE_DOWN)
-                                        ->set("fail_on", VIPS_FAIL_ON_ERROR));
-        preview = to_srgb8(preview).copy_memory();
-    } catch (const vips::VError& e) {
-        refuse("the image is truncated or corrupt", e);
+        preview = decode_preview(path, sizes, VIPS_FAIL_ON_WARNING);
+    } catch (const vips::VError& strict) {
+        note = one_line(strict.what());
+        if (says_out_of_space(note))
+            throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", note));
+        if (note.empty()) note = "the decoder reported damage but gave no detail";
+        try {
+            preview = decode_preview(path, sizes, VIPS_FAIL_ON_ERROR);
+        } catch (const vips::VError& e) {
+            refuse("the image is truncated or corrupt", e);
+        }
     }
     try {
+        if (decodes_to_nothing(preview, !note.empty()))
+            throw Refusal(note.empty() ? std::string("the image holds no picture: every pixel is the same grey, "
+                                                     "which is what a file whose image data is missing or zeroed "
+                                                     "decodes to")
+                                       : fmt::format("the image holds no picture: every pixel is the same colour, "
+                                                     "and the decoder reported damage ({})",
+                                                     note));
         VImage thumbnail = preview.thumbnail_image(
             sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail)};
+        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note};
     } catch (const vips::VError& e) {
         // The image decoded fine: this is not the upload's fault.
         throw std::runtime_error(fmt::format("cannot write the renditions: {}", one_line(e.what())));

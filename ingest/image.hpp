@@ -6,6 +6,8 @@
 #include "ingest/exif.hpp"
 #include "ingest/format.hpp"
 
+#include <vips/vips8>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,11 +43,30 @@ struct RenditionSizes {
 struct Renditions {
     std::vector<unsigned char> preview;
     std::vector<unsigned char> thumbnail;
+    // The decoder's words on damage it decoded past ("VipsJpeg: Corrupt JPEG
+    // data: premature end of data segment"); empty for a clean decode.
+    std::string note;
 };
 
-// Decodes the whole image once, failing on truncated or corrupt data, and
-// renders the preview from that decode and the thumbnail from the preview.
-// Images smaller than a rendition keep their size.
+// Decodes the whole image and renders the preview from that decode and the
+// thumbnail from the preview. Images smaller than a rendition keep their size.
+// A clean image is decoded once. Damage the decoder gets past (garbage in the
+// middle of a JPEG) is accepted with a note; a truncated or unreadable file,
+// and one that decodes to nothing, is refused (see decodes_to_nothing()).
 Renditions render(const std::string& path, const RenditionSizes& sizes);
+
+// How many bytes follow the end of a JPEG's or a PNG's image data (its EOI
+// marker, its IEND chunk): another file appended to it, a polyglot. Decoders
+// ignore them; the stored original keeps them. 0 for the other formats and
+// for a file that ends where its image does (or before).
+int64_t bytes_after_image(const std::string& path, ImageFormat format);
+
+// Whether a decoded image holds no picture: every band one flat value
+// (standard deviation under 1), and either the decoder reported damage
+// (`damaged`) or that value is mid-grey, what libjpeg makes of missing or
+// zeroed compressed data. A real photograph is never flat (sensor noise,
+// light falloff); a flat graphic of another colour with a clean decode is
+// still accepted.
+bool decodes_to_nothing(const vips::VImage& image, bool damaged);
 
 }  // namespace photodrop::ingest
