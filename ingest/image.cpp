@@ -8,8 +8,6 @@
 
 #include <cerrno>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -116,98 +114,24 @@ ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
 }
 
 namespace {
-// A file read byte by byte through its stream buffer, counting.
-class ByteReader {
-public:
-    explicit ByteReader(const std::string& path) : in_(path, std::ios::binary) {}
-    int next() {  // -1 at the end
-        int c = in_.rdbuf()->sbumpc();
-        if (c != std::char_traits<char>::eof()) ++offset_;
-        return c == std::char_traits<char>::eof() ? -1 : c;
-    }
-    int peek() {
-        int c = in_.rdbuf()->sgetc();
-        return c == std::char_traits<char>::eof() ? -1 : c;
-    }
-    bool skip(int64_t count) {
-        for (; count > 0; --count)
-            if (next() < 0) return false;
-        return true;
-    }
-    int64_t offset() const { return offset_; }
-
-private:
-    std::ifstream in_;
-    int64_t offset_ = 0;
+// Whether every band of `image` is one flat value (standard deviation under
+// 1), and whether that value is mid-grey, what libjpeg makes of missing data.
+struct Flatness {
+    bool flat = true;
+    bool mid_grey = true;
 };
-
-// The offset just past a JPEG's EOI marker, or -1 if it ends before one.
-int64_t jpeg_end(ByteReader& in) {
-    if (in.next() != 0xFF || in.next() != 0xD8) return -1;
-    bool in_scan = false;  // in entropy-coded data, where any byte but a marker may come
-    for (;;) {
-        int b = in.next();
-        if (b < 0) return -1;
-        if (b != 0xFF) {
-            if (in_scan) continue;
-            return -1;  // between segments, only markers
-        }
-        int marker = in.next();
-        while (marker == 0xFF) marker = in.next();  // fill bytes
-        if (marker < 0) return -1;
-        // A stuffed 0xFF in the scan, a restart marker, TEM: no length follows.
-        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
-        if (marker == 0xD9) return in.offset();
-        int high = in.next(), low = in.next();
-        if (low < 0) return -1;
-        int length = (high << 8) | low;
-        if (length < 2 || !in.skip(length - 2)) return -1;
-        in_scan = marker == 0xDA;  // SOS: its scan data follows
-    }
-}
-
-// The offset just past a PNG's IEND chunk, or -1 if it ends before one.
-int64_t png_end(ByteReader& in) {
-    if (!in.skip(8)) return -1;  // the signature
-    for (;;) {
-        uint32_t length = 0;
-        for (int i = 0; i < 4; ++i) {
-            int b = in.next();
-            if (b < 0) return -1;
-            length = (length << 8) | static_cast<uint32_t>(b);
-        }
-        std::string type;
-        for (int i = 0; i < 4; ++i) {
-            int b = in.next();
-            if (b < 0) return -1;
-            type += static_cast<char>(b);
-        }
-        if (!in.skip(int64_t{length} + 4)) return -1;  // data and CRC
-        if (type == "IEND") return in.offset();
-    }
-}
-}  // namespace
-
-int64_t bytes_after_image(const std::string& path, ImageFormat format) {
-    std::error_code error;
-    auto size = static_cast<int64_t>(std::filesystem::file_size(path, error));
-    if (error) return 0;
-    ByteReader in(path);
-    int64_t end = format == ImageFormat::Jpeg ? jpeg_end(in) : format == ImageFormat::Png ? png_end(in) : -1;
-    return end < 0 ? 0 : size - end;
-}
-
-bool decodes_to_nothing(const VImage& image, bool damaged) {
+Flatness flatness_of(const VImage& image) {
     // One row per band after the first (all bands): ..., mean (col 4), deviation (col 5).
     VImage stats = image.stats();
+    Flatness out;
     for (int band = 1; band <= image.bands(); ++band) {
-        double mean = stats.getpoint(4, band)[0];
-        double deviation = stats.getpoint(5, band)[0];
-        if (deviation >= 1.0) return false;
-        if (!damaged && std::abs(mean - 128.0) >= 1.0) return false;
+        if (stats.getpoint(5, band)[0] >= 1.0) out.flat = false;
+        if (std::abs(stats.getpoint(4, band)[0] - 128.0) >= 1.0) out.mid_grey = false;
     }
-    return true;
+    out.mid_grey = out.mid_grey && out.flat;
+    return out;
 }
+}  // namespace
 
 namespace {
 // The preview, decoded once. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
@@ -249,7 +173,12 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
         }
     }
     try {
-        if (decodes_to_nothing(preview, !note.empty()))
+        // An image that decodes to nothing: one flat value, and either the decoder
+        // reported damage or the value is mid-grey. A real photograph is never flat
+        // (sensor noise, light falloff); a flat graphic of another colour with a
+        // clean decode is still a picture.
+        auto flatness = flatness_of(preview);
+        if (flatness.flat && (!note.empty() || flatness.mid_grey))
             throw Refusal(note.empty() ? std::string("the image holds no picture: every pixel is the same grey, "
                                                      "which is what a file whose image data is missing or zeroed "
                                                      "decodes to")
@@ -258,7 +187,7 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
                                                      note));
         VImage thumbnail = preview.thumbnail_image(
             sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note};
+        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat};
     } catch (const vips::VError& e) {
         // The image decoded fine: this is not the upload's fault.
         throw std::runtime_error(fmt::format("cannot write the renditions: {}", one_line(e.what())));

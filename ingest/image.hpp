@@ -6,8 +6,6 @@
 #include "ingest/exif.hpp"
 #include "ingest/format.hpp"
 
-#include <vips/vips8>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,27 +44,16 @@ struct Renditions {
     // The decoder's words on damage it decoded past ("VipsJpeg: Corrupt JPEG
     // data: premature end of data segment"); empty for a clean decode.
     std::string note;
+    // Every pixel the same colour (a graphic, or compressed data that decodes to a flat area).
+    bool flat = false;
 };
 
 // Decodes the whole image and renders the preview from that decode and the
 // thumbnail from the preview. Images smaller than a rendition keep their size.
 // A clean image is decoded once. Damage the decoder gets past (garbage in the
 // middle of a JPEG) is accepted with a note; a truncated or unreadable file,
-// and one that decodes to nothing, is refused (see decodes_to_nothing()).
+// and one that decodes to nothing (one flat colour, mid-grey or with damage
+// reported) is refused.
 Renditions render(const std::string& path, const RenditionSizes& sizes);
-
-// How many bytes follow the end of a JPEG's or a PNG's image data (its EOI
-// marker, its IEND chunk): another file appended to it, a polyglot. Decoders
-// ignore them; the stored original keeps them. 0 for the other formats and
-// for a file that ends where its image does (or before).
-int64_t bytes_after_image(const std::string& path, ImageFormat format);
-
-// Whether a decoded image holds no picture: every band one flat value
-// (standard deviation under 1), and either the decoder reported damage
-// (`damaged`) or that value is mid-grey, what libjpeg makes of missing or
-// zeroed compressed data. A real photograph is never flat (sensor noise,
-// light falloff); a flat graphic of another colour with a clean decode is
-// still accepted.
-bool decodes_to_nothing(const vips::VImage& image, bool damaged);
 
 }  // namespace photodrop::ingest

@@ -3,6 +3,7 @@
 #include "ingest/content_hash.hpp"
 #include "ingest/decode_budget.hpp"
 #include "ingest/disk_space.hpp"
+#include "ingest/layout.hpp"
 #include "ingest/refusal.hpp"
 #include "ingest/retention.hpp"
 #include "ingest/unique_fd.hpp"
@@ -151,6 +152,14 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
         auto admitted = decode_budget().admit(header.decode_bytes, settings_.decode_memory);
         return render(source.string(), settings_.sizes);
     }();
+    // Zeros decode as data: a file never completely written shows a pattern
+    // repeated, not an error. A flat image may end in zeros (an encoder's
+    // shortest codes): it was let through by render().
+    ImageLayout layout = layout_of(source.string(), header.format);
+    if (layout.zeroed() && !renditions.flat)
+        throw Refusal(fmt::format("the image holds no picture: the last {} of its {} of image data are zero bytes, "
+                                  "what a file that was never completely written holds",
+                                  format_size(layout.trailing_zeros), format_size(layout.scan_bytes)));
 
     IngestResult result;
     result.width = header.upright_width();
@@ -162,9 +171,9 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     result.orientation = header.exif.orientation;
     result.content_hash = hash;
     std::string note = renditions.note;
-    if (int64_t after = bytes_after_image(source.string(), header.format); after > 0)
+    if (layout.bytes_after > 0)
         note += fmt::format("{}{} follow the end of the image (another file appended to it?)",
-                            note.empty() ? "" : "; ", format_size(after));
+                            note.empty() ? "" : "; ", format_size(layout.bytes_after));
     if (!note.empty()) result.note = stated(note, naming_, "decoding the image");
     result.original_path = stored ? *stored : store_.original_path(tenant.slug, hash, extension_of(header.format));
     result.thumbnail_path = store_.thumbnail_path(tenant.slug, hash);
