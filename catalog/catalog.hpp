@@ -39,6 +39,7 @@ struct IngestResult {
     int orientation = 1;
     std::string content_hash;
     std::string original_path, thumbnail_path, preview_path;
+    std::string note;  // the damage its decoder got past, in the decoder's words; empty for a clean image
 };
 
 struct QueueStats {

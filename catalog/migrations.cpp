@@ -9,7 +9,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 5> migrations{
+constexpr std::array<std::string_view, 6> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -119,6 +119,10 @@ CREATE INDEX uploads_by_content ON uploads(content_hash) WHERE content_hash <> '
     R"sql(
 ALTER TABLE tenants ADD COLUMN quota_bytes INTEGER;
 CREATE INDEX uploads_by_bytes ON uploads(job_id, data_path, state, size) WHERE data_path <> '';
+)sql",
+    // 6: a photo's note: the damage its decoder got past
+    R"sql(
+ALTER TABLE photos ADD COLUMN note TEXT NOT NULL DEFAULT '';
 )sql",
 };
 }  // namespace

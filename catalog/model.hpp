@@ -125,6 +125,9 @@ struct Photo {
     std::string preview_path;
     bool deleted = false;
     int64_t created_ns = 0;
+    // The damage its decoder got past ("VipsJpeg: Corrupt JPEG data: ..."):
+    // the photo was accepted, but may show it. Empty for a clean image.
+    std::string note;
 };
 
 // Whether the filesystem shows the upload at its path: while it is on its way

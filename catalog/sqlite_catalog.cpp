@@ -60,7 +60,7 @@ Upload read_upload(const Statement& st) {
 
 constexpr std::string_view photo_columns =
     "id, upload_id, job_id, album_id, section, filename, original_path, width, height, captured_at, camera_make, "
-    "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns";
+    "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns, note";
 Photo read_photo(const Statement& st) {
     Photo p;
     p.id = st.get_int(0);
@@ -82,6 +82,7 @@ Photo read_photo(const Statement& st) {
     p.preview_path = st.get_text(16);
     p.deleted = st.get_int(17) != 0;
     p.created_ns = st.get_int(18);
+    p.note = st.get_text(19);
     return p;
 }
 
@@ -534,12 +535,12 @@ public:
         bool gone = u.state == UploadState::Deleted;
         Statement(db_, "INSERT INTO photos(upload_id, job_id, album_id, section, filename, original_path, width, "
                        "height, captured_at, camera_make, camera_model, camera_serial, orientation, content_hash, "
-                       "thumbnail_path, preview_path, deleted, deleted_ns, created_ns) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                       "thumbnail_path, preview_path, deleted, deleted_ns, created_ns, note) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind_all(u.id, u.job_id, u.folder.album_id, to_string(u.folder.section), u.filename, r.original_path,
                       r.width, r.height, r.captured_at, r.camera_make, r.camera_model, r.camera_serial,
                       r.orientation, r.content_hash, r.thumbnail_path, r.preview_path, gone,
-                      gone ? std::optional<int64_t>(now) : std::nullopt, now)
+                      gone ? std::optional<int64_t>(now) : std::nullopt, now, r.note)
             .run();
         Id photo_id = db_.last_insert_id();
         // A deleted upload keeps the reason it was deleted for.
@@ -656,7 +657,7 @@ public:
                                       prefixed_photo_columns("p."), purgeable));
         st.bind_all(tenant_id, deleted_before_ns);
         return all<PurgeablePhoto>(st, [](const Statement& row) {
-            return PurgeablePhoto{read_photo(row), row.get_text(19), row.get_int(20)};
+            return PurgeablePhoto{read_photo(row), row.get_text(20), row.get_int(21)};
         });
     }
 

@@ -7,6 +7,7 @@
 #include <vips/vips8>
 
 #include <cerrno>
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -39,10 +40,12 @@ std::string one_line(const std::string& text) {
 
 // A libvips failure is the upload's fault (a refusal, "<what>: <libvips' words>"),
 // unless libvips ran out of disk space (its temporary files), which is transient.
+// When libvips gave no words, the reason says so rather than end in ": ".
 [[noreturn]] void refuse(std::string_view what, const vips::VError& e) {
     std::string text = one_line(e.what());
     if (says_out_of_space(text))
         throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", text));
+    if (text.empty()) throw Refusal(fmt::format("{} (libvips gave no detail)", what));
     throw Refusal(fmt::format("{}: {}", what, text));
 }
 
@@ -110,24 +113,81 @@ ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
     return header;
 }
 
+namespace {
+// Whether every band of `image` is one flat value (standard deviation under
+// 1), and whether that value is mid-grey, what libjpeg makes of missing data.
+struct Flatness {
+    bool flat = true;
+    bool mid_grey = true;
+};
+Flatness flatness_of(const VImage& image) {
+    // One row per band after the first (all bands): ..., mean (col 4), deviation (col 5).
+    VImage stats = image.stats();
+    Flatness out;
+    for (int band = 1; band <= image.bands(); ++band) {
+        if (stats.getpoint(5, band)[0] >= 1.0) out.flat = false;
+        if (std::abs(stats.getpoint(4, band)[0] - 128.0) >= 1.0) out.mid_grey = false;
+    }
+    out.mid_grey = out.mid_grey && out.flat;
+    return out;
+}
+}  // namespace
+
+namespace {
+// The preview, decoded once. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
+// damage the decoder reports; VIPS_FAIL_ON_ERROR decodes past what it can
+// (garbage inside a JPEG's compressed data) but still fails on a file that
+// ends early or that it cannot make sense of.
+VImage decode_preview(const std::string& path, const RenditionSizes& sizes, VipsFailOn fail_on) {
+    // One decode: shrink-on-load where the format has it, auto-rotated,
+    // imported from an embedded ICC profile into sRGB.
+    VImage preview = VImage::thumbnail(
+        path.c_str(), sizes.preview,
+        VImage::option()->set("height", sizes.preview)->set("size", VIPS_SIZE_DOWN)->set("fail_on", fail_on));
+    return to_srgb8(preview).copy_memory();
+}
+}  // namespace
+
 Renditions render(const std::string& path, const RenditionSizes& sizes) {
+    // The rule: a clean decode is accepted as it is. A decode that fails on
+    // warnings is tried again past them; if that succeeds the photo is
+    // accepted with the decoder's words as its note, if not it is refused.
+    // Either way, an image that decodes to nothing is refused. libvips
+    // reports a decoder's warnings only through its process-wide error buffer
+    // and log, which the workers share; the strict decode's own error is the
+    // one place where they belong to this file. A damaged file is decoded
+    // twice; a clean one (nearly all) once.
     VImage preview;
+    std::string note;
     try {
-        // One decode: shrink-on-load where the format has it, auto-rotated,
-        // imported from an embedded ICC profile into sRGB.
-        preview = VImage::thumbnail(path.c_str(), sizes.preview,
-                                    VImage::option()
-                                        ->set("height", sizes.preview)
-                                        ->set("size", VIPS_SIZE_DOWN)
-                                        ->set("fail_on", VIPS_FAIL_ON_ERROR));
-        preview = to_srgb8(preview).copy_memory();
-    } catch (const vips::VError& e) {
-        refuse("the image is truncated or corrupt", e);
+        preview = decode_preview(path, sizes, VIPS_FAIL_ON_WARNING);
+    } catch (const vips::VError& strict) {
+        note = one_line(strict.what());
+        if (says_out_of_space(note))
+            throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", note));
+        if (note.empty()) note = "the decoder reported damage but gave no detail";
+        try {
+            preview = decode_preview(path, sizes, VIPS_FAIL_ON_ERROR);
+        } catch (const vips::VError& e) {
+            refuse("the image is truncated or corrupt", e);
+        }
     }
     try {
+        // An image that decodes to nothing: one flat value, and either the decoder
+        // reported damage or the value is mid-grey. A real photograph is never flat
+        // (sensor noise, light falloff); a flat graphic of another colour with a
+        // clean decode is still a picture.
+        auto flatness = flatness_of(preview);
+        if (flatness.flat && (!note.empty() || flatness.mid_grey))
+            throw Refusal(note.empty() ? std::string("the image holds no picture: every pixel is the same grey, "
+                                                     "which is what a file whose image data is missing or zeroed "
+                                                     "decodes to")
+                                       : fmt::format("the image holds no picture: every pixel is the same colour, "
+                                                     "and the decoder reported damage ({})",
+                                                     note));
         VImage thumbnail = preview.thumbnail_image(
             sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail)};
+        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat};
     } catch (const vips::VError& e) {
         // The image decoded fine: this is not the upload's fault.
         throw std::runtime_error(fmt::format("cannot write the renditions: {}", one_line(e.what())));

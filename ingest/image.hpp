@@ -41,11 +41,19 @@ struct RenditionSizes {
 struct Renditions {
     std::vector<unsigned char> preview;
     std::vector<unsigned char> thumbnail;
+    // The decoder's words on damage it decoded past ("VipsJpeg: Corrupt JPEG
+    // data: premature end of data segment"); empty for a clean decode.
+    std::string note;
+    // Every pixel the same colour (a graphic, or compressed data that decodes to a flat area).
+    bool flat = false;
 };
 
-// Decodes the whole image once, failing on truncated or corrupt data, and
-// renders the preview from that decode and the thumbnail from the preview.
-// Images smaller than a rendition keep their size.
+// Decodes the whole image and renders the preview from that decode and the
+// thumbnail from the preview. Images smaller than a rendition keep their size.
+// A clean image is decoded once. Damage the decoder gets past (garbage in the
+// middle of a JPEG) is accepted with a note; a truncated or unreadable file,
+// and one that decodes to nothing (one flat colour, mid-grey or with damage
+// reported) is refused.
 Renditions render(const std::string& path, const RenditionSizes& sizes);
 
 }  // namespace photodrop::ingest

@@ -3,6 +3,7 @@
 #include "ingest/content_hash.hpp"
 #include "ingest/decode_budget.hpp"
 #include "ingest/disk_space.hpp"
+#include "ingest/layout.hpp"
 #include "ingest/refusal.hpp"
 #include "ingest/retention.hpp"
 #include "ingest/unique_fd.hpp"
@@ -66,6 +67,7 @@ Outcome Ingester::process(const Upload& upload) {
     Outcome out;
     out.upload_id = upload.id;
     out.file = upload.filename;
+    naming_ = naming_of(upload);
     try {
         auto job = catalog_.job(upload.job_id);
         auto tenant = job ? catalog_.tenant(job->tenant_id) : std::nullopt;
@@ -82,7 +84,7 @@ Outcome Ingester::process(const Upload& upload) {
             ingest(upload, *tenant, out);
         }
     } catch (const Refusal& refusal) {
-        out.reason = refusal.what();
+        out.reason = stated(refusal.what(), naming_, "checking the image");
         try {
             catalog_.set_state(upload.id, UploadState::Rejected, out.reason);
             out.result = Result::Rejected;
@@ -96,8 +98,9 @@ Outcome Ingester::process(const Upload& upload) {
         out.result = Result::Abandoned;
         out.reason = e.what();
     } catch (const std::exception& e) {
-        if (is_out_of_space(e)) wait_for_space(upload, e.what(), out);
-        else settle_failure(upload, e.what(), out);
+        std::string error = stated(e.what(), naming_, "processing the file");
+        if (is_out_of_space(e)) wait_for_space(upload, error, out);
+        else settle_failure(upload, error, out);
     }
     out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return out;
@@ -118,6 +121,7 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
         hash = sha256_file(source);
     } else if (!upload.content_hash.empty() && (stored = store_.find_original(tenant.slug, upload.content_hash))) {
         source = store_.absolute(*stored);
+        naming_.paths.push_back(*stored);
         hash = sha256_file(source);
         if (hash != upload.content_hash)
             throw std::runtime_error(fmt::format("{} does not hold the bytes of upload {}", source.string(), upload.id));
@@ -148,6 +152,14 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
         auto admitted = decode_budget().admit(header.decode_bytes, settings_.decode_memory);
         return render(source.string(), settings_.sizes);
     }();
+    // Zeros decode as data: a file never completely written shows a pattern
+    // repeated, not an error. A flat image may end in zeros (an encoder's
+    // shortest codes): it was let through by render().
+    ImageLayout layout = layout_of(source.string(), header.format);
+    if (layout.zeroed() && !renditions.flat)
+        throw Refusal(fmt::format("the image holds no picture: the last {} of its {} of image data are zero bytes, "
+                                  "what a file that was never completely written holds",
+                                  format_size(layout.trailing_zeros), format_size(layout.scan_bytes)));
 
     IngestResult result;
     result.width = header.upright_width();
@@ -158,6 +170,11 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     result.camera_serial = header.exif.camera_serial;
     result.orientation = header.exif.orientation;
     result.content_hash = hash;
+    std::string note = renditions.note;
+    if (layout.bytes_after > 0)
+        note += fmt::format("{}{} follow the end of the image (another file appended to it?)",
+                            note.empty() ? "" : "; ", format_size(layout.bytes_after));
+    if (!note.empty()) result.note = stated(note, naming_, "decoding the image");
     result.original_path = stored ? *stored : store_.original_path(tenant.slug, hash, extension_of(header.format));
     result.thumbnail_path = store_.thumbnail_path(tenant.slug, hash);
     result.preview_path = store_.preview_path(tenant.slug, hash);
@@ -172,6 +189,29 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     Photo photo = catalog_.finish_ingest(upload.id, result);
     out.result = Result::Ingested;
     out.photo_id = photo.id;
+    out.note = photo.note;
+}
+
+FileNaming Ingester::naming_of(const Upload& upload) {
+    FileNaming naming;
+    naming.name = upload.filename;
+    try {
+        if (upload.folder.album_id)
+            if (auto album = catalog_.album(*upload.folder.album_id)) {
+                naming.name = upload.folder.in_section_folder
+                                  ? fmt::format("{}/{}/{}", album->name, to_string(upload.folder.section), upload.filename)
+                                  : fmt::format("{}/{}", album->name, upload.filename);
+            }
+    } catch (const std::exception&) {
+        // The file's own name says enough.
+    }
+    if (!upload.data_path.empty()) {
+        naming.paths.push_back(upload.data_path);
+        naming.paths.push_back(store_.absolute(upload.data_path).string());
+    }
+    naming.data_dir = fs::absolute(settings_.data).lexically_normal().string();
+    if (naming.data_dir != settings_.data) naming.paths.push_back(settings_.data + "/" + upload.data_path);
+    return naming;
 }
 
 void Ingester::still_claimed(const Upload& upload) {

@@ -10,6 +10,7 @@
 #include "catalog/catalog.hpp"
 #include "catalog/config.hpp"
 #include "ingest/image.hpp"
+#include "ingest/reason.hpp"
 #include "ingest/retry_policy.hpp"
 #include "ingest/store.hpp"
 
@@ -57,6 +58,7 @@ struct Outcome {
     std::string tenant, job, file;  // for the log line
     Result result = Result::Abandoned;
     std::string reason;             // why rejected, retried, failed or abandoned
+    std::string note;               // an ingested photo's note: the damage its decoder got past
     std::optional<Id> photo_id;
     std::chrono::milliseconds elapsed{0};
 };
@@ -80,8 +82,13 @@ private:
     // Refuses a staged file that is over the size limit or mostly holes, before a byte of it is read.
     void check_size(const std::filesystem::path& staged) const;
 
+    // The upload's file as the photographer knows it, and where this process
+    // reads it: what reasons and notes name it by (stated()).
+    FileNaming naming_of(const Upload& upload);
+
     Catalog& catalog_;
     IngestSettings settings_;
+    FileNaming naming_;  // of the upload being processed
     Store store_;
 };
 

@@ -26,6 +26,7 @@ void log_outcome(const Outcome& o) {
     if (o.photo_id) line += fmt::format(" photo={}", *o.photo_id);
     line += fmt::format(" ms={}", o.elapsed.count());
     if (!o.reason.empty()) line += fmt::format(" reason={}", log_field(o.reason));
+    if (!o.note.empty()) line += fmt::format(" note={}", log_field(o.note));
     line += '\n';
     std::fputs(line.c_str(), stderr);
 }

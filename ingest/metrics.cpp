@@ -13,10 +13,11 @@ constexpr std::array<UploadState, 8> states{UploadState::Receiving, UploadState:
                                             UploadState::Discarded, UploadState::Deleted};
 }  // namespace
 
-void Metrics::record(Result result, std::chrono::milliseconds elapsed) {
+void Metrics::record(Result result, std::chrono::milliseconds elapsed, bool noted) {
     double seconds = static_cast<double>(elapsed.count()) / 1000.0;
     std::lock_guard lock(mutex_);
     ++by_result_[static_cast<size_t>(result)];
+    if (noted) ++with_notes_;
     for (size_t i = 0; i < bucket_bounds.size(); ++i)
         if (seconds <= bucket_bounds[i]) {
             ++buckets_[i];
@@ -65,6 +66,9 @@ std::string Metrics::render(const QueueStats& queue, int in_flight, const SpaceS
     for (Result result : results)
         line(fmt::format("photodrop_ingest_uploads_processed_total{{result=\"{}\"}} {}", to_string(result),
                          by_result_[static_cast<size_t>(result)]));
+    line("# HELP photodrop_ingest_photos_with_warnings_total Photos ingested with a note: their decoder got past damage.");
+    line("# TYPE photodrop_ingest_photos_with_warnings_total counter");
+    line(fmt::format("photodrop_ingest_photos_with_warnings_total {}", with_notes_));
     line("# HELP photodrop_ingest_processing_seconds Time from claim to outcome, per upload.");
     line("# TYPE photodrop_ingest_processing_seconds histogram");
     uint64_t cumulative = 0;

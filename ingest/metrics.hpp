@@ -22,8 +22,9 @@ struct SpaceStatus {
 
 class Metrics {
 public:
-    // Counts one processed upload and its processing time.
-    void record(Result result, std::chrono::milliseconds elapsed);
+    // Counts one processed upload and its processing time; `noted`: it became
+    // a photo with a note (its decoder got past damage).
+    void record(Result result, std::chrono::milliseconds elapsed, bool noted = false);
 
     // The exposition: the queue depth by state (from the catalog), the age of
     // the oldest queued upload, the counters, the processing-time histogram and
@@ -38,6 +39,7 @@ private:
     mutable std::mutex mutex_;  // protects everything below
     std::array<uint64_t, result_count> by_result_{};
     std::array<uint64_t, bucket_bounds.size()> buckets_{};  // not cumulative
+    uint64_t with_notes_ = 0;
     uint64_t count_ = 0;
     double sum_seconds_ = 0;
 };

@@ -182,7 +182,7 @@ private:
             in_flight_.add(claim->id);
             try {
                 Outcome outcome = ingester.process(*claim);
-                metrics_.record(outcome.result, outcome.elapsed);
+                metrics_.record(outcome.result, outcome.elapsed, !outcome.note.empty());
                 log_outcome(outcome);
             } catch (const std::exception& e) {  // out of memory, say: the claim runs out and it is retried
                 log_event(fmt::format("upload {}: {}", claim->id, e.what()));

@@ -112,6 +112,7 @@ nlohmann::json to_json(const Photo& p, const AlbumNames& albums) {
             {"thumbnail_path", p.thumbnail_path},
             {"preview_path", p.preview_path},
             {"deleted", p.deleted},
+            {"note", p.note},
             {"created", utc_time(p.created_ns)}};
 }
 

@@ -1,6 +1,7 @@
 // read_header() and render() on their own: formats, refusals, renditions.
 
 #include "ingest/image.hpp"
+#include "ingest/layout.hpp"
 #include "ingest/refusal.hpp"
 #include "tests/ingest/fixture.hpp"
 
@@ -126,5 +127,83 @@ TEST_CASE("a truncated file is refused when decoded") {
             render(path.string(), RenditionSizes{});
         });
         CHECK(reason != "(not refused)");
+    }
+}
+
+TEST_CASE("damage the decoder gets past is accepted with its words as a note; a clean image has none") {
+    test::TempDir dir;
+    Bytes clean = test::encode(test::photo_like(2400, 1600), ".jpg");
+    auto clean_path = dir.path() / "clean.jpg";
+    test::write_bytes(clean_path, clean);
+    CHECK(render(clean_path.string(), RenditionSizes{}).note.empty());
+
+    // 60 KB of random bytes in the middle of the compressed data.
+    Bytes damaged = clean;
+    uint32_t state = 12345;
+    for (size_t i = damaged.size() / 2 - 30'000; i < damaged.size() / 2 + 30'000; ++i) {
+        state = state * 1103515245 + 12345;
+        damaged[i] = static_cast<unsigned char>(state >> 16);
+    }
+    auto damaged_path = dir.path() / "damaged.jpg";
+    test::write_bytes(damaged_path, damaged);
+    auto renditions = render(damaged_path.string(), RenditionSizes{});
+    CHECK(renditions.note.find("Corrupt JPEG data") != std::string::npos);
+    CHECK_FALSE(renditions.preview.empty());
+}
+
+TEST_CASE("a JPEG whose image data is zeros from some point on is known by its layout; flat images are told apart") {
+    test::TempDir dir;
+    Bytes bytes = test::encode(test::photo_like(2400, 1600), ".jpg");
+    auto clean = dir.path() / "clean.jpg";
+    test::write_bytes(clean, bytes);
+    auto clean_layout = layout_of(clean.string(), ImageFormat::Jpeg);
+    CHECK(clean_layout.scan_bytes > 100'000);
+    CHECK_FALSE(clean_layout.zeroed());
+    auto progressive = dir.path() / "progressive.jpg";
+    test::write_bytes(progressive, test::encode(test::photo_like(2400, 1600), ".jpg[interlace]"));
+    CHECK_FALSE(layout_of(progressive.string(), ImageFormat::Jpeg).zeroed());
+
+    size_t at = 2;
+    while (at + 4 < bytes.size() && bytes[at + 1] != 0xDA) at += 2 + ((size_t{bytes[at + 2]} << 8) | bytes[at + 3]);
+    at += 2 + ((size_t{bytes[at + 2]} << 8) | bytes[at + 3]);
+    // Everything after the first scan header zeroed, and as many zeros again: the
+    // decoder reads zeros to its last row without an error, and makes a pattern of them.
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end(), 0);
+    bytes.resize(bytes.size() * 8, 0);
+    auto zeros = dir.path() / "zeros.jpg";
+    test::write_bytes(zeros, bytes);
+    auto layout = layout_of(zeros.string(), ImageFormat::Jpeg);
+    CHECK(layout.zeroed());
+    CHECK(layout.trailing_zeros == static_cast<int64_t>(bytes.size() - at));
+    CHECK_FALSE(render(zeros.string(), RenditionSizes{}).flat);
+
+    // A flat image of another colour, decoded cleanly, is still a picture (a graphic).
+    auto flat = dir.path() / "flat.png";
+    VImage grey40 = (VImage::black(300, 200, VImage::option()->set("bands", 3)) + 40)
+                        .cast(VIPS_FORMAT_UCHAR)
+                        .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    test::write_bytes(flat, test::encode(grey40, ".png"));
+    auto renditions = render(flat.string(), RenditionSizes{});
+    CHECK(renditions.note.empty());
+    CHECK(renditions.flat);
+    // Mid-grey, libjpeg's fill for data that is missing, is refused.
+    auto grey = dir.path() / "grey.png";
+    test::write_bytes(grey, test::encode((grey40 + 88).cast(VIPS_FORMAT_UCHAR), ".png"));
+    CHECK(refusal_of([&] { render(grey.string(), RenditionSizes{}); }).find("holds no picture") != std::string::npos);
+}
+
+TEST_CASE("bytes after the end of a JPEG or a PNG are counted: a polyglot") {
+    test::TempDir dir;
+    for (const char* suffix : {".jpg", ".jpg[interlace]", ".png"}) {
+        CAPTURE(suffix);
+        Bytes bytes = test::encode(test::photo_like(300, 200), suffix);
+        auto path = dir.path() / "image";
+        test::write_bytes(path, bytes);
+        auto format = std::string(suffix).starts_with(".png") ? ImageFormat::Png : ImageFormat::Jpeg;
+        CHECK(layout_of(path.string(), format).bytes_after == 0);
+        std::string zip = "PK\x03\x04 an archive follows";
+        bytes.insert(bytes.end(), zip.begin(), zip.end());
+        test::write_bytes(path, bytes);
+        CHECK(layout_of(path.string(), format).bytes_after == static_cast<int64_t>(zip.size()));
     }
 }

@@ -405,3 +405,36 @@ TEST_CASE("--help works for every command") {
         CHECK(r.out.find("Usage: " + name) != std::string::npos);
     }
 }
+
+TEST_CASE("photos show the damage their decoder got past: a note in the table, `note` in the JSON") {
+    Ctl ctl;
+    ctl.init_demo();
+    auto cat = ctl.catalog();
+    auto job = *cat->job(1);
+    auto clean = test::add_upload(*cat, job.id, std::nullopt, "clean.jpg", UploadState::Queued);
+    auto damaged = test::add_upload(*cat, job.id, std::nullopt, "damaged.jpg", UploadState::Queued);
+    for (const auto& [upload, note] : {std::pair{clean, std::string()},
+                                       std::pair{damaged, std::string("VipsJpeg: Corrupt JPEG data: 1234 extraneous bytes")}}) {
+        REQUIRE(cat->claim_next(int64_t{60'000'000'000}));
+        IngestResult r;
+        r.width = 800;
+        r.height = 600;
+        r.content_hash = std::string(64, upload.filename[0]);
+        r.original_path = "demo/originals/" + upload.filename;
+        r.thumbnail_path = "demo/thumbnails/" + upload.filename;
+        r.preview_path = "demo/previews/" + upload.filename;
+        r.note = note;
+        cat->finish_ingest(upload.id, r);
+    }
+    auto table = ctl.run({"photos", "--tenant", "demo", "--job", "job00001"});
+    CHECK(table.status == 0);
+    CHECK(table.out.find("damaged.jpg  800x600  -      -       damaged: VipsJpeg: Corrupt JPEG data: 1234 extraneous bytes\n") !=
+          std::string::npos);
+    CHECK(table.out.find("clean.jpg    800x600  -      -\n") != std::string::npos);
+    auto json = ctl.run({"photos", "--tenant", "demo", "--job", "job00001", "--json"}).json();
+    REQUIRE(json.size() == 2);
+    CHECK(json[0]["note"] == "");
+    CHECK(json[1]["note"] == "VipsJpeg: Corrupt JPEG data: 1234 extraneous bytes");
+    auto show = ctl.run({"uploads", "show", std::to_string(damaged.id)});
+    CHECK(show.out.find("note       damaged: VipsJpeg: Corrupt JPEG data: 1234 extraneous bytes\n") != std::string::npos);
+}

@@ -128,6 +128,7 @@ int show_upload(Context& ctx, Id id) {
         line("thumbnail", photo->thumbnail_path);
         line("preview", photo->preview_path);
         line("original", photo->original_path);
+        if (!photo->note.empty()) line("note", "damaged: " + photo->note);
     }
     return exit_ok;
 }
@@ -254,8 +255,11 @@ void add_listing_commands(CLI::App& app, Context& ctx) {
         Table table({"ID", "PATH", "SIZE", "TAKEN", "CAMERA", "NOTE"});
         for (const auto& p : rows) {
             std::string camera = p.camera_model.empty() ? p.camera_make : p.camera_make + " " + p.camera_model;
+            // Deleted, and the damage its decoder got past: "damaged: VipsJpeg: Corrupt JPEG data: ...".
+            std::string note = p.deleted ? "deleted" : "";
+            if (!p.note.empty()) note += fmt::format("{}damaged: {}", note.empty() ? "" : "; ", p.note);
             table.add({std::to_string(p.id), path_in_job(p, albums), fmt::format("{}x{}", p.width, p.height),
-                       p.captured_at.value_or("-"), camera.empty() ? "-" : camera, p.deleted ? "deleted" : ""});
+                       p.captured_at.value_or("-"), camera.empty() ? "-" : camera, note});
         }
         table.print(ctx.io.out);
         return exit_ok;
