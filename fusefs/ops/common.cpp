@@ -60,17 +60,24 @@ struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid) {
     return st;
 }
 
+std::string too_large_reason(const Filesystem& fs) {
+    return fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size);
+}
+
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid) {
     if (fs.begin_writing(upload_id)) return true;
     fs.refuse(path, uid, "another connection is uploading this file right now: try again when it has finished");
     return false;
 }
 
-int64_t contiguous_size(int fd) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) throw_errno("stat");
+int64_t contiguous_size(int fd, std::optional<int64_t> size) {
+    if (!size) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) throw_errno("stat");
+        size = st.st_size;
+    }
     off_t hole = ::lseek(fd, 0, SEEK_HOLE);
-    return hole < 0 ? st.st_size : std::min<int64_t>(hole, st.st_size);
+    return hole < 0 ? *size : std::min<int64_t>(hole, *size);
 }
 
 void take_back(Filesystem& fs, OpenFile& file) {
@@ -167,7 +174,7 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
         return -err;
     }
     // A gap in the file is bytes that never arrived: a size set past what was written.
-    if (int64_t whole = contiguous_size(file.fd.get()); whole < st.st_size) {
+    if (int64_t whole = contiguous_size(file.fd.get(), st.st_size); whole < st.st_size) {
         refuse_content(fs, file,
                        fmt::format("bytes {} to {} were never sent: a file cannot be made larger than what was written",
                                    whole, st.st_size),

@@ -32,6 +32,9 @@ inline OpenFile* handle_of(fuse_file_info* fi) {
 // with no writer (after a crash), so that a client resumes from there.
 struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid);
 
+// Why a file of more than options().max_upload_size bytes is refused.
+std::string too_large_reason(const Filesystem& fs);
+
 // Makes the caller the upload's one writer (release with WriterClaim);
 // refuses, and false, when another connection writes it now.
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid);
@@ -39,8 +42,9 @@ bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32
 // Nanoseconds since the epoch, as the catalog keeps times.
 inline int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
-// How many bytes from the start of the file are there without a gap.
-int64_t contiguous_size(int fd);
+// How many bytes from the start of the file are there without a gap; `size`:
+// the file's size when the caller has it.
+int64_t contiguous_size(int fd, std::optional<int64_t> size = std::nullopt);
 
 // The caller of each of the following holds file.lock exclusively.
 

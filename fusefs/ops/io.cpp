@@ -104,9 +104,7 @@ int write_buf(const char* path, fuse_bufvec* in, off_t offset, fuse_file_info* f
         if (end > fs.options().max_upload_size) {
             std::unique_lock exclusive(file->lock);
             take_back(fs, *file);
-            refuse_content(fs, *file,
-                           fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size),
-                           EFBIG);
+            refuse_content(fs, *file, too_large_reason(fs), EFBIG);
             return dropped(size);
         }
         // Bytes that would take the tenant past its quota: the upload is cut

@@ -64,7 +64,7 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
             return 0;
         }
         if (size > fs.options().max_upload_size) {
-            fs.refuse(where, uid, fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size));
+            fs.refuse(where, uid, too_large_reason(fs));
             return -EFBIG;
         }
         if (file && file->writable) {
