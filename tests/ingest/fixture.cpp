@@ -35,6 +35,18 @@ VImage photo_like(int width, int height, int variant) {
         .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
 }
 
+Bytes with_frame_size(Bytes bytes, int width, int height) {
+    for (size_t i = 0; i + 9 < bytes.size(); ++i)
+        if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) {
+            bytes[i + 5] = static_cast<unsigned char>(height >> 8);
+            bytes[i + 6] = static_cast<unsigned char>(height & 0xFF);
+            bytes[i + 7] = static_cast<unsigned char>(width >> 8);
+            bytes[i + 8] = static_cast<unsigned char>(width & 0xFF);
+            return bytes;
+        }
+    throw std::runtime_error("no frame header in the JPEG");
+}
+
 Bytes encode(const VImage& image, const std::string& suffix) {
     void* data = nullptr;
     size_t size = 0;

@@ -27,6 +27,9 @@ void start_vips();
 vips::VImage photo_like(int width, int height, int variant = 0);
 // The image encoded by the saver for `suffix` (".jpg", ".png", ".tif", ".webp", ".heic").
 Bytes encode(const vips::VImage& image, const std::string& suffix);
+// `jpeg` with its frame header (SOF0/SOF2) claiming width x height: a small
+// file that says it is a huge image (a decompression bomb), or a wrong size.
+Bytes with_frame_size(Bytes jpeg, int width, int height);
 
 Bytes read_bytes(const std::filesystem::path& path);
 void write_bytes(const std::filesystem::path& path, const Bytes& bytes);

@@ -20,6 +20,7 @@
 using namespace photodrop;
 using namespace std::chrono_literals;
 using test::Bytes;
+using test::with_frame_size;
 using vips::VImage;
 
 namespace {
@@ -62,20 +63,6 @@ size_t scan_start(const Bytes& bytes) {
     }
     FAIL("no scan in the JPEG");
     return 0;
-}
-
-// The JPEG with its frame header (SOF0/SOF2) claiming width x height.
-Bytes with_frame_size(Bytes bytes, int width, int height) {
-    for (size_t i = 0; i + 9 < bytes.size(); ++i)
-        if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) {
-            bytes[i + 5] = static_cast<unsigned char>(height >> 8);
-            bytes[i + 6] = static_cast<unsigned char>(height & 0xFF);
-            bytes[i + 7] = static_cast<unsigned char>(width >> 8);
-            bytes[i + 8] = static_cast<unsigned char>(width & 0xFF);
-            return bytes;
-        }
-    FAIL("no frame header in the JPEG");
-    return bytes;
 }
 
 // `segments` marker segments of `size` bytes each (at most 65533) inserted after SOI.

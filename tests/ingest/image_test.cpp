@@ -27,18 +27,7 @@ std::string refusal_of(const std::function<void()>& action) {
 
 // A small real JPEG whose frame header claims width x height.
 Bytes jpeg_claiming(int width, int height) {
-    Bytes bytes = test::encode(test::photo_like(64, 48), ".jpg");
-    for (size_t i = 0; i + 9 < bytes.size(); ++i) {
-        if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) {
-            bytes[i + 5] = static_cast<unsigned char>(height >> 8);
-            bytes[i + 6] = static_cast<unsigned char>(height & 0xFF);
-            bytes[i + 7] = static_cast<unsigned char>(width >> 8);
-            bytes[i + 8] = static_cast<unsigned char>(width & 0xFF);
-            return bytes;
-        }
-    }
-    FAIL("no frame header in the JPEG");
-    return bytes;
+    return test::with_frame_size(test::encode(test::photo_like(64, 48), ".jpg"), width, height);
 }
 }  // namespace
 
