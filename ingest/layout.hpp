@@ -28,7 +28,8 @@ struct ImageLayout {
 };
 
 // The layout of the file at `path`; an empty layout (all 0) for a format
-// other than JPEG and PNG, or a file that cannot be mapped.
+// other than JPEG and PNG, or a file that cannot be read. A file cut short
+// while it is read (an upload taken back by its writer) ends where it was cut.
 ImageLayout layout_of(const std::string& path, ImageFormat format);
 
 }  // namespace photodrop::ingest
