@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace photodrop::sql {
 
 SqliteError::SqliteError(int code, const std::string& message)
@@ -131,6 +133,21 @@ std::optional<int64_t> Statement::get_opt_int(int col) const {
 std::optional<std::string> Statement::get_opt_text(int col) const {
     if (is_null(col)) return std::nullopt;
     return get_text(col);
+}
+
+int Statement::column(std::string_view name) const {
+    if (columns_.empty()) {
+        int count = sqlite3_column_count(stmt_.get());
+        for (int i = 0; i < count; ++i) columns_.emplace_back(sqlite3_column_name(stmt_.get(), i), i);
+        std::sort(columns_.begin(), columns_.end());
+    }
+    auto it = std::lower_bound(columns_.begin(), columns_.end(), name,
+                               [](const auto& entry, std::string_view n) { return entry.first < n; });
+    if (it == columns_.end() || it->first != name)
+        throw SqliteError(SQLITE_RANGE, fmt::format("no column '{}' in: {}", name, sql_));
+    if (auto next = std::next(it); next != columns_.end() && next->first == name)
+        throw SqliteError(SQLITE_RANGE, fmt::format("two columns are named '{}' in: {}", name, sql_));
+    return it->second;
 }
 
 // The safety level cannot change inside a transaction: a deferred one sets it around BEGIN and COMMIT.

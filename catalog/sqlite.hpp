@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace photodrop::sql {
 
@@ -89,11 +90,29 @@ public:
     std::optional<int64_t> get_opt_int(int col) const;
     std::optional<std::string> get_opt_text(int col) const;
 
+    // The same by the column's name in the result (its name, or its AS alias;
+    // "p.id" is "id"), so that a row type is read the same whatever the order
+    // of its columns in a query. Throws SqliteError for a name the query has
+    // not, or has twice (two tables' "id": give one an alias).
+    int column(std::string_view name) const;
+    bool is_null(std::string_view name) const { return is_null(column(name)); }
+    int64_t get_int(std::string_view name) const { return get_int(column(name)); }
+    std::string get_text(std::string_view name) const { return get_text(column(name)); }
+    std::optional<int64_t> get_opt_int(std::string_view name) const { return get_opt_int(column(name)); }
+    std::optional<std::string> get_opt_text(std::string_view name) const { return get_opt_text(column(name)); }
+    // Literals are names, not indexes converted to a pointer.
+    bool is_null(const char* name) const { return is_null(std::string_view(name)); }
+    int64_t get_int(const char* name) const { return get_int(std::string_view(name)); }
+    std::string get_text(const char* name) const { return get_text(std::string_view(name)); }
+    std::optional<int64_t> get_opt_int(const char* name) const { return get_opt_int(std::string_view(name)); }
+    std::optional<std::string> get_opt_text(const char* name) const { return get_opt_text(std::string_view(name)); }
+
 private:
     struct Finalize { void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); } };
     Database* db_;
     std::string sql_;
     std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
+    mutable std::vector<std::pair<std::string, int>> columns_;  // by name, sorted; filled at the first read by name
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back in its destructor unless committed.

@@ -18,14 +18,14 @@ constexpr std::string_view visible =
 
 constexpr std::string_view job_columns = "id, tenant_id, name, title, status, layout";
 Job read_job(const Statement& st) {
-    return Job{st.get_int(0), st.get_int(1), st.get_text(2), st.get_text(3),
-               *parse_job_status(st.get_text(4)), *parse_layout(st.get_text(5))};
+    return Job{st.get_int("id"), st.get_int("tenant_id"), st.get_text("name"), st.get_text("title"),
+               *parse_job_status(st.get_text("status")), *parse_layout(st.get_text("layout"))};
 }
 
 constexpr std::string_view album_columns = "id, job_id, name, has_group, has_individuals, created_ns";
 Album read_album(const Statement& st) {
-    return Album{st.get_int(0), st.get_int(1), st.get_text(2), st.get_int(3) != 0, st.get_int(4) != 0,
-                 st.get_int(5)};
+    return Album{st.get_int("id"), st.get_int("job_id"), st.get_text("name"), st.get_int("has_group") != 0,
+                 st.get_int("has_individuals") != 0, st.get_int("created_ns")};
 }
 
 constexpr std::string_view upload_columns =
@@ -34,27 +34,28 @@ constexpr std::string_view upload_columns =
     "supersedes_photo_id, created_ns, updated_ns";
 Upload read_upload(const Statement& st) {
     Upload u;
-    u.id = st.get_int(0);
-    u.job_id = st.get_int(1);
-    u.folder = Folder{st.get_opt_int(2), *parse_section(st.get_text(3)), st.get_int(4) != 0};
-    u.filename = st.get_text(5);
-    u.size = st.get_int(6);
-    u.mtime_ns = st.get_int(7);
-    u.mode = static_cast<uint32_t>(st.get_int(8));
-    u.uid = static_cast<uint32_t>(st.get_int(9));
-    u.user_id = st.get_opt_int(10);
-    u.state = *parse_upload_state(st.get_text(11));
-    u.reason = st.get_text(12);
-    u.data_path = st.get_text(13);
-    u.content_hash = st.get_text(14);
-    u.attempts = static_cast<int>(st.get_int(15));
-    u.lease_until_ns = st.get_int(16);
-    u.next_attempt_ns = st.get_int(17);
-    u.photo_id = st.get_opt_int(18);
-    u.duplicate = st.get_int(19) != 0;
-    u.supersedes_photo_id = st.get_opt_int(20);
-    u.created_ns = st.get_int(21);
-    u.updated_ns = st.get_int(22);
+    u.id = st.get_int("id");
+    u.job_id = st.get_int("job_id");
+    u.folder = Folder{st.get_opt_int("album_id"), *parse_section(st.get_text("section")),
+                      st.get_int("in_section_folder") != 0};
+    u.filename = st.get_text("filename");
+    u.size = st.get_int("size");
+    u.mtime_ns = st.get_int("mtime_ns");
+    u.mode = static_cast<uint32_t>(st.get_int("mode"));
+    u.uid = static_cast<uint32_t>(st.get_int("uid"));
+    u.user_id = st.get_opt_int("user_id");
+    u.state = *parse_upload_state(st.get_text("state"));
+    u.reason = st.get_text("reason");
+    u.data_path = st.get_text("data_path");
+    u.content_hash = st.get_text("content_hash");
+    u.attempts = static_cast<int>(st.get_int("attempts"));
+    u.lease_until_ns = st.get_int("lease_until_ns");
+    u.next_attempt_ns = st.get_int("next_attempt_ns");
+    u.photo_id = st.get_opt_int("photo_id");
+    u.duplicate = st.get_int("duplicate") != 0;
+    u.supersedes_photo_id = st.get_opt_int("supersedes_photo_id");
+    u.created_ns = st.get_int("created_ns");
+    u.updated_ns = st.get_int("updated_ns");
     return u;
 }
 
@@ -63,26 +64,26 @@ constexpr std::string_view photo_columns =
     "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns, note";
 Photo read_photo(const Statement& st) {
     Photo p;
-    p.id = st.get_int(0);
-    p.upload_id = st.get_int(1);
-    p.job_id = st.get_int(2);
-    p.album_id = st.get_opt_int(3);
-    p.section = *parse_section(st.get_text(4));
-    p.filename = st.get_text(5);
-    p.original_path = st.get_text(6);
-    p.width = static_cast<int>(st.get_int(7));
-    p.height = static_cast<int>(st.get_int(8));
-    p.captured_at = st.get_opt_text(9);
-    p.camera_make = st.get_text(10);
-    p.camera_model = st.get_text(11);
-    p.camera_serial = st.get_text(12);
-    p.orientation = static_cast<int>(st.get_int(13));
-    p.content_hash = st.get_text(14);
-    p.thumbnail_path = st.get_text(15);
-    p.preview_path = st.get_text(16);
-    p.deleted = st.get_int(17) != 0;
-    p.created_ns = st.get_int(18);
-    p.note = st.get_text(19);
+    p.id = st.get_int("id");
+    p.upload_id = st.get_int("upload_id");
+    p.job_id = st.get_int("job_id");
+    p.album_id = st.get_opt_int("album_id");
+    p.section = *parse_section(st.get_text("section"));
+    p.filename = st.get_text("filename");
+    p.original_path = st.get_text("original_path");
+    p.width = static_cast<int>(st.get_int("width"));
+    p.height = static_cast<int>(st.get_int("height"));
+    p.captured_at = st.get_opt_text("captured_at");
+    p.camera_make = st.get_text("camera_make");
+    p.camera_model = st.get_text("camera_model");
+    p.camera_serial = st.get_text("camera_serial");
+    p.orientation = static_cast<int>(st.get_int("orientation"));
+    p.content_hash = st.get_text("content_hash");
+    p.thumbnail_path = st.get_text("thumbnail_path");
+    p.preview_path = st.get_text("preview_path");
+    p.deleted = st.get_int("deleted") != 0;
+    p.created_ns = st.get_int("created_ns");
+    p.note = st.get_text("note");
     return p;
 }
 
@@ -651,13 +652,14 @@ public:
     }
 
     std::vector<PurgeablePhoto> purgeable_photos(Id tenant_id, int64_t deleted_before_ns) override {
-        Statement st(db_, fmt::format("SELECT {}, t.slug, p.deleted_ns FROM photos p JOIN jobs j ON j.id = p.job_id "
+        Statement st(db_, fmt::format("SELECT {}, t.slug AS tenant_slug, p.deleted_ns AS deleted_ns FROM photos p "
+                                      "JOIN jobs j ON j.id = p.job_id "
                                       "JOIN tenants t ON t.id = j.tenant_id "
                                       "WHERE j.tenant_id = ?1 AND p.{} ORDER BY p.id",
                                       prefixed_photo_columns("p."), purgeable));
         st.bind_all(tenant_id, deleted_before_ns);
         return all<PurgeablePhoto>(st, [](const Statement& row) {
-            return PurgeablePhoto{read_photo(row), row.get_text(20), row.get_int(21)};
+            return PurgeablePhoto{read_photo(row), row.get_text("tenant_slug"), row.get_int("deleted_ns")};
         });
     }
 
@@ -721,11 +723,11 @@ public:
 
 private:
     static Tenant read_tenant(const Statement& st) {
-        return Tenant{st.get_int(0), st.get_text(1), st.get_text(2), st.get_opt_int(3)};
+        return Tenant{st.get_int("id"), st.get_text("slug"), st.get_text("name"), st.get_opt_int("quota_bytes")};
     }
     static SftpUser read_user(const Statement& st) {
-        return SftpUser{st.get_int(0), st.get_int(1), st.get_text(2), static_cast<uint32_t>(st.get_int(3)),
-                        st.get_int(4) != 0, {}};
+        return SftpUser{st.get_int("id"), st.get_int("tenant_id"), st.get_text("username"),
+                        static_cast<uint32_t>(st.get_int("uid")), st.get_int("enabled") != 0, {}};
     }
 
     template <class Key>
