@@ -3,12 +3,20 @@
 // The interface is free of SQL so that a PostgreSQL implementation can sit
 // beside the SQLite one; open_catalog() picks the implementation.
 //
-// Every method is one short transaction. Methods that write throw
-// CatalogError for input an operator can fix, sql::SqliteError otherwise.
-// An instance is not thread-safe: give each thread its own, or lock.
+// Every method that writes is one transaction: what must happen together
+// (a rename over another file, an overwrite, filing an ingest and its
+// duplicate check) is one method. The invariants are the schema's
+// constraints (one live upload per path, one photo per job and content hash
+// among those not deleted, upload states only along the lifecycle), so that
+// they hold for any number of processes and hosts. Methods throw
+// CatalogError for what the catalog refuses (an operator's input, a
+// constraint), sql::Error for a failure of the engine (transient() when the
+// same call may succeed later). An instance is not thread-safe: give each
+// thread its own, or lock.
 
 #include "catalog/model.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -42,6 +50,12 @@ struct IngestResult {
     std::string note;  // the damage its decoder got past, in the decoder's words; empty for a clean image
 };
 
+// An ingest filed: the photo it became, or the one it duplicates.
+struct Filed {
+    Photo photo;
+    bool duplicate = false;
+};
+
 struct QueueStats {
     std::map<UploadState, int64_t> by_state;
     std::optional<int64_t> oldest_queued_ns;  // updated_ns of the oldest queued upload
@@ -60,6 +74,9 @@ struct PurgeablePhoto {
     std::string tenant;       // the tenant's slug
     int64_t deleted_ns = 0;   // when it was deleted
 };
+
+// For Catalog::close_upload(): queue the upload whatever its name.
+inline bool queue_always(const Upload&) { return true; }
 
 class Catalog {
 public:
@@ -123,17 +140,28 @@ public:
     // An operator's listing: every upload of the job, or those in one state.
     virtual std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state = std::nullopt) = 0;
 
-    // The writer closed the file: record size and mtime; queue it if `queue`.
-    virtual void finish_receiving(Id upload_id, int64_t size, int64_t mtime_ns, bool queue) = 0;
-    // A writer reopened a receiving or queued upload: it is receiving again.
-    virtual void reopen(Id upload_id) = 0;
+    // The writer closed the file: records size and mtime and, if it is
+    // receiving and `queue_if` says so, queues it. Returns the upload as it is now.
+    virtual Upload close_upload(Id upload_id, int64_t size, int64_t mtime_ns,
+                                const std::function<bool(const Upload&)>& queue_if = {}) = 0;
+    // A writer truncates a receiving, queued, refused or failed upload: it is
+    // receiving again. False if it can no longer be written (the ingest
+    // service has claimed it, or it is ingested or gone).
+    virtual bool reopen(Id upload_id) = 0;
+    // An overwrite of an upload that can no longer be written: `old_id` is
+    // deleted with `reason` and `replacement` takes its path, together.
+    virtual Upload replace_upload(Id old_id, const std::string& reason, const NewUpload& replacement) = 0;
+    // A rename: the upload takes `folder`/`filename`; the upload there
+    // (`replacing`) is deleted first, in the same transaction; if
+    // `queue_if_receiving`, a receiving upload is queued (a temporary name
+    // renamed to its real one). Returns whether it was queued.
+    virtual bool rename_upload(Id upload_id, const Folder& folder, const std::string& filename,
+                               std::optional<Id> replacing, bool queue_if_receiving) = 0;
     virtual void set_state(Id upload_id, UploadState state, const std::string& reason = {}) = 0;
     // Rejected, and its bytes were not kept: it is no longer shown at its path.
     virtual void reject_without_bytes(Id upload_id, const std::string& reason) = 0;
     virtual void set_attributes(Id upload_id, std::optional<int64_t> size, std::optional<int64_t> mtime_ns,
                                 std::optional<uint32_t> mode) = 0;
-    // Moves an upload to another folder and/or name (rename).
-    virtual void move_upload(Id upload_id, const Folder& folder, const std::string& filename) = 0;
     // Hides an upload (unlink): cancels it if not yet ingested, marks its photo deleted otherwise.
     virtual void delete_upload(Id upload_id) = 0;
 
@@ -151,9 +179,12 @@ public:
     // Notes the content hash of an upload being processed, before its original
     // moves into the store, so that a retry after a crash can find it there.
     virtual void note_content_hash(Id upload_id, const std::string& content_hash) = 0;
-    // Inserts the photo and marks the upload ingested, in one transaction.
-    // Idempotent: a second call for the same upload returns the first photo.
-    virtual Photo finish_ingest(Id upload_id, const IngestResult& result) = 0;
+    // Files an ingest: the photo is inserted and the upload marked ingested;
+    // or, when its job has a photo of the same content (not deleted) already,
+    // however recently another process filed it, the upload is marked a
+    // duplicate of that one. Idempotent: a second call for the same upload
+    // returns what the first filed.
+    virtual Filed file_ingest(Id upload_id, const IngestResult& result) = 0;
     // Records the upload as a duplicate of a photo already in its job.
     virtual void mark_duplicate(Id upload_id, Id photo_id, const std::string& content_hash) = 0;
     // Queued again for another try; returns how many.
@@ -196,7 +227,9 @@ public:
     virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
 };
 
-// Opens (creating and migrating as needed) the catalog at `path`.
-std::unique_ptr<Catalog> open_catalog(const std::string& path);
+// Opens (creating and migrating as needed) the catalog at `location`: the
+// path of a SQLite file, or a postgresql:// URL (the database must exist; its
+// tables are made).
+std::unique_ptr<Catalog> open_catalog(const std::string& location);
 
 }  // namespace photodrop

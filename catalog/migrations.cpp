@@ -3,13 +3,14 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <span>
 #include <string_view>
 
 namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 6> migrations{
+constexpr std::array<std::string_view, 7> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -124,26 +125,70 @@ CREATE INDEX uploads_by_bytes ON uploads(job_id, data_path, state, size) WHERE d
     R"sql(
 ALTER TABLE photos ADD COLUMN note TEXT NOT NULL DEFAULT '';
 )sql",
+    // 7: invariants as constraints (the same in migrations_postgres.cpp)
+    R"sql(
+-- Uploads hidden behind a newer one at the same path, before one live upload per path was a constraint.
+UPDATE photos SET deleted = 1, deleted_ns = (SELECT updated_ns FROM uploads WHERE uploads.id = photos.upload_id)
+ WHERE deleted = 0 AND upload_id IN (SELECT o.id FROM uploads o JOIN uploads n ON n.job_id = o.job_id
+   AND coalesce(n.album_id, 0) = coalesce(o.album_id, 0) AND n.section = o.section
+   AND n.in_section_folder = o.in_section_folder AND n.filename = o.filename AND n.id > o.id
+   WHERE o.duplicate = 0 AND o.state = 'ingested'
+   AND (n.state IN ('receiving','queued','processing','ingested','failed') OR (n.state = 'rejected' AND n.data_path <> '')));
+UPDATE uploads SET state = 'deleted', reason = 'replaced by a newer upload of the same name'
+ WHERE (state IN ('receiving','queued','processing','ingested','failed') OR (state = 'rejected' AND data_path <> ''))
+ AND EXISTS (SELECT 1 FROM uploads n WHERE n.job_id = uploads.job_id
+   AND coalesce(n.album_id, 0) = coalesce(uploads.album_id, 0) AND n.section = uploads.section
+   AND n.in_section_folder = uploads.in_section_folder AND n.filename = uploads.filename AND n.id > uploads.id
+   AND (n.state IN ('receiving','queued','processing','ingested','failed') OR (n.state = 'rejected' AND n.data_path <> '')));
+-- One live upload per path: the terms of the catalog's folder queries.
+CREATE UNIQUE INDEX uploads_live_path ON uploads(job_id, coalesce(album_id, 0), section, in_section_folder, filename)
+ WHERE state IN ('receiving','queued','processing','ingested','failed') OR (state = 'rejected' AND data_path <> '');
+-- One photo per job and content among the photos not deleted.
+CREATE UNIQUE INDEX photos_live_hash ON photos(job_id, content_hash) WHERE deleted = 0;
+-- Upload states, and the changes between them (SPEC.md "Upload lifecycle"; can_transition()).
+CREATE TABLE upload_transitions (
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  PRIMARY KEY (from_state, to_state)
+);
+INSERT INTO upload_transitions(from_state, to_state) VALUES
+ ('receiving','queued'), ('receiving','rejected'), ('receiving','deleted'), ('receiving','discarded'),
+ ('queued','processing'), ('queued','receiving'), ('queued','deleted'), ('queued','rejected'),
+ ('processing','ingested'), ('processing','rejected'), ('processing','failed'), ('processing','queued'),
+ ('processing','deleted'),
+ ('ingested','deleted'),
+ ('failed','queued'), ('failed','receiving'), ('failed','deleted'),
+ ('rejected','queued'), ('rejected','receiving'), ('rejected','deleted');
+CREATE TRIGGER uploads_lifecycle BEFORE UPDATE OF state ON uploads
+ WHEN NEW.state <> OLD.state
+  AND NOT EXISTS (SELECT 1 FROM upload_transitions WHERE from_state = OLD.state AND to_state = NEW.state)
+BEGIN
+ SELECT RAISE(ABORT, 'uploads_lifecycle: an upload''s state changes only along its lifecycle');
+END;
+CREATE TRIGGER uploads_first_state BEFORE INSERT ON uploads
+ WHEN NEW.state NOT IN ('receiving','rejected','discarded')
+BEGIN
+ SELECT RAISE(ABORT, 'uploads_lifecycle: an upload begins receiving, refused or discarded');
+END;
+)sql",
 };
 }  // namespace
 
 int latest_schema_version() { return static_cast<int>(migrations.size()); }
 
-int schema_version(Database& db) {
-    Statement st(db, "PRAGMA user_version");
-    st.step();
-    return static_cast<int>(st.get_int(0));
-}
+std::span<const std::string_view> sqlite_migrations() { return migrations; }
 
-void migrate(Database& db, int target) {
-    if (int found = schema_version(db); found > latest_schema_version())
-        throw SqliteError(SQLITE_ERROR, fmt::format("catalog schema version {} is newer than this program's {}",
-                                                    found, latest_schema_version()));
-    for (int version = schema_version(db); version < target; ++version) {
-        Transaction tx(db);
-        if (schema_version(db) != version) continue;  // another process got here first
-        db.exec(std::string(migrations.at(static_cast<size_t>(version))));
-        db.exec(fmt::format("PRAGMA user_version = {}", version + 1));
+void migrate(Connection& c, int target) {
+    auto steps = c.engine() == Engine::Postgres ? postgres_migrations() : sqlite_migrations();
+    if (int found = c.schema_version(); found > latest_schema_version())
+        throw Error(Error::Kind::Other, fmt::format("catalog schema version {} is newer than this program's {}", found,
+                                                    latest_schema_version()));
+    for (int version = c.schema_version(); version < target; ++version) {
+        Transaction tx(c);
+        c.lock_schema();
+        if (c.schema_version() != version) continue;  // another process got here first
+        c.exec_script(steps[static_cast<size_t>(version)]);
+        c.set_schema_version(version + 1);
         tx.commit();
     }
 }

@@ -135,10 +135,23 @@ struct Photo {
 // ingest service, so that a client can resume or replace it).
 bool is_visible(const Upload&);
 
-// Input errors that an operator can fix ("no tenant named x", "job exists").
+// What the catalog refuses, in words for an operator or a photographer:
+// input to fix ("no tenant named x"), a name taken, a change that a
+// concurrent one made impossible.
 class CatalogError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    enum class Kind {
+        Invalid,   // the input is wrong
+        NotFound,  // what it names does not exist (any more)
+        Exists,    // the name or the content is taken
+        Conflict,  // the row moved on: its state does not allow the change
+    };
+    explicit CatalogError(const std::string& message, Kind kind = Kind::Invalid)
+        : std::runtime_error(message), kind_(kind) {}
+    Kind kind() const noexcept { return kind_; }
+
+private:
+    Kind kind_;
 };
 
 }  // namespace photodrop

@@ -3,16 +3,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 
 namespace photodrop::sql {
 
-SqliteError::SqliteError(int code, const std::string& message)
-    : std::runtime_error(message), code_(code) {}
-
-bool SqliteError::transient() const noexcept {
-    int primary = code_ & 0xff;
-    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+namespace {
+Error::Kind kind_of(int code) {
+    int primary = code & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Error::Kind::Transient;
+    if (primary == SQLITE_CONSTRAINT) return Error::Kind::Constraint;
+    return Error::Kind::Other;
 }
+}  // namespace
+
+SqliteError::SqliteError(int code, const std::string& message) : Error(kind_of(code), message), code_(code) {}
 
 namespace {
 [[noreturn]] void fail(sqlite3* db, int code, std::string_view what) {
@@ -150,25 +155,103 @@ int Statement::column(std::string_view name) const {
     return it->second;
 }
 
-// The safety level cannot change inside a transaction: a deferred one sets it around BEGIN and COMMIT.
-Transaction::Transaction(Database& db, Commit mode) : db_(db), mode_(mode) {
-    if (mode_ == Commit::Deferred) db_.exec("PRAGMA synchronous=NORMAL");
-    try {
-        db_.exec("BEGIN IMMEDIATE");
-    } catch (...) {
-        if (mode_ == Commit::Deferred) db_.exec("PRAGMA synchronous=FULL");
-        throw;
+namespace {
+
+class SqliteConnection final : public Connection {
+public:
+    explicit SqliteConnection(const std::string& path) : db_(path) {}
+    Engine engine() const noexcept override { return Engine::Sqlite; }
+
+    Rows exec(std::string_view sql, std::span<const Value> params) override {
+        Statement st(db_, sql);
+        sqlite3_stmt* raw = st.handle();
+        // $1, $2, ...: SQLite numbers named parameters in the order they first appear.
+        int count = sqlite3_bind_parameter_count(raw);
+        for (int i = 1; i <= count; ++i) {
+            const char* name = sqlite3_bind_parameter_name(raw, i);
+            size_t n = 0;
+            if (!name || name[0] != '$' || std::from_chars(name + 1, name + std::strlen(name), n).ec != std::errc() ||
+                n < 1 || n > params.size())
+                throw SqliteError(SQLITE_RANGE, fmt::format("parameter {} of `{}` has no value",
+                                                            name ? name : "?", sql.substr(0, 80)));
+            std::visit([&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::nullptr_t>) st.bind(i, std::nullopt);
+                else st.bind(i, v);
+            }, params[n - 1]);
+        }
+        int columns = sqlite3_column_count(raw);
+        std::vector<std::string> names;
+        names.reserve(static_cast<size_t>(columns));
+        for (int c = 0; c < columns; ++c) names.emplace_back(sqlite3_column_name(raw, c));
+        std::vector<Value> cells;
+        while (st.step()) {
+            for (int c = 0; c < columns; ++c) {
+                switch (sqlite3_column_type(raw, c)) {
+                    case SQLITE_NULL: cells.emplace_back(nullptr); break;
+                    case SQLITE_INTEGER: cells.emplace_back(st.get_int(c)); break;
+                    default: cells.emplace_back(st.get_text(c)); break;
+                }
+            }
+        }
+        int64_t affected = sqlite3_stmt_readonly(raw) ? 0 : db_.changes();
+        return Rows(std::move(names), std::move(cells), affected);
     }
-}
 
-Transaction::~Transaction() {
-    if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    if (mode_ == Commit::Deferred) sqlite3_exec(db_.handle(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
-}
+    void exec_script(std::string_view sql) override { db_.exec(std::string(sql)); }
 
-void Transaction::commit() {
-    db_.exec("COMMIT");
-    done_ = true;
+    // The safety level cannot change inside a transaction: a deferred one sets it around BEGIN and COMMIT.
+    void begin(Durability durability) override {
+        deferred_ = durability == Durability::Deferred;
+        if (deferred_) db_.exec("PRAGMA synchronous=NORMAL");
+        try {
+            db_.exec("BEGIN IMMEDIATE");
+        } catch (...) {
+            restore_safety();
+            throw;
+        }
+    }
+
+    void commit() override {
+        db_.exec("COMMIT");
+        restore_safety();
+    }
+
+    void rollback() noexcept override {
+        sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        restore_safety();
+    }
+
+    int schema_version() override {
+        Statement st(db_, "PRAGMA user_version");
+        st.step();
+        return static_cast<int>(st.get_int(0));
+    }
+    void set_schema_version(int version) override { db_.exec(fmt::format("PRAGMA user_version = {}", version)); }
+    void lock_schema() override {}  // BEGIN IMMEDIATE holds the write lock already
+
+    // One host: its programs wake each other through the ingest's socket.
+    void listen(std::string_view) override {}
+    void notify(std::string_view) override {}
+    bool wait(int timeout_ms) override {
+        sqlite3_sleep(timeout_ms);
+        return false;
+    }
+
+private:
+    void restore_safety() noexcept {
+        if (deferred_) sqlite3_exec(db_.handle(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        deferred_ = false;
+    }
+
+    Database db_;
+    bool deferred_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Connection> connect_sqlite(const std::string& path) {
+    return std::make_unique<SqliteConnection>(path);
 }
 
 }  // namespace photodrop::sql

@@ -2,6 +2,8 @@
 // Owning wrappers around the SQLite C API: every handle has an owner, every
 // failure is a SqliteError that carries SQLite's code and message.
 
+#include "catalog/sql.hpp"
+
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -15,13 +17,13 @@
 
 namespace photodrop::sql {
 
-// A failed SQLite call: the result code and SQLite's own message.
-class SqliteError : public std::runtime_error {
+// A failed SQLite call: the result code and SQLite's own message. Transient
+// for SQLITE_BUSY / SQLITE_LOCKED (the same work may succeed later),
+// Constraint for SQLITE_CONSTRAINT.
+class SqliteError : public Error {
 public:
     SqliteError(int code, const std::string& message);
     int code() const noexcept { return code_; }
-    // True for SQLITE_BUSY / SQLITE_LOCKED: the same work may succeed later.
-    bool transient() const noexcept;
 
 private:
     int code_;
@@ -82,6 +84,7 @@ public:
     // Runs a statement that returns no rows.
     void run();
     void reset();
+    sqlite3_stmt* handle() const noexcept { return stmt_.get(); }
 
     bool is_null(int col) const;
     int64_t get_int(int col) const;
@@ -115,23 +118,8 @@ private:
     mutable std::vector<std::pair<std::string, int>> columns_;  // by name, sorted; filled at the first read by name
 };
 
-// BEGIN IMMEDIATE ... COMMIT; rolls back in its destructor unless committed.
-class Transaction {
-public:
-    // Durable: on disk when commit() returns (the connection's synchronous=FULL).
-    // Deferred: on disk with the next durable commit; for rows whose loss on a
-    // power cut loses nothing acknowledged.
-    enum class Commit { Durable, Deferred };
-    explicit Transaction(Database& db, Commit mode = Commit::Durable);
-    ~Transaction();
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-    void commit();
-
-private:
-    Database& db_;
-    Commit mode_;
-    bool done_ = false;
-};
+// A sql::Connection on a SQLite file (created if missing): Database and
+// Statement under the engine-neutral interface.
+std::unique_ptr<Connection> connect_sqlite(const std::string& path);
 
 }  // namespace photodrop::sql

@@ -22,12 +22,6 @@ namespace photodrop::ingest {
 namespace fs = std::filesystem;
 
 namespace {
-// Serialises "is it a duplicate?" with filing the photo, across this
-// process's workers, so that two identical files processed at the same time
-// become one photo and one duplicate. Taken after the decode, held for
-// writing the two small renditions, a rename and one transaction.
-std::mutex filing_mutex;
-
 bool is_file(const fs::path& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -179,17 +173,19 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     result.thumbnail_path = store_.thumbnail_path(tenant.slug, hash);
     result.preview_path = store_.preview_path(tenant.slug, hash);
 
-    std::lock_guard lock(filing_mutex);
     if (auto twin = duplicate_of()) return file_duplicate(*twin);
     // Nothing goes into the store for an upload that is no longer ours (deleted meanwhile, say).
     still_claimed(upload);
+    // The store is content-addressed: a worker of any process filing the
+    // same content at the same moment writes the same files, and the
+    // catalog makes one of the two uploads the duplicate of the other's photo.
     store_.write_file(result.thumbnail_path, renditions.thumbnail);
     store_.write_file(result.preview_path, renditions.preview);
     if (!stored) store_.move_original(staged, result.original_path);
-    Photo photo = catalog_.finish_ingest(upload.id, result);
-    out.result = Result::Ingested;
-    out.photo_id = photo.id;
-    out.note = photo.note;
+    Filed filed = catalog_.file_ingest(upload.id, result);
+    out.result = filed.duplicate ? Result::Duplicate : Result::Ingested;
+    out.photo_id = filed.photo.id;
+    if (!filed.duplicate) out.note = filed.photo.note;
 }
 
 FileNaming Ingester::naming_of(const Upload& upload) {

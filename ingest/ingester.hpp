@@ -5,7 +5,7 @@
 // Processing the same upload twice has the effect of once: the original is
 // renamed into the store only after its hash is in the catalog, so a retry
 // that finds the staging file gone takes the original from the store; and
-// finish_ingest() is idempotent.
+// file_ingest() is idempotent.
 
 #include "catalog/catalog.hpp"
 #include "catalog/config.hpp"

@@ -1,6 +1,6 @@
 #include "fusefs/ops/common.hpp"
 
-#include "catalog/sqlite.hpp"
+#include "catalog/sql.hpp"
 #include "catalog/text.hpp"
 
 #include <fcntl.h>
@@ -30,7 +30,7 @@ int errno_of_current_exception(const char* op, const char* path) noexcept {
     } catch (const CatalogError& e) {
         err = EACCES;
         what = e.what();
-    } catch (const sql::SqliteError& e) {
+    } catch (const sql::Error& e) {
         err = EIO;
         what = e.what();
     } catch (const std::bad_alloc&) {
@@ -82,10 +82,9 @@ int64_t contiguous_size(int fd, std::optional<int64_t> size) {
 
 void take_back(Filesystem& fs, OpenFile& file) {
     if (file.phase != OpenFile::Phase::Settled) return;
-    try {
-        fs.with_catalog([&](Catalog& c) { c.reopen(file.upload_id); });
+    if (fs.with_catalog([&](Catalog& c) { return c.reopen(file.upload_id); })) {
         file.phase = OpenFile::Phase::Receiving;
-    } catch (const CatalogError&) {
+    } else {
         file.phase = OpenFile::Phase::Done;
         file.counts = false;
         file.error = EACCES;
@@ -119,7 +118,7 @@ void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
     struct stat st {};
     ::fstat(file.fd.get(), &st);
     int64_t mtime_ns = to_ns(st.st_mtim);
-    fs.with_catalog([&](Catalog& c) { c.finish_receiving(file.upload_id, kept, mtime_ns, false); });
+    fs.with_catalog([&](Catalog& c) { c.close_upload(file.upload_id, kept, mtime_ns); });
     fs.quota_changed();
     fs.log(file.path, file.uid,
            fmt::format("not received: {} at byte {}; {} bytes kept{}, the upload can be resumed", std::strerror(err),
@@ -184,13 +183,12 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
     fs.sync_staging_dir();
     int64_t mtime_ns = to_ns(st.st_mtim);
     bool queued = fs.with_catalog([&](Catalog& c) {
-        auto upload = c.upload(file.upload_id);
         // A temporary name is queued when it is renamed to its real name.
-        bool queue = upload && upload->state == UploadState::Receiving &&
-                     !policy::temporary_target(upload->filename, fs.options().settings);
-        c.finish_receiving(file.upload_id, st.st_size, mtime_ns, queue);
+        auto upload = c.close_upload(file.upload_id, st.st_size, mtime_ns, [&](const Upload& u) {
+            return !policy::temporary_target(u.filename, fs.options().settings);
+        });
         file.recorded = st.st_size;
-        return queue;
+        return upload.state == UploadState::Queued;
     });
     fs.quota_changed();
     file.written = false;

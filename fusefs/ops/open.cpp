@@ -64,13 +64,28 @@ bool refuse_over_quota(Filesystem& fs, const char* path, uint32_t uid, std::opti
     return true;
 }
 
-// A new upload at `folder`/`name`, receiving into a fresh staging file.
+// A new upload at `folder`/`name`, receiving into a fresh staging file; it
+// replaces upload `replacing` (an overwrite), in the same transaction.
 int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, Id job_id, const Folder& folder,
-                 const std::string& name, mode_t mode, std::optional<Id> supersedes) {
+                 const std::string& name, mode_t mode, std::optional<Id> supersedes,
+                 std::optional<Id> replacing = std::nullopt) {
     auto [fd, data_path] = fs.new_staging_file();
     NewUpload n{job_id, folder, name, uid, static_cast<uint32_t>(mode & 07777), UploadState::Receiving, {}, data_path,
                 supersedes};
-    auto upload = fs.with_catalog([&](Catalog& c) { return c.add_upload(n); });
+    Upload upload;
+    try {
+        upload = fs.with_catalog([&](Catalog& c) {
+            return replacing ? c.replace_upload(*replacing, "replaced by a new upload of the same name", n)
+                             : c.add_upload(n);
+        });
+    } catch (const CatalogError& e) {
+        ::unlink(fs.data_file(data_path).c_str());
+        if (e.kind() != CatalogError::Kind::Exists && e.kind() != CatalogError::Kind::Conflict) throw;
+        // Another connection (through this mount or another host's) began an upload of this name a moment ago.
+        fs.refuse(path, uid, "another connection is uploading this file right now: try again when it has finished");
+        return -EACCES;
+    }
+    if (replacing) fs.quota_changed();
     fs.begin_writing(upload.id);  // a new id: nobody else can have it
     auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), fs.data_file(data_path));
     file->written = true;  // even an empty file is an upload to record on close
@@ -89,13 +104,8 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     WriterClaim writer(fs, upload.id);
     bool truncate = fi->flags & O_TRUNC;
     bool continuable = upload.state != UploadState::Processing && upload.state != UploadState::Ingested;
-    if (continuable && truncate) {
-        try {
-            fs.with_catalog([&](Catalog& c) { c.reopen(upload.id); });
-        } catch (const CatalogError&) {
-            continuable = false;  // the ingest service claimed it a moment ago
-        }
-    }
+    // False when the ingest service claimed it a moment ago.
+    if (continuable && truncate) continuable = fs.with_catalog([&](Catalog& c) { return c.reopen(upload.id); });
     if (continuable) {
         auto staging = fs.data_file(upload.data_path);
         Fd fd(::open(staging.c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_TRUNC : 0)));
@@ -115,12 +125,9 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
         fs.refuse(path, uid, "this photo was received already: overwrite it to replace it");
         return -EACCES;
     }
-    fs.with_catalog([&](Catalog& c) {
-        c.set_state(upload.id, UploadState::Deleted, "replaced by a new upload of the same name");
-    });
-    fs.quota_changed();
     auto supersedes = upload.duplicate ? std::nullopt : upload.photo_id;
-    return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, supersedes);
+    return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, supersedes,
+                        upload.id);
 }
 
 // What a file at `parent`/`name` would be as an upload.

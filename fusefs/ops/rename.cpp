@@ -21,7 +21,12 @@ int rename_album(Filesystem& fs, const char* from, const char* to, uint32_t uid,
     }
     return fs.with_catalog([&](Catalog& c) {
         if (auto existing = c.album(album.job->id, decision.name)) return existing->id == album.album->id ? 0 : -EEXIST;
-        c.rename_album(album.album->id, decision.name);
+        try {
+            c.rename_album(album.album->id, decision.name);
+        } catch (const CatalogError& e) {
+            if (e.kind() != CatalogError::Kind::Exists) throw;
+            return -EEXIST;  // made by another connection a moment ago
+        }
         return 0;
     });
 }
@@ -47,12 +52,10 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     if (target.is_dir()) return -EISDIR;
     bool was_temporary = policy::temporary_target(upload.filename, settings).has_value();
     bool queue = was_temporary && decision.kind == policy::FileKind::Image && !fs.is_being_written(upload.id);
-    fs.with_catalog([&](Catalog& c) {
-        if (target.kind == Node::Kind::File) c.delete_upload(target.upload->id);
-        c.move_upload(upload.id, parent.folder, decision.name);
-        if (queue) queue = c.upload(upload.id)->state == UploadState::Receiving;
-        if (queue) c.set_state(upload.id, UploadState::Queued);
-    });
+    std::optional<Id> replacing;
+    if (target.kind == Node::Kind::File) replacing = target.upload->id;
+    queue = fs.with_catalog(
+        [&](Catalog& c) { return c.rename_upload(upload.id, parent.folder, decision.name, replacing, queue); });
     fs.log(to, uid, fmt::format("renamed from {}{}", from, queue ? ", queued" : ""));
     if (target.kind == Node::Kind::File) fs.forget_other_forms(to);  // the file it replaced, under another form
     if (queue) fs.wake_ingest(upload.id);

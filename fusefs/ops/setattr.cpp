@@ -97,16 +97,16 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
         }
         // Taken back from the queue first, so that the ingest service never reads a file that changes.
         bool queued = upload->state == UploadState::Queued;
-        try {
-            if (queued) fs.with_catalog([&](Catalog& c) { c.reopen(upload->id); });
-        } catch (const CatalogError&) {
+        if (queued && !fs.with_catalog([&](Catalog& c) { return c.reopen(upload->id); })) {
             fs.refuse(where, uid, "this photo is being processed already: overwrite it to replace it");
             return -EACCES;
         }
         if (::ftruncate(fd.get(), size) != 0 || (queued && ::fsync(fd.get()) != 0)) return -errno;
         if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
         int64_t mtime_ns = to_ns(st.st_mtim);
-        fs.with_catalog([&](Catalog& c) { c.finish_receiving(upload->id, size, mtime_ns, queued); });
+        fs.with_catalog([&](Catalog& c) {
+            c.close_upload(upload->id, size, mtime_ns, [&](const Upload&) { return queued; });
+        });
         fs.quota_changed();
         if (queued) fs.wake_ingest(upload->id);
         return 0;

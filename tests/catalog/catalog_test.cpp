@@ -50,7 +50,7 @@ TEST_CASE("an upload goes receiving -> queued -> processing -> ingested") {
     Fixture f;
     auto u = f.new_upload("a.jpg");
     CHECK(u.state == UploadState::Receiving);
-    f.cat->finish_receiving(u.id, 1234, 42, true);
+    f.cat->close_upload(u.id, 1234, 42, queue_always);
     CHECK(f.cat->upload(u.id)->state == UploadState::Queued);
     CHECK(f.cat->upload(u.id)->size == 1234);
 
@@ -66,11 +66,11 @@ TEST_CASE("an upload goes receiving -> queued -> processing -> ingested") {
     r.height = 20;
     r.content_hash = "abc";
     r.original_path = "demo/originals/ab/abc.jpg";
-    auto photo = f.cat->finish_ingest(u.id, r);
+    auto photo = f.cat->file_ingest(u.id, r).photo;
     CHECK(f.cat->upload(u.id)->state == UploadState::Ingested);
     CHECK(f.cat->upload(u.id)->data_path == "demo/originals/ab/abc.jpg");
     // Twice has the effect of once.
-    CHECK(f.cat->finish_ingest(u.id, r).id == photo.id);
+    CHECK(f.cat->file_ingest(u.id, r).photo.id == photo.id);
     CHECK(f.cat->photos(f.job.id).size() == 1);
 }
 
@@ -88,21 +88,24 @@ TEST_CASE("the lifecycle refuses impossible transitions") {
 TEST_CASE("a reopened queued upload is receiving again; an ingested one cannot be reopened") {
     Fixture f;
     auto u = f.new_upload("a.jpg");
-    f.cat->finish_receiving(u.id, 10, 1, true);
-    f.cat->reopen(u.id);
+    f.cat->close_upload(u.id, 10, 1, queue_always);
+    CHECK(f.cat->reopen(u.id));
     CHECK(f.cat->upload(u.id)->state == UploadState::Receiving);
-    f.cat->finish_receiving(u.id, 20, 1, true);
+    f.cat->close_upload(u.id, 20, 1, queue_always);
     f.cat->claim_next(1'000'000'000);
+    CHECK_FALSE(f.cat->reopen(u.id));  // the ingest service has it
+    CHECK(f.cat->upload(u.id)->state == UploadState::Processing);
     IngestResult r;
     r.content_hash = "h";
-    f.cat->finish_ingest(u.id, r);
-    CHECK_THROWS_AS(f.cat->reopen(u.id), CatalogError);
+    f.cat->file_ingest(u.id, r);
+    CHECK_FALSE(f.cat->reopen(u.id));
+    CHECK(f.cat->upload(u.id)->state == UploadState::Ingested);
 }
 
 TEST_CASE("an expired lease returns the upload to the queue") {
     Fixture f;
     auto u = f.new_upload("a.jpg");
-    f.cat->finish_receiving(u.id, 10, 1, true);
+    f.cat->close_upload(u.id, 10, 1, queue_always);
     REQUIRE(f.cat->claim_next(-1));  // a lease that has already run out
     CHECK(f.cat->release_expired_leases() == 1);
     CHECK(f.cat->upload(u.id)->state == UploadState::Queued);
@@ -132,7 +135,7 @@ TEST_CASE("folders list their visible uploads only") {
 TEST_CASE("an upload the ingest service rejected stays visible while its bytes are kept, and can be resumed") {
     Fixture f;
     auto u = f.new_upload("cut.jpg");
-    f.cat->finish_receiving(u.id, 10, 1, true);
+    f.cat->close_upload(u.id, 10, 1, queue_always);
     f.cat->claim_next(1'000'000'000);
     f.cat->set_state(u.id, UploadState::Rejected, "the file is truncated");
     Folder album_root{f.album.id, Section::Individuals, false};
@@ -144,11 +147,11 @@ TEST_CASE("an upload the ingest service rejected stays visible while its bytes a
 TEST_CASE("deleting an ingested upload marks its photo deleted") {
     Fixture f;
     auto u = f.new_upload("a.jpg");
-    f.cat->finish_receiving(u.id, 10, 1, true);
+    f.cat->close_upload(u.id, 10, 1, queue_always);
     f.cat->claim_next(1'000'000'000);
     IngestResult r;
     r.content_hash = "h";
-    auto p = f.cat->finish_ingest(u.id, r);
+    auto p = f.cat->file_ingest(u.id, r).photo;
     f.cat->delete_upload(u.id);
     CHECK(f.cat->photo(p.id)->deleted);
     CHECK(f.cat->upload(u.id)->state == UploadState::Deleted);
@@ -173,7 +176,7 @@ TEST_CASE("users map uids and may be restricted to jobs") {
 TEST_CASE("retention: staged bytes are marked purged only while the row is as it was read") {
     Fixture f;
     auto u = f.new_upload("a.jpg");
-    f.cat->finish_receiving(u.id, 10, now_ns(), true);
+    f.cat->close_upload(u.id, 10, now_ns(), queue_always);
     REQUIRE(f.cat->claim_next(60'000'000'000));
     f.cat->set_state(u.id, UploadState::Rejected, "not an image");
     auto seen = *f.cat->upload(u.id);
@@ -205,7 +208,7 @@ TEST_CASE("retention: a deleted photo is purgeable once no kept photo or upload 
         n.uid = 1000;
         n.data_path = "demo/staging/" + name;
         auto u = f.cat->add_upload(n);
-        f.cat->finish_receiving(u.id, 10, now_ns(), true);
+        f.cat->close_upload(u.id, 10, now_ns(), queue_always);
         auto claimed = f.cat->claim_next(60'000'000'000);
         REQUIRE(claimed->id == u.id);
         IngestResult r;
@@ -213,7 +216,7 @@ TEST_CASE("retention: a deleted photo is purgeable once no kept photo or upload 
         r.original_path = "demo/originals/cc/" + r.content_hash + ".jpg";
         r.thumbnail_path = "demo/thumbnails/cc/" + r.content_hash + ".jpg";
         r.preview_path = "demo/previews/cc/" + r.content_hash + ".jpg";
-        return f.cat->finish_ingest(u.id, r);
+        return f.cat->file_ingest(u.id, r).photo;
     };
     Job other = f.cat->add_job(f.tenant.id, "job00002", "", Layout::Flat, JobStatus::Planned);
     auto first = ingest("a.jpg", f.job.id);

@@ -21,7 +21,7 @@ struct Fixture {
         n.uid = 1000;
         n.data_path = "demo/staging/" + name;
         auto u = cat->add_upload(n);
-        cat->finish_receiving(u.id, size, now_ns(), true);
+        cat->close_upload(u.id, size, now_ns(), queue_always);
         return *cat->upload(u.id);
     }
     // Claims the next queued upload and files it as a photo whose original is `original`.
@@ -35,7 +35,7 @@ struct Fixture {
         r.original_path = original;
         r.thumbnail_path = "demo/thumbnails/t";
         r.preview_path = "demo/previews/p";
-        return cat->finish_ingest(u->id, r);
+        return cat->file_ingest(u->id, r).photo;
     }
 };
 }  // namespace

@@ -97,7 +97,7 @@ Upload IngestFixture::queue(const Bytes& bytes, const std::string& filename, std
     n.data_path = data_path;
     Upload upload = catalog->add_upload(n);
     write_bytes(absolute(data_path), bytes);
-    catalog->finish_receiving(upload.id, static_cast<int64_t>(bytes.size()), now_ns(), true);
+    catalog->close_upload(upload.id, static_cast<int64_t>(bytes.size()), now_ns(), queue_always);
     return *catalog->upload(upload.id);
 }
 

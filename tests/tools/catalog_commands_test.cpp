@@ -424,7 +424,7 @@ TEST_CASE("photos show the damage their decoder got past: a note in the table, `
         r.thumbnail_path = "demo/thumbnails/" + upload.filename;
         r.preview_path = "demo/previews/" + upload.filename;
         r.note = note;
-        cat->finish_ingest(upload.id, r);
+        cat->file_ingest(upload.id, r);
     }
     auto table = ctl.run({"photos", "--tenant", "demo", "--job", "job00001"});
     CHECK(table.status == 0);

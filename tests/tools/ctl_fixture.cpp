@@ -1,5 +1,7 @@
 #include "tests/tools/ctl_fixture.hpp"
 
+#include <fmt/format.h>
+
 #include "tools/photodropctl.hpp"
 
 #include <doctest/doctest.h>
@@ -61,7 +63,7 @@ Upload add_upload(Catalog& cat, Id job_id, std::optional<Id> album, const std::s
     }
     auto u = cat.add_upload(n);
     if (state == UploadState::Receiving) return *cat.upload(u.id);
-    cat.finish_receiving(u.id, 2048, now_ns(), true);
+    cat.close_upload(u.id, 2048, now_ns(), queue_always);
     if (state == UploadState::Queued) return *cat.upload(u.id);
     auto claimed = cat.claim_next(60'000'000'000);
     REQUIRE(claimed);
@@ -74,11 +76,12 @@ Upload add_upload(Catalog& cat, Id job_id, std::optional<Id> album, const std::s
         r.captured_at = "2024-05-01 10:11:12";
         r.camera_make = "Canon";
         r.camera_model = "EOS R5";
-        r.content_hash = std::string(64, 'a');
+        // Distinct content per name: one photo per job and content, the rest duplicates.
+        r.content_hash = fmt::format("{:a>64}", std::hash<std::string>{}(name));
         r.original_path = "demo/originals/aa/" + name;
         r.thumbnail_path = "demo/thumbnails/" + name;
         r.preview_path = "demo/previews/" + name;
-        cat.finish_ingest(u.id, r);
+        cat.file_ingest(u.id, r);
     } else {
         cat.set_state(u.id, state, reason);
     }

@@ -1,0 +1,857 @@
+#include "catalog/catalog.hpp"
+#include "catalog/migrations.hpp"
+#include "catalog/sql.hpp"
+#include "catalog/text.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+namespace photodrop {
+
+using sql::Durability;
+using Row = sql::Rows::Row;
+
+namespace {
+
+// Which uploads a folder shows; keep in step with is_visible().
+constexpr std::string_view visible =
+    "(state IN ('receiving','queued','processing','ingested','failed') OR (state = 'rejected' AND data_path <> ''))";
+
+constexpr std::string_view job_columns = "id, tenant_id, name, title, status, layout";
+Job read_job(const Row& st) {
+    return Job{st.integer("id"), st.integer("tenant_id"), st.text("name"), st.text("title"),
+               *parse_job_status(st.text("status")), *parse_layout(st.text("layout"))};
+}
+
+constexpr std::string_view album_columns = "id, job_id, name, has_group, has_individuals, created_ns";
+Album read_album(const Row& st) {
+    return Album{st.integer("id"), st.integer("job_id"), st.text("name"), st.integer("has_group") != 0,
+                 st.integer("has_individuals") != 0, st.integer("created_ns")};
+}
+
+constexpr std::string_view upload_columns =
+    "id, job_id, album_id, section, in_section_folder, filename, size, mtime_ns, mode, uid, user_id, state, "
+    "reason, data_path, content_hash, attempts, lease_until_ns, next_attempt_ns, photo_id, duplicate, "
+    "supersedes_photo_id, created_ns, updated_ns";
+Upload read_upload(const Row& st) {
+    Upload u;
+    u.id = st.integer("id");
+    u.job_id = st.integer("job_id");
+    u.folder = Folder{st.opt_integer("album_id"), *parse_section(st.text("section")),
+                      st.integer("in_section_folder") != 0};
+    u.filename = st.text("filename");
+    u.size = st.integer("size");
+    u.mtime_ns = st.integer("mtime_ns");
+    u.mode = static_cast<uint32_t>(st.integer("mode"));
+    u.uid = static_cast<uint32_t>(st.integer("uid"));
+    u.user_id = st.opt_integer("user_id");
+    u.state = *parse_upload_state(st.text("state"));
+    u.reason = st.text("reason");
+    u.data_path = st.text("data_path");
+    u.content_hash = st.text("content_hash");
+    u.attempts = static_cast<int>(st.integer("attempts"));
+    u.lease_until_ns = st.integer("lease_until_ns");
+    u.next_attempt_ns = st.integer("next_attempt_ns");
+    u.photo_id = st.opt_integer("photo_id");
+    u.duplicate = st.integer("duplicate") != 0;
+    u.supersedes_photo_id = st.opt_integer("supersedes_photo_id");
+    u.created_ns = st.integer("created_ns");
+    u.updated_ns = st.integer("updated_ns");
+    return u;
+}
+
+constexpr std::string_view photo_columns =
+    "id, upload_id, job_id, album_id, section, filename, original_path, width, height, captured_at, camera_make, "
+    "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns, note";
+Photo read_photo(const Row& st) {
+    Photo p;
+    p.id = st.integer("id");
+    p.upload_id = st.integer("upload_id");
+    p.job_id = st.integer("job_id");
+    p.album_id = st.opt_integer("album_id");
+    p.section = *parse_section(st.text("section"));
+    p.filename = st.text("filename");
+    p.original_path = st.text("original_path");
+    p.width = static_cast<int>(st.integer("width"));
+    p.height = static_cast<int>(st.integer("height"));
+    p.captured_at = st.opt_text("captured_at");
+    p.camera_make = st.text("camera_make");
+    p.camera_model = st.text("camera_model");
+    p.camera_serial = st.text("camera_serial");
+    p.orientation = static_cast<int>(st.integer("orientation"));
+    p.content_hash = st.text("content_hash");
+    p.thumbnail_path = st.text("thumbnail_path");
+    p.preview_path = st.text("preview_path");
+    p.deleted = st.integer("deleted") != 0;
+    p.created_ns = st.integer("created_ns");
+    p.note = st.text("note");
+    return p;
+}
+
+// "p.id, p.upload_id, ...": the photo columns of a query that names photos `p`.
+std::string prefixed_photo_columns(std::string_view prefix) {
+    std::string out;
+    std::string_view rest = photo_columns;
+    while (!rest.empty()) {
+        auto comma = rest.find(", ");
+        std::string_view column = rest.substr(0, comma);
+        if (!out.empty()) out += ", ";
+        out += prefix;
+        out += column;
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
+    return out;
+}
+
+// Whether the photo named `p` may lose its files: deleted before $2, not
+// purged, and no photo or upload of tenant $1 that is kept shares its hash.
+// A photo is kept while not deleted or deleted since $2; an upload while in
+// any state but deleted and discarded, or deleted since $2. Every upload
+// whose data_path is in the store (an ingested photo, a duplicate) carries
+// the content hash, so the hash covers the files it reads.
+constexpr std::string_view purgeable =
+    "p.deleted = 1 AND p.deleted_ns < $2 AND p.purged_ns IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM photos q JOIN jobs k ON k.id = q.job_id WHERE k.tenant_id = $1 "
+    "  AND q.content_hash = p.content_hash "
+    "  AND (q.deleted = 0 OR q.deleted_ns IS NULL OR q.deleted_ns >= $2)) "
+    "AND NOT EXISTS (SELECT 1 FROM uploads u JOIN jobs k ON k.id = u.job_id WHERE k.tenant_id = $1 "
+    "  AND u.content_hash = p.content_hash AND u.content_hash <> '' "  // the partial index uploads_by_content
+    "  AND (u.state NOT IN ('deleted','discarded') OR u.updated_ns >= $2))";
+
+// The uploads of one folder: binds job $1, album $2 (0 for none), section $3,
+// in_section_folder $4; the terms of the partial unique index uploads_live_path.
+constexpr std::string_view folder_match =
+    "job_id = $1 AND coalesce(album_id, 0) = $2 AND section = $3 AND in_section_folder = $4";
+
+// What the schema's constraints mean, for the CatalogError of a change they refuse.
+CatalogError refusal(const sql::Error& e) {
+    std::string_view what = e.what();
+    auto names = [&](std::string_view index, std::string_view columns) {
+        return e.constraint() == index || what.find(index) != std::string_view::npos ||
+               what.find(columns) != std::string_view::npos;
+    };
+    using K = CatalogError::Kind;
+    if (names("uploads_lifecycle", "uploads_lifecycle"))
+        return CatalogError("the upload has moved on: its state does not allow that change", K::Conflict);
+    if (names("uploads_live_path", "uploads_live_path"))
+        return CatalogError("another upload is at that name already", K::Exists);
+    if (names("photos_live_hash", "photos.job_id, photos.content_hash"))
+        return CatalogError("the job has a photo of the same content already", K::Exists);
+    if (names("albums_by_name", "albums.job_id, albums.name"))
+        return CatalogError("an album of that name exists already", K::Exists);
+    if (names("jobs_tenant_id_name_key", "jobs.tenant_id, jobs.name"))
+        return CatalogError("a job of that name exists already", K::Exists);
+    if (names("tenants_slug_key", "tenants.slug")) return CatalogError("the tenant exists already", K::Exists);
+    if (names("sftp_users_username_key", "sftp_users.username"))
+        return CatalogError("the user exists already", K::Exists);
+    if (names("sftp_users_uid_key", "sftp_users.uid"))
+        return CatalogError("the uid belongs to another user", K::Exists);
+    return CatalogError(fmt::format("the catalog refused the change: {}", what), K::Conflict);
+}
+
+class SqlCatalog final : public Catalog {
+public:
+    explicit SqlCatalog(std::unique_ptr<sql::Connection> c)
+        : c_(std::move(c)), for_update_(c_->engine() == sql::Engine::Postgres ? " FOR UPDATE" : "") {
+        sql::migrate(*c_);
+    }
+
+    Tenant add_tenant(const std::string& slug, const std::string& name) override {
+        return transaction([&] {
+            auto rows = c_->run("INSERT INTO tenants(slug, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
+                                slug, name);
+            if (rows.empty()) throw CatalogError(fmt::format("tenant {} exists already", slug), CatalogError::Kind::Exists);
+            return Tenant{rows[0].integer("id"), slug, name, std::nullopt};
+        });
+    }
+
+    std::optional<Tenant> tenant(const std::string& slug) override {
+        return one<Tenant>(c_->run("SELECT id, slug, name, quota_bytes FROM tenants WHERE slug = $1", slug), read_tenant);
+    }
+
+    std::optional<Tenant> tenant(Id id) override {
+        return one<Tenant>(c_->run("SELECT id, slug, name, quota_bytes FROM tenants WHERE id = $1", id), read_tenant);
+    }
+
+    std::vector<Tenant> tenants() override {
+        return all<Tenant>(c_->run("SELECT id, slug, name, quota_bytes FROM tenants ORDER BY slug"), read_tenant);
+    }
+
+    void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) override {
+        transaction([&] {
+            if (c_->run("UPDATE tenants SET quota_bytes = $1 WHERE id = $2", quota_bytes, tenant_id).affected() == 0)
+                throw CatalogError(fmt::format("no tenant {}", tenant_id), CatalogError::Kind::NotFound);
+        });
+    }
+
+    int64_t tenant_use(Id tenant_id) override {
+        // One row per file (the partial index uploads_by_bytes covers it): a
+        // duplicate names its photo's original, and is counted with it.
+        auto rows = c_->run("SELECT coalesce(sum(size), 0) AS used FROM (SELECT max(u.size) AS size FROM uploads u "
+                            "JOIN jobs j ON j.id = u.job_id WHERE j.tenant_id = $1 AND u.data_path <> '' "
+                            "AND u.state NOT IN ('deleted','discarded') GROUP BY u.data_path) AS per_file",
+                            tenant_id);
+        return rows[0].integer("used");
+    }
+
+    Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
+                JobStatus status) override {
+        return transaction([&] {
+            auto rows = c_->run("INSERT INTO jobs(tenant_id, name, title, status, layout) VALUES ($1, $2, $3, $4, $5) "
+                                "ON CONFLICT DO NOTHING RETURNING id",
+                                tenant_id, name, title, to_string(status), to_string(layout));
+            if (rows.empty()) throw CatalogError(fmt::format("job {} exists already", name), CatalogError::Kind::Exists);
+            return Job{rows[0].integer("id"), tenant_id, name, title, status, layout};
+        });
+    }
+
+    std::optional<Job> job(Id tenant_id, const std::string& name) override {
+        return one<Job>(c_->run(fmt::format("SELECT {} FROM jobs WHERE tenant_id = $1 AND name = $2", job_columns),
+                                tenant_id, name),
+                        read_job);
+    }
+
+    std::optional<Job> job(Id id) override {
+        return one<Job>(c_->run(fmt::format("SELECT {} FROM jobs WHERE id = $1", job_columns), id), read_job);
+    }
+
+    std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status) override {
+        std::optional<std::string_view> wanted;
+        if (status) wanted = to_string(*status);
+        return all<Job>(c_->run(fmt::format("SELECT {} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) "
+                                            "ORDER BY name",
+                                            job_columns),
+                                tenant_id, wanted),
+                        read_job);
+    }
+
+    void set_job_status(Id job_id, JobStatus status) override {
+        transaction([&] { c_->run("UPDATE jobs SET status = $1 WHERE id = $2", to_string(status), job_id); });
+    }
+
+    SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
+                      const std::vector<Id>& job_ids) override {
+        return transaction([&] {
+            if (!c_->run("SELECT 1 FROM sftp_users WHERE uid = $1 AND username <> $2", uid, username).empty())
+                throw CatalogError(fmt::format("uid {} belongs to another user", uid), CatalogError::Kind::Exists);
+            auto rows = c_->run("INSERT INTO sftp_users(tenant_id, username, uid) VALUES ($1, $2, $3) "
+                                "ON CONFLICT DO NOTHING RETURNING id",
+                                tenant_id, username, uid);
+            if (rows.empty())
+                throw CatalogError(fmt::format("user {} exists already", username), CatalogError::Kind::Exists);
+            Id id = rows[0].integer("id");
+            write_user_jobs(id, job_ids);
+            return SftpUser{id, tenant_id, username, uid, true, job_ids};
+        });
+    }
+
+    std::optional<SftpUser> user(const std::string& username) override {
+        return with_jobs(one<SftpUser>(c_->run(fmt::format("SELECT {} FROM sftp_users WHERE username = $1", user_columns),
+                                               username),
+                                       read_user));
+    }
+
+    std::optional<SftpUser> user_by_uid(uint32_t uid) override {
+        return with_jobs(one<SftpUser>(
+            c_->run(fmt::format("SELECT {} FROM sftp_users WHERE uid = $1", user_columns), uid), read_user));
+    }
+
+    std::vector<SftpUser> users(std::optional<Id> tenant_id) override {
+        auto rows = all<SftpUser>(c_->run(fmt::format("SELECT {} FROM sftp_users WHERE $1 IS NULL OR tenant_id = $1 "
+                                                      "ORDER BY username",
+                                                      user_columns),
+                                          tenant_id),
+                                  read_user);
+        for (auto& u : rows) u.job_ids = user_jobs(u.id);
+        return rows;
+    }
+
+    void set_user_enabled(Id user_id, bool enabled) override {
+        transaction([&] { c_->run("UPDATE sftp_users SET enabled = $1 WHERE id = $2", enabled, user_id); });
+    }
+
+    void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) override {
+        transaction([&] {
+            if (c_->run(fmt::format("SELECT id FROM sftp_users WHERE id = $1{}", for_update_), user_id).empty())
+                throw CatalogError(fmt::format("no user {}", user_id), CatalogError::Kind::NotFound);
+            write_user_jobs(user_id, job_ids);
+        });
+    }
+
+    void remove_user(Id user_id) override {
+        transaction([&] {
+            c_->run("UPDATE uploads SET user_id = NULL WHERE user_id = $1", user_id);
+            c_->run("DELETE FROM user_jobs WHERE user_id = $1", user_id);
+            c_->run("DELETE FROM sftp_users WHERE id = $1", user_id);
+        });
+    }
+
+    Album add_album(Id job_id, const std::string& name) override {
+        return transaction([&] {
+            auto rows = c_->run(fmt::format("INSERT INTO albums(job_id, name, created_ns) VALUES ($1, $2, $3) "
+                                            "ON CONFLICT (job_id, name) WHERE removed_ns IS NULL DO NOTHING RETURNING {}",
+                                            album_columns),
+                                job_id, name, now_ns());
+            if (rows.empty())
+                throw CatalogError(fmt::format("album {} exists already", name), CatalogError::Kind::Exists);
+            return read_album(rows[0]);
+        });
+    }
+
+    std::optional<Album> album(Id job_id, const std::string& name) override {
+        return one<Album>(c_->run(fmt::format("SELECT {} FROM albums WHERE job_id = $1 AND name = $2 "
+                                              "AND removed_ns IS NULL",
+                                              album_columns),
+                                  job_id, name),
+                          read_album);
+    }
+
+    std::optional<Album> album(Id id) override {
+        return one<Album>(c_->run(fmt::format("SELECT {} FROM albums WHERE id = $1", album_columns), id), read_album);
+    }
+
+    std::vector<Album> albums(Id job_id) override {
+        return all<Album>(c_->run(fmt::format("SELECT {} FROM albums WHERE job_id = $1 AND removed_ns IS NULL "
+                                              "ORDER BY name",
+                                              album_columns),
+                                  job_id),
+                          read_album);
+    }
+
+    void set_section_folder(Id album_id, Section section, bool exists) override {
+        transaction([&] {
+            c_->run(section == Section::Group ? "UPDATE albums SET has_group = $1 WHERE id = $2"
+                                              : "UPDATE albums SET has_individuals = $1 WHERE id = $2",
+                    exists, album_id);
+        });
+    }
+
+    void rename_album(Id album_id, const std::string& new_name) override {
+        transaction([&] {
+            // The unique index albums_by_name refuses a name taken (refusal(): Exists).
+            if (c_->run("UPDATE albums SET name = $1 WHERE id = $2 AND removed_ns IS NULL", new_name, album_id)
+                    .affected() == 0)
+                throw CatalogError(fmt::format("no album {}", album_id), CatalogError::Kind::NotFound);
+        });
+    }
+
+    void remove_album(Id album_id) override {
+        // The row stays: hidden uploads and photos still name the album.
+        transaction([&] { c_->run("UPDATE albums SET removed_ns = $1 WHERE id = $2", now_ns(), album_id); });
+    }
+
+    Upload add_upload(const NewUpload& n) override {
+        // Made durable by the commit that queues it (or by any later one): an upload
+        // is acknowledged when its file is closed, not when it is created.
+        return transaction(Durability::Deferred, [&] { return insert_upload(n); });
+    }
+
+    std::optional<Upload> upload(Id id) override {
+        return one<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE id = $1", upload_columns), id),
+                           read_upload);
+    }
+
+    std::optional<Upload> upload_at(Id job_id, const Folder& folder, const std::string& filename) override {
+        if (!text::valid_utf8(filename)) return std::nullopt;  // no upload has such a name
+        return one<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE {} AND filename = $5 AND {}",
+                                               upload_columns, folder_match, visible),
+                                   job_id, folder.album_id.value_or(0), to_string(folder.section),
+                                   folder.in_section_folder, filename),
+                           read_upload);
+    }
+
+    std::vector<Upload> uploads_in(Id job_id, const Folder& folder) override {
+        return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE {} AND {} ORDER BY filename",
+                                               upload_columns, folder_match, visible),
+                                   job_id, folder.album_id.value_or(0), to_string(folder.section),
+                                   folder.in_section_folder),
+                           read_upload);
+    }
+
+    bool album_has_uploads(Id album_id, std::optional<Folder> only_folder) override {
+        if (only_folder) {
+            auto a = album(album_id);
+            if (!a) return false;
+            return !c_->run(fmt::format("SELECT 1 FROM uploads WHERE {} AND {} LIMIT 1", folder_match, visible),
+                            a->job_id, only_folder->album_id.value_or(0), to_string(only_folder->section),
+                            only_folder->in_section_folder)
+                        .empty();
+        }
+        return !c_->run(fmt::format("SELECT 1 FROM uploads WHERE album_id = $1 AND {} LIMIT 1", visible), album_id)
+                    .empty();
+    }
+
+    std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state) override {
+        std::optional<std::string_view> wanted;
+        if (state) wanted = to_string(*state);
+        return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE job_id = $1 AND ($2 IS NULL OR state = $2) "
+                                               "ORDER BY id",
+                                               upload_columns),
+                                   job_id, wanted),
+                           read_upload);
+    }
+
+    Upload close_upload(Id upload_id, int64_t size, int64_t mtime_ns,
+                        const std::function<bool(const Upload&)>& queue_if) override {
+        return transaction([&] {
+            auto u = locked(upload_id);
+            bool queue = u.state == UploadState::Receiving && queue_if && queue_if(u);
+            return *one<Upload>(c_->run(fmt::format("UPDATE uploads SET size = $1, mtime_ns = $2, updated_ns = $3, "
+                                                    "state = CASE WHEN $4 = 1 THEN 'queued' ELSE state END, "
+                                                    "reason = CASE WHEN $4 = 1 THEN '' ELSE reason END "
+                                                    "WHERE id = $5 RETURNING {}",
+                                                    upload_columns),
+                                        size, mtime_ns, now_ns(), queue, upload_id),
+                                read_upload);
+        });
+    }
+
+    bool reopen(Id upload_id) override {
+        return transaction([&] {
+            auto u = locked(upload_id);
+            if (u.state == UploadState::Receiving) return true;
+            if (!can_transition(u.state, UploadState::Receiving)) return false;
+            transition(u, UploadState::Receiving, "");
+            return true;
+        });
+    }
+
+    Upload replace_upload(Id old_id, const std::string& reason, const NewUpload& replacement) override {
+        return transaction(Durability::Deferred, [&] {
+            auto old = locked(old_id);
+            if (!is_visible(old))
+                throw CatalogError(fmt::format("upload {} was replaced or deleted already", old_id),
+                                   CatalogError::Kind::Conflict);
+            transition(old, UploadState::Deleted, reason);
+            return insert_upload(replacement);
+        });
+    }
+
+    bool rename_upload(Id upload_id, const Folder& folder, const std::string& filename, std::optional<Id> replacing,
+                       bool queue_if_receiving) override {
+        return transaction([&] {
+            if (replacing && *replacing != upload_id) delete_locked(locked(*replacing));
+            auto u = locked(upload_id);
+            c_->run("UPDATE uploads SET album_id = $1, section = $2, in_section_folder = $3, filename = $4, "
+                    "updated_ns = $5 WHERE id = $6",
+                    folder.album_id, to_string(folder.section), folder.in_section_folder, filename, now_ns(),
+                    upload_id);
+            if (u.photo_id && !u.duplicate)
+                c_->run("UPDATE photos SET album_id = $1, section = $2, filename = $3 WHERE id = $4", folder.album_id,
+                        to_string(folder.section), filename, *u.photo_id);
+            bool queue = queue_if_receiving && u.state == UploadState::Receiving;
+            if (queue) transition(u, UploadState::Queued, "");
+            return queue;
+        });
+    }
+
+    void set_state(Id upload_id, UploadState state, const std::string& reason) override {
+        transaction([&] { transition(locked(upload_id), state, reason); });
+    }
+
+    void reject_without_bytes(Id upload_id, const std::string& reason) override {
+        transaction([&] {
+            transition(locked(upload_id), UploadState::Rejected, reason);
+            c_->run("UPDATE uploads SET data_path = '', size = 0 WHERE id = $1", upload_id);
+        });
+    }
+
+    void set_attributes(Id upload_id, std::optional<int64_t> size, std::optional<int64_t> mtime_ns,
+                        std::optional<uint32_t> mode) override {
+        transaction([&] {
+            c_->run("UPDATE uploads SET size = coalesce($1, size), mtime_ns = coalesce($2, mtime_ns), "
+                    "mode = coalesce($3, mode) WHERE id = $4",
+                    size, mtime_ns, mode, upload_id);
+        });
+    }
+
+    void delete_upload(Id upload_id) override {
+        transaction([&] { delete_locked(locked(upload_id)); });
+    }
+
+    std::optional<Upload> claim_next(int64_t lease_ns) override {
+        return transaction([&] {
+            int64_t now = now_ns();
+            // Another host's claims are skipped, not waited for.
+            return one<Upload>(
+                c_->run(fmt::format("UPDATE uploads SET state = 'processing', lease_until_ns = $2, "
+                                    "attempts = attempts + 1, updated_ns = $1 "
+                                    "WHERE state = 'queued' AND id = (SELECT id FROM uploads WHERE state = 'queued' "
+                                    "AND next_attempt_ns <= $1 ORDER BY id LIMIT 1{}) RETURNING {}",
+                                    c_->engine() == sql::Engine::Postgres ? " FOR UPDATE SKIP LOCKED" : "",
+                                    upload_columns),
+                        now, now + lease_ns),
+                read_upload);
+        });
+    }
+
+    int release_expired_leases() override {
+        return transaction([&] {
+            return static_cast<int>(c_->run("UPDATE uploads SET state = 'queued', lease_until_ns = 0, updated_ns = $1 "
+                                            "WHERE state = 'processing' AND lease_until_ns < $1",
+                                            now_ns())
+                                        .affected());
+        });
+    }
+
+    void release_claim(Id upload_id) override {
+        transaction([&] {
+            c_->run("UPDATE uploads SET state = 'queued', lease_until_ns = 0, "
+                    "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+                    "updated_ns = $1 WHERE id = $2 AND state = 'processing'",
+                    now_ns(), upload_id);
+        });
+    }
+
+    void retry_later(Id upload_id, const std::string& error, int64_t retry_at_ns) override {
+        transaction([&] {
+            c_->run("UPDATE uploads SET state = 'queued', reason = $1, next_attempt_ns = $2, lease_until_ns = 0, "
+                    "updated_ns = $3 WHERE id = $4 AND state = 'processing'",
+                    error, retry_at_ns, now_ns(), upload_id);
+        });
+    }
+
+    bool renew_lease(Id upload_id, int64_t lease_ns) override {
+        return transaction([&] {
+            return c_->run("UPDATE uploads SET lease_until_ns = $1 WHERE id = $2 AND state = 'processing'",
+                           now_ns() + lease_ns, upload_id)
+                       .affected() > 0;
+        });
+    }
+
+    void note_content_hash(Id upload_id, const std::string& content_hash) override {
+        transaction([&] { c_->run("UPDATE uploads SET content_hash = $1 WHERE id = $2", content_hash, upload_id); });
+    }
+
+    Filed file_ingest(Id upload_id, const IngestResult& r) override {
+        return transaction([&]() -> Filed {
+            auto u = locked(upload_id);
+            if (u.photo_id) return Filed{*photo(*u.photo_id), u.duplicate};
+            int64_t now = now_ns();
+            bool gone = u.state == UploadState::Deleted;
+            // One photo per job and content among those not deleted (the
+            // partial unique index photos_live_hash): a photo filed by
+            // another process a moment ago makes this one its duplicate.
+            auto inserted = c_->run(
+                fmt::format("INSERT INTO photos(upload_id, job_id, album_id, section, filename, original_path, width, "
+                            "height, captured_at, camera_make, camera_model, camera_serial, orientation, content_hash, "
+                            "thumbnail_path, preview_path, deleted, deleted_ns, created_ns, note) "
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+                            "$19, $20) ON CONFLICT (job_id, content_hash) WHERE deleted = 0 DO NOTHING RETURNING {}",
+                            photo_columns),
+                u.id, u.job_id, u.folder.album_id, to_string(u.folder.section), u.filename, r.original_path, r.width,
+                r.height, r.captured_at, r.camera_make, r.camera_model, r.camera_serial, r.orientation,
+                r.content_hash, r.thumbnail_path, r.preview_path, gone, gone ? std::optional<int64_t>(now) : std::nullopt,
+                now, r.note);
+            if (inserted.empty()) {
+                auto twin = live_photo(u.job_id, r.content_hash);
+                if (!twin) throw sql::Error(sql::Error::Kind::Transient, "the photo of the same content went away");
+                duplicate_locked(u, *twin);
+                return Filed{*twin, true};
+            }
+            Photo p = read_photo(inserted[0]);
+            // A deleted upload keeps the reason it was deleted for.
+            c_->run("UPDATE uploads SET photo_id = $1, content_hash = $2, data_path = $3, "
+                    "reason = CASE WHEN state = 'deleted' THEN reason ELSE '' END, lease_until_ns = 0, "
+                    "updated_ns = $4 WHERE id = $5",
+                    p.id, r.content_hash, r.original_path, now, u.id);
+            if (!gone) transition(u, UploadState::Ingested, "");
+            if (u.supersedes_photo_id)
+                c_->run("UPDATE photos SET deleted = 1, deleted_ns = $1 WHERE id = $2 AND deleted = 0", now,
+                        *u.supersedes_photo_id);
+            return Filed{p, false};
+        });
+    }
+
+    void mark_duplicate(Id upload_id, Id photo_id, const std::string& content_hash) override {
+        transaction([&] {
+            auto twin = photo(photo_id);
+            if (!twin) throw CatalogError(fmt::format("no photo {}", photo_id), CatalogError::Kind::NotFound);
+            if (twin->content_hash != content_hash)
+                throw CatalogError(fmt::format("photo {} does not hold content {}", photo_id, content_hash));
+            duplicate_locked(locked(upload_id), *twin);
+        });
+    }
+
+    int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) override {
+        return transaction([&] {
+            return static_cast<int>(
+                c_->run("UPDATE uploads SET state = 'queued', next_attempt_ns = 0, attempts = 0, updated_ns = $1 "
+                        "WHERE state IN ('failed','rejected') AND data_path <> '' "
+                        "AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR job_id = $3)",
+                        now_ns(), upload_id, job_id)
+                    .affected());
+        });
+    }
+
+    QueueStats queue_stats() override {
+        QueueStats stats;
+        for (auto row : c_->run("SELECT state, count(*) AS n FROM uploads GROUP BY state"))
+            stats.by_state[*parse_upload_state(row.text("state"))] = row.integer("n");
+        stats.oldest_queued_ns =
+            c_->run("SELECT min(updated_ns) AS oldest FROM uploads WHERE state = 'queued'")[0].opt_integer("oldest");
+        stats.waiting_for_space = c_->run("SELECT count(*) AS n FROM uploads WHERE state = 'queued' "
+                                          "AND substr(reason, 1, $1) = $2",
+                                          static_cast<int64_t>(waiting_for_space_reason.size()),
+                                          waiting_for_space_reason)[0]
+                                      .integer("n");
+        return stats;
+    }
+
+    void wait_for_space(Id upload_id, const std::string& detail, int64_t retry_at_ns) override {
+        transaction([&] {
+            c_->run("UPDATE uploads SET state = 'queued', reason = $1, next_attempt_ns = $2, lease_until_ns = 0, "
+                    "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_ns = $3 "
+                    "WHERE id = $4 AND state = 'processing'",
+                    fmt::format("{}: {}", waiting_for_space_reason, detail), retry_at_ns, now_ns(), upload_id);
+        });
+    }
+
+    std::vector<Upload> staged_uploads(Id tenant_id) override {
+        auto t = tenant(tenant_id);
+        if (!t) return {};
+        std::string prefix = t->slug + "/staging/";
+        return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE substr(data_path, 1, $1) = $2 "
+                                               "AND job_id IN (SELECT id FROM jobs WHERE tenant_id = $3) ORDER BY id",
+                                               upload_columns),
+                                   static_cast<int64_t>(prefix.size()), prefix, tenant_id),
+                           read_upload);
+    }
+
+    bool expire_receiving(Id upload_id, const std::string& reason) override {
+        return transaction([&] {
+            return c_->run("UPDATE uploads SET state = 'deleted', reason = $1, updated_ns = $2 "
+                           "WHERE id = $3 AND state = 'receiving'",
+                           reason, now_ns(), upload_id)
+                       .affected() > 0;
+        });
+    }
+
+    bool mark_bytes_purged(const Upload& seen) override {
+        return transaction([&] {
+            return c_->run("UPDATE uploads SET data_path = '', purged_ns = $1 "
+                           "WHERE id = $2 AND state = $3 AND data_path = $4 AND updated_ns = $5 AND data_path <> ''",
+                           now_ns(), seen.id, to_string(seen.state), seen.data_path, seen.updated_ns)
+                       .affected() > 0;
+        });
+    }
+
+    bool point_duplicate_at_original(const Upload& seen) override {
+        return transaction([&] {
+            return c_->run("UPDATE uploads SET data_path = (SELECT original_path FROM photos WHERE id = uploads.photo_id) "
+                           "WHERE id = $1 AND duplicate = 1 AND state = 'ingested' AND data_path = $2 "
+                           "AND EXISTS (SELECT 1 FROM photos WHERE id = uploads.photo_id)",
+                           seen.id, seen.data_path)
+                       .affected() > 0;
+        });
+    }
+
+    std::vector<PurgeablePhoto> purgeable_photos(Id tenant_id, int64_t deleted_before_ns) override {
+        auto rows = c_->run(fmt::format("SELECT {}, t.slug AS tenant_slug, p.deleted_ns AS deleted_ns "
+                                        "FROM photos p JOIN jobs j ON j.id = p.job_id "
+                                        "JOIN tenants t ON t.id = j.tenant_id "
+                                        "WHERE j.tenant_id = $1 AND {} ORDER BY p.id",
+                                        prefixed_photo_columns("p."), purgeable),
+                            tenant_id, deleted_before_ns);
+        return all<PurgeablePhoto>(rows, [](const Row& row) {
+            return PurgeablePhoto{read_photo(row), row.text("tenant_slug"), row.integer("deleted_ns")};
+        });
+    }
+
+    std::set<std::string> named_store_files(Id tenant_id, std::optional<std::string> content_hash) override {
+        std::set<std::string> named;
+        for (auto row : c_->run("SELECT p.original_path, p.thumbnail_path, p.preview_path FROM photos p "
+                                "JOIN jobs j ON j.id = p.job_id WHERE j.tenant_id = $1 AND p.purged_ns IS NULL "
+                                "AND ($2 IS NULL OR p.content_hash = $2)",
+                                tenant_id, content_hash))
+            for (auto column : {"original_path", "thumbnail_path", "preview_path"}) named.insert(row.text(column));
+        for (auto row : c_->run("SELECT u.data_path FROM uploads u JOIN jobs j ON j.id = u.job_id "
+                                "WHERE j.tenant_id = $1 AND u.data_path <> '' AND ($2 IS NULL OR u.content_hash = $2)",
+                                tenant_id, content_hash))
+            named.insert(row.text("data_path"));
+        return named;
+    }
+
+    bool mark_photo_purged(Id photo_id, int64_t deleted_before_ns) override {
+        return transaction([&] {
+            auto p = photo(photo_id);
+            auto j = p ? job(p->job_id) : std::nullopt;
+            if (!j) return false;
+            int64_t now = now_ns();
+            bool marked = c_->run(fmt::format("UPDATE photos AS p SET purged_ns = $3 WHERE p.id = $4 AND p.job_id IN "
+                                              "(SELECT id FROM jobs WHERE tenant_id = $1) AND {}",
+                                              purgeable),
+                                  j->tenant_id, deleted_before_ns, now, photo_id)
+                              .affected() > 0;
+            if (marked)
+                c_->run("UPDATE uploads SET data_path = '', purged_ns = $1 "
+                        "WHERE photo_id = $2 AND duplicate = 0 AND state = 'deleted' AND data_path = $3",
+                        now, photo_id, p->original_path);
+            return marked;
+        });
+    }
+
+    std::optional<Photo> photo(Id id) override {
+        return one<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE id = $1", photo_columns), id), read_photo);
+    }
+
+    std::optional<Photo> photo_by_hash(Id job_id, const std::string& content_hash) override {
+        return live_photo(job_id, content_hash);
+    }
+
+    std::vector<Photo> photos(Id job_id, std::optional<Id> album_id) override {
+        return all<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND ($2 IS NULL OR album_id = $2) "
+                                              "ORDER BY id",
+                                              photo_columns),
+                                  job_id, album_id),
+                          read_photo);
+    }
+
+private:
+    static constexpr std::string_view user_columns = "id, tenant_id, username, uid, enabled";
+    static Tenant read_tenant(const Row& row) {
+        return Tenant{row.integer("id"), row.text("slug"), row.text("name"), row.opt_integer("quota_bytes")};
+    }
+    static SftpUser read_user(const Row& row) {
+        return SftpUser{row.integer("id"), row.integer("tenant_id"), row.text("username"),
+                        static_cast<uint32_t>(row.integer("uid")), row.flag("enabled"), {}};
+    }
+
+    template <class T, class Read>
+    static std::optional<T> one(const sql::Rows& rows, Read read) {
+        if (auto row = rows.first()) return read(*row);
+        return std::nullopt;
+    }
+
+    template <class T, class Read>
+    static std::vector<T> all(const sql::Rows& rows, Read read) {
+        std::vector<T> out;
+        out.reserve(rows.size());
+        for (auto row : rows) out.push_back(read(row));
+        return out;
+    }
+
+    // Runs `work` as one transaction. A transient failure (a deadlock, a
+    // serialization failure, a lost connection: PostgreSQL) runs it again, a
+    // few times; SQLite has waited for its lock already. A constraint's
+    // refusal becomes a CatalogError that says what it means.
+    template <class Work>
+    auto transaction(Durability durability, Work&& work) -> decltype(work()) {
+        constexpr int tries = 5;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                sql::Transaction tx(*c_, durability);
+                if constexpr (std::is_void_v<decltype(work())>) {
+                    work();
+                    tx.commit();
+                    return;
+                } else {
+                    auto result = work();
+                    tx.commit();
+                    return result;
+                }
+            } catch (const sql::Error& e) {
+                if (e.kind() == sql::Error::Kind::Constraint) throw refusal(e);
+                if (!e.transient() || c_->engine() == sql::Engine::Sqlite || attempt == tries) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt * attempt));
+            }
+        }
+    }
+    template <class Work>
+    auto transaction(Work&& work) -> decltype(work()) {
+        return transaction(Durability::Durable, std::forward<Work>(work));
+    }
+
+    std::optional<SftpUser> with_jobs(std::optional<SftpUser> u) {
+        if (u) u->job_ids = user_jobs(u->id);
+        return u;
+    }
+
+    std::vector<Id> user_jobs(Id user_id) {
+        return all<Id>(c_->run("SELECT job_id FROM user_jobs WHERE user_id = $1 ORDER BY job_id", user_id),
+                       [](const Row& row) { return row.integer("job_id"); });
+    }
+
+    void write_user_jobs(Id user_id, const std::vector<Id>& job_ids) {
+        c_->run("DELETE FROM user_jobs WHERE user_id = $1", user_id);
+        for (Id job_id : job_ids)
+            c_->run("INSERT INTO user_jobs(user_id, job_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", user_id, job_id);
+    }
+
+    std::optional<Photo> live_photo(Id job_id, const std::string& content_hash) {
+        return one<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND content_hash = $2 "
+                                              "AND deleted = 0",
+                                              photo_columns),
+                                  job_id, content_hash),
+                          read_photo);
+    }
+
+    Upload insert_upload(const NewUpload& n) {
+        auto user = user_by_uid(n.uid);
+        int64_t now = now_ns();
+        // The unique index uploads_live_path refuses a second live upload at the path (refusal(): Exists).
+        auto rows = c_->run(fmt::format("INSERT INTO uploads(job_id, album_id, section, in_section_folder, filename, "
+                                        "mode, uid, user_id, state, reason, data_path, supersedes_photo_id, mtime_ns, "
+                                        "created_ns, updated_ns) "
+                                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) "
+                                        "RETURNING {}",
+                                        upload_columns),
+                            n.job_id, n.folder.album_id, to_string(n.folder.section), n.folder.in_section_folder,
+                            n.filename, n.mode, n.uid, user ? std::optional<Id>(user->id) : std::nullopt,
+                            to_string(n.state), n.reason, n.data_path, n.supersedes_photo_id, now);
+        return read_upload(rows[0]);
+    }
+
+    // The upload, read for a change in this transaction (locked on PostgreSQL).
+    Upload locked(Id upload_id) {
+        auto u = one<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE id = $1{}", upload_columns, for_update_),
+                                     upload_id),
+                             read_upload);
+        if (!u) throw CatalogError(fmt::format("no upload {}", upload_id), CatalogError::Kind::NotFound);
+        return *u;
+    }
+
+    // Moves `u` to `to` inside the caller's transaction. The schema's trigger
+    // uploads_lifecycle enforces the lifecycle too; this says it in words.
+    void transition(const Upload& u, UploadState to, const std::string& reason) {
+        if (u.state == to) return;
+        if (!can_transition(u.state, to))
+            throw CatalogError(fmt::format("upload {} cannot go from {} to {}", u.id, to_string(u.state), to_string(to)),
+                               CatalogError::Kind::Conflict);
+        c_->run("UPDATE uploads SET state = $1, reason = $2, updated_ns = $3 WHERE id = $4", to_string(to), reason,
+                now_ns(), u.id);
+    }
+
+    // Unlink: cancels the upload if not yet ingested, marks its photo deleted otherwise.
+    void delete_locked(const Upload& u) {
+        if (u.state == UploadState::Ingested && u.photo_id && !u.duplicate)
+            c_->run("UPDATE photos SET deleted = 1, deleted_ns = $1 WHERE id = $2", now_ns(), *u.photo_id);
+        transition(u, UploadState::Deleted,
+                   u.state == UploadState::Ingested ? "deleted by the photographer"
+                                                    : "cancelled: deleted before it was ingested");
+    }
+
+    // Records `u` as a duplicate of `twin`. Its own bytes are the photo's: it
+    // is read from the photo's original, and the ingest service removes its
+    // staged copy.
+    void duplicate_locked(const Upload& u, const Photo& twin) {
+        c_->run("UPDATE uploads SET photo_id = $1, duplicate = 1, content_hash = $2, lease_until_ns = 0, reason = $3, "
+                "data_path = $4, updated_ns = $5 WHERE id = $6",
+                twin.id, twin.content_hash, fmt::format("duplicate of photo {}", twin.id), twin.original_path,
+                now_ns(), u.id);
+        if (u.state == UploadState::Processing) transition(u, UploadState::Ingested, fmt::format("duplicate of photo {}", twin.id));
+    }
+
+    std::unique_ptr<sql::Connection> c_;
+    std::string for_update_;  // " FOR UPDATE" on PostgreSQL: rows read to be changed
+};
+
+}  // namespace
+
+std::unique_ptr<Catalog> open_catalog(const std::string& location) {
+    return std::make_unique<SqlCatalog>(sql::connect(location));
+}
+
+}  // namespace photodrop
