@@ -75,6 +75,10 @@ struct PurgeablePhoto {
     int64_t deleted_ns = 0;   // when it was deleted
 };
 
+// The channel on which a PostgreSQL catalog announces uploads queued (NOTIFY),
+// on commit, to the ingest services of every host.
+inline constexpr std::string_view queue_channel = "photodrop_queue";
+
 // For Catalog::close_upload(): queue the upload whatever its name.
 inline bool queue_always(const Upload&) { return true; }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 
 namespace photodrop::sql {
 
@@ -61,6 +62,27 @@ std::string Rows::Row::text(std::string_view column) const { return opt_text(col
 
 bool is_postgres_url(std::string_view location) {
     return location.starts_with("postgresql://") || location.starts_with("postgres://");
+}
+
+std::string redacted(std::string_view location) {
+    if (!is_postgres_url(location)) return std::string(location);
+    // scheme://user:password@host...: the password is what lies between the
+    // first ':' after the scheme and the '@' of the authority.
+    auto start = location.find("://") + 3;
+    auto end = location.find_first_of("/?", start);
+    auto authority = location.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    auto at = authority.rfind('@');
+    auto colon = authority.find(':');
+    if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return std::string(location);
+    return fmt::format("{}***{}", location.substr(0, start + colon + 1), location.substr(start + at));
+}
+
+bool catalog_exists(const std::string& location) {
+    if (!is_postgres_url(location)) {
+        std::error_code ec;
+        return std::filesystem::exists(location, ec);
+    }
+    return connect_postgres(location)->schema_version() > 0;
 }
 
 std::unique_ptr<Connection> connect(const std::string& location) {

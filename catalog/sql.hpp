@@ -160,6 +160,14 @@ public:
 // Whether `location` names a PostgreSQL database (postgresql:// or postgres://).
 bool is_postgres_url(std::string_view location);
 
+// `location` as it may be shown or logged: a URL's password is replaced by ***.
+std::string redacted(std::string_view location);
+
+// Whether a catalog is at `location` (a SQLite file; a PostgreSQL database
+// whose tables are made), without making one. Throws sql::Error when a
+// PostgreSQL server cannot be reached.
+bool catalog_exists(const std::string& location);
+
 // Opens a connection: a PostgreSQL URL, or the path of a SQLite file (created if missing).
 std::unique_ptr<Connection> connect(const std::string& location);
 

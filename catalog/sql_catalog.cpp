@@ -398,6 +398,7 @@ public:
         return transaction([&] {
             auto u = locked(upload_id);
             bool queue = u.state == UploadState::Receiving && queue_if && queue_if(u);
+            if (queue) c_->notify(queue_channel);
             return *one<Upload>(c_->run(fmt::format("UPDATE uploads SET size = $1, mtime_ns = $2, updated_ns = $3, "
                                                     "state = CASE WHEN $4 = 1 THEN 'queued' ELSE state END, "
                                                     "reason = CASE WHEN $4 = 1 THEN '' ELSE reason END "
@@ -443,6 +444,7 @@ public:
                         to_string(folder.section), filename, *u.photo_id);
             bool queue = queue_if_receiving && u.state == UploadState::Receiving;
             if (queue) transition(u, UploadState::Queued, "");
+            if (queue) c_->notify(queue_channel);
             return queue;
         });
     }
@@ -489,10 +491,9 @@ public:
 
     int release_expired_leases() override {
         return transaction([&] {
-            return static_cast<int>(c_->run("UPDATE uploads SET state = 'queued', lease_until_ns = 0, updated_ns = $1 "
+            return queued(c_->run("UPDATE uploads SET state = 'queued', lease_until_ns = 0, updated_ns = $1 "
                                             "WHERE state = 'processing' AND lease_until_ns < $1",
-                                            now_ns())
-                                        .affected());
+                                            now_ns()));
         });
     }
 
@@ -577,12 +578,11 @@ public:
 
     int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) override {
         return transaction([&] {
-            return static_cast<int>(
+            return queued(
                 c_->run("UPDATE uploads SET state = 'queued', next_attempt_ns = 0, attempts = 0, updated_ns = $1 "
                         "WHERE state IN ('failed','rejected') AND data_path <> '' "
                         "AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR job_id = $3)",
-                        now_ns(), upload_id, job_id)
-                    .affected());
+                        now_ns(), upload_id, job_id));
         });
     }
 
@@ -762,6 +762,12 @@ private:
     template <class Work>
     auto transaction(Work&& work) -> decltype(work()) {
         return transaction(Durability::Durable, std::forward<Work>(work));
+    }
+
+    // How many uploads a statement queued; the ingest services of every host are told.
+    int queued(const sql::Rows& changed) {
+        if (changed.affected() > 0) c_->notify(queue_channel);
+        return static_cast<int>(changed.affected());
     }
 
     std::optional<SftpUser> with_jobs(std::optional<SftpUser> u) {

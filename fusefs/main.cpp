@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     std::string mountpoint;
     bool foreground = false, debug = false, single_thread = false;
     std::vector<std::string> mount_options;
-    app.add_option("--catalog", options.catalog, "the SQLite catalog")->capture_default_str();
+    app.add_option("--catalog", options.catalog, "the catalog: a SQLite file, or a postgresql:// URL")->capture_default_str();
     app.add_option("--data", options.data, "the data directory (bytes go to DATA/<tenant>/)")->capture_default_str();
     app.add_option("--tenant", options.tenant, "the tenant's slug")->required();
     app.add_option("--wake-socket", options.wake_socket, "the ingest service's socket (default DATA/ingest.sock)");

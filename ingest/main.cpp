@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
         "Settings come from /etc/photodrop/photodrop.conf (or $PHOTODROP_CONFIG), then PHOTODROP_* variables, then "
         "these flags.\nStops cleanly on SIGTERM or SIGINT.\nExit status: 0 stopped by a signal, 1 could not start or "
         "failed, 2 bad usage.");
-    app.add_option("--catalog", config.catalog, "The catalog database")->capture_default_str();
+    app.add_option("--catalog", config.catalog, "The catalog: a SQLite file, or a postgresql:// URL")->capture_default_str();
     app.add_option("--data", config.data, "The data directory (DATA/<tenant>/...)")->capture_default_str();
     app.add_option("--workers", config.ingest_workers, "Uploads processed at the same time")
         ->capture_default_str()

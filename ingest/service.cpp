@@ -4,6 +4,7 @@
 #include "ingest/http_server.hpp"
 #include "ingest/log.hpp"
 #include "ingest/metrics.hpp"
+#include "catalog/sql.hpp"
 #include "ingest/wake_socket.hpp"
 #include "ingest/work_signal.hpp"
 
@@ -122,6 +123,11 @@ public:
         auto lease_check = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), options_.ingest.lease / 4);
         auto renewal = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(200), options_.ingest.lease / 3);
         asio::co_spawn(io, every(options_.poll, [this] { work_.notify_one(); }), asio::detached);
+        // On PostgreSQL, what a mount on any host queues wakes a worker here
+        // at once (NOTIFY); the poll above stays for a lost connection.
+        std::jthread listener;
+        if (sql::is_postgres_url(options_.catalog))
+            listener = std::jthread([this](std::stop_token stop) { listen_for_work(stop); });
         asio::co_spawn(io, every(lease_check, [&] { release_expired(*io_catalog); }), asio::detached);
         asio::co_spawn(io, every(renewal, [&] { renew_leases(*io_catalog); }), asio::detached);
         if (options_.purge_every.count() > 0) {
@@ -143,7 +149,7 @@ public:
         for (auto& catalog : worker_catalogs) workers.threads.emplace_back([this, &catalog] { work(*catalog); });
         auto at = http.local_endpoint();
         log_event(fmt::format("started: {} worker(s), catalog {}, data {}, wake-up socket {}, http://{}:{}",
-                              options_.workers, options_.catalog, options_.ingest.data, options_.wake_socket,
+                              options_.workers, sql::redacted(options_.catalog), options_.ingest.data, options_.wake_socket,
                               at.address().to_string(), at.port()));
 
         io.run();
@@ -190,6 +196,21 @@ private:
             in_flight_.remove(claim->id);
         }
         vips_thread_shutdown();
+    }
+
+    void listen_for_work(std::stop_token stop) {
+        auto running = [&] { return !stop.stop_requested() && !work_.stopping(); };
+        while (running()) {
+            try {
+                auto c = sql::connect(options_.catalog);
+                c->listen(queue_channel);
+                while (running())
+                    if (c->wait(250)) work_.notify_all();
+            } catch (const std::exception& e) {
+                log_event(fmt::format("cannot listen for queued uploads, polling meanwhile: {}", e.what()));
+                for (int i = 0; i < 20 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        }
     }
 
     static void give_back(Catalog& catalog, Id upload_id) {

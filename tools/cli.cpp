@@ -49,7 +49,7 @@ int run_photodropctl(const std::vector<std::string>& args, Console io) {
     CLI::App app(overview, "photodropctl");
     app.fallthrough();  // global flags may come after the command too
     app.require_subcommand(1);
-    app.add_option("--catalog", ctx.config.catalog, "The catalog file")->type_name("FILE")->capture_default_str();
+    app.add_option("--catalog", ctx.config.catalog, "The catalog: a SQLite file, or a postgresql:// URL")->type_name("FILE|URL")->capture_default_str();
     app.add_option("--data", ctx.config.data, "The data directory: tenants' bytes, DATA/<tenant>/...")
         ->type_name("DIR")
         ->capture_default_str();

@@ -1,6 +1,8 @@
 #include "tools/context.hpp"
 #include "tools/format.hpp"
 
+#include "catalog/sql.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,10 +14,9 @@ namespace photodrop::ctl {
 
 Catalog& Context::catalog() {
     if (!catalog_) {
-        std::error_code ec;
-        if (!std::filesystem::exists(config.catalog, ec))
-            throw std::runtime_error(
-                fmt::format("catalog {} does not exist (create it with `photodropctl init`)", config.catalog));
+        if (!sql::catalog_exists(config.catalog))
+            throw std::runtime_error(fmt::format("catalog {} does not exist (create it with `photodropctl init`)",
+                                                 sql::redacted(config.catalog)));
         catalog_ = open_catalog(config.catalog);
     }
     return *catalog_;

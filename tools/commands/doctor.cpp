@@ -1,4 +1,5 @@
 // doctor: what usually breaks a deployment, one line per check.
+#include "catalog/sql.hpp"
 #include "ingest/disk_space.hpp"
 #include "tools/accounts.hpp"
 #include "tools/commands/commands.hpp"
@@ -66,13 +67,13 @@ std::optional<std::string> read_file(const std::string& path) {
 }
 
 void check_catalog(Context& ctx, Report& report, std::unique_ptr<Catalog>& catalog) {
-    const auto& path = ctx.config.catalog;
-    if (!fs::exists(path)) {
-        report.add("catalog", false, fmt::format("{} does not exist (create it with `photodropctl init`)", path));
-        return;
-    }
+    const auto path = sql::redacted(ctx.config.catalog);
     try {
-        catalog = open_catalog(path);
+        if (!sql::catalog_exists(ctx.config.catalog)) {
+            report.add("catalog", false, fmt::format("{} does not exist (create it with `photodropctl init`)", path));
+            return;
+        }
+        catalog = open_catalog(ctx.config.catalog);
         auto tenants = catalog->tenants().size();
         auto users = catalog->users().size();
         report.add("catalog", true, fmt::format("{} opens: {} tenant{}, {} SFTP user{}", path, tenants,

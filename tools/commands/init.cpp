@@ -31,22 +31,23 @@ void add_init_command(CLI::App& app, Context& ctx) {
                                            "create the data directory");
     cmd->footer("Safe to run again: an up-to-date catalog is left as it is.");
     ctx.on(cmd, [&ctx] {
-        fs::path catalog_path = ctx.config.catalog;
-        if (catalog_path.has_parent_path()) make_directories(catalog_path.parent_path());
-        bool existed = fs::exists(catalog_path);
-        open_catalog(catalog_path.string());  // creates and migrates
+        const std::string& location = ctx.config.catalog;
+        if (fs::path catalog_path = location; !sql::is_postgres_url(location) && catalog_path.has_parent_path())
+            make_directories(catalog_path.parent_path());
+        bool existed = sql::catalog_exists(location);
+        open_catalog(location);  // creates and migrates
         int version = sql::latest_schema_version();
         bool data_made = make_directories(ctx.config.data);
 
         if (ctx.json) {
-            ctx.print_json({{"catalog", catalog_path.string()},
+            ctx.print_json({{"catalog", sql::redacted(location)},
                             {"catalog_created", !existed},
                             {"schema_version", version},
                             {"data", ctx.config.data},
                             {"data_created", data_made}});
             return exit_ok;
         }
-        ctx.io.out << fmt::format("catalog {}: {}, schema version {}\n", catalog_path.string(),
+        ctx.io.out << fmt::format("catalog {}: {}, schema version {}\n", sql::redacted(location),
                                   existed ? "ready" : "created", version);
         ctx.io.out << fmt::format("data directory {}: {}\n", ctx.config.data, data_made ? "created" : "ready");
         return exit_ok;
