@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
-#include <chrono>
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <set>
 #include <unordered_map>
 
