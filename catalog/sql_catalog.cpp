@@ -220,7 +220,7 @@ public:
     std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status) override {
         std::optional<std::string_view> wanted;
         if (status) wanted = to_string(*status);
-        return all<Job>(c_->run(fmt::format("SELECT {} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) "
+        return all<Job>(c_->run(fmt::format("SELECT {} FROM jobs WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) "
                                             "ORDER BY name",
                                             job_columns),
                                 tenant_id, wanted),
@@ -259,7 +259,7 @@ public:
     }
 
     std::vector<SftpUser> users(std::optional<Id> tenant_id) override {
-        auto rows = all<SftpUser>(c_->run(fmt::format("SELECT {} FROM sftp_users WHERE $1 IS NULL OR tenant_id = $1 "
+        auto rows = all<SftpUser>(c_->run(fmt::format("SELECT {} FROM sftp_users WHERE CAST($1 AS BIGINT) IS NULL OR tenant_id = $1 "
                                                       "ORDER BY username",
                                                       user_columns),
                                           tenant_id),
@@ -386,7 +386,7 @@ public:
     std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state) override {
         std::optional<std::string_view> wanted;
         if (state) wanted = to_string(*state);
-        return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE job_id = $1 AND ($2 IS NULL OR state = $2) "
+        return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE job_id = $1 AND (CAST($2 AS TEXT) IS NULL OR state = $2) "
                                                "ORDER BY id",
                                                upload_columns),
                                    job_id, wanted),
@@ -581,7 +581,7 @@ public:
             return queued(
                 c_->run("UPDATE uploads SET state = 'queued', next_attempt_ns = 0, attempts = 0, updated_ns = $1 "
                         "WHERE state IN ('failed','rejected') AND data_path <> '' "
-                        "AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR job_id = $3)",
+                        "AND (CAST($2 AS BIGINT) IS NULL OR id = $2) AND (CAST($3 AS BIGINT) IS NULL OR job_id = $3)",
                         now_ns(), upload_id, job_id));
         });
     }
@@ -664,11 +664,11 @@ public:
         std::set<std::string> named;
         for (auto row : c_->run("SELECT p.original_path, p.thumbnail_path, p.preview_path FROM photos p "
                                 "JOIN jobs j ON j.id = p.job_id WHERE j.tenant_id = $1 AND p.purged_ns IS NULL "
-                                "AND ($2 IS NULL OR p.content_hash = $2)",
+                                "AND (CAST($2 AS TEXT) IS NULL OR p.content_hash = $2)",
                                 tenant_id, content_hash))
             for (auto column : {"original_path", "thumbnail_path", "preview_path"}) named.insert(row.text(column));
         for (auto row : c_->run("SELECT u.data_path FROM uploads u JOIN jobs j ON j.id = u.job_id "
-                                "WHERE j.tenant_id = $1 AND u.data_path <> '' AND ($2 IS NULL OR u.content_hash = $2)",
+                                "WHERE j.tenant_id = $1 AND u.data_path <> '' AND (CAST($2 AS TEXT) IS NULL OR u.content_hash = $2)",
                                 tenant_id, content_hash))
             named.insert(row.text("data_path"));
         return named;
@@ -702,7 +702,7 @@ public:
     }
 
     std::vector<Photo> photos(Id job_id, std::optional<Id> album_id) override {
-        return all<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND ($2 IS NULL OR album_id = $2) "
+        return all<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR album_id = $2) "
                                               "ORDER BY id",
                                               photo_columns),
                                   job_id, album_id),

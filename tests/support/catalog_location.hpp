@@ -1,6 +1,31 @@
 #pragma once
+// Where a test's catalog is: a SQLite file in the test's directory, or, when
+// PHOTODROP_TEST_CATALOG=postgresql, a fresh database on one private
+// PostgreSQL server started for the test process (and stopped at its exit).
+
+#include "tests/support/postgres.hpp"
+
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+
 namespace photodrop::test {
-inline std::string catalog_location(const std::filesystem::path& dir) { return (dir / "catalog.db").string(); }
+
+inline std::string catalog_location(const std::filesystem::path& dir) {
+    const char* engine = std::getenv("PHOTODROP_TEST_CATALOG");
+    if (!engine || std::string_view(engine) == "sqlite") return (dir / "catalog.db").string();
+    if (std::string_view(engine) != "postgresql")
+        throw std::runtime_error("PHOTODROP_TEST_CATALOG must be sqlite or postgresql");
+    static PostgresServer server;
+    static std::atomic<int> made{0};
+    std::string name = "catalog" + std::to_string(++made);
+    server.psql("CREATE DATABASE " + name);
+    std::string uri = server.uri();  // postgresql://postgres@/photodrop?host=...
+    auto at = uri.find("@/photodrop?");
+    return uri.substr(0, at) + "@/" + name + uri.substr(at + std::string_view("@/photodrop").size());
 }
+
+}  // namespace photodrop::test
