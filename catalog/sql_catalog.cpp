@@ -796,6 +796,9 @@ private:
 
     Upload insert_upload(const NewUpload& n) {
         auto user = user_by_uid(n.uid);
+        // PostgreSQL's text holds only UTF-8: a name that is not (only ever
+        // a refused attempt's) is recorded as text::shown() writes it.
+        bool as_shown = c_->engine() == sql::Engine::Postgres && !text::valid_utf8(n.filename);
         int64_t now = now_ns();
         // The unique index uploads_live_path refuses a second live upload at the path (refusal(): Exists).
         auto rows = c_->run(fmt::format("INSERT INTO uploads(job_id, album_id, section, in_section_folder, filename, "
@@ -805,8 +808,9 @@ private:
                                         "RETURNING {}",
                                         upload_columns),
                             n.job_id, n.folder.album_id, to_string(n.folder.section), n.folder.in_section_folder,
-                            n.filename, n.mode, n.uid, user ? std::optional<Id>(user->id) : std::nullopt,
-                            to_string(n.state), n.reason, n.data_path, n.supersedes_photo_id, now);
+                            as_shown ? text::shown(n.filename) : n.filename, n.mode, n.uid,
+                            user ? std::optional<Id>(user->id) : std::nullopt, to_string(n.state), n.reason,
+                            n.data_path, n.supersedes_photo_id, now);
         return read_upload(rows[0]);
     }
 

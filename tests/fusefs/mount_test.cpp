@@ -846,5 +846,7 @@ TEST_CASE("a refused name is logged escaped: a newline cannot forge a log line, 
     CHECK(log.find('\xff') == std::string::npos);
     auto rejected = m.catalog().uploads(m.albums_job.id, UploadState::Rejected);
     REQUIRE(rejected.size() == 3);
-    CHECK(rejected[2].filename == "bad\xff.jpg");
+    // Stored as sent; PostgreSQL's text holds only UTF-8, and has it as shown.
+    bool postgres = std::string_view(std::getenv("PHOTODROP_TEST_CATALOG") ? std::getenv("PHOTODROP_TEST_CATALOG") : "") == "postgresql";
+    CHECK(rejected[2].filename == (postgres ? "bad\\xFF.jpg" : "bad\xff.jpg"));
 }

@@ -8,15 +8,23 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace photodrop::test {
 
+// The same `dir` gives the same catalog: the programs and tenants of one
+// deployment share it.
 inline std::string catalog_location(const std::filesystem::path& dir) {
+    static std::mutex mutex;
+    static std::map<std::filesystem::path, std::string> made_for;
+    std::lock_guard lock(mutex);
+    if (auto it = made_for.find(dir); it != made_for.end()) return it->second;
     const char* engine = std::getenv("PHOTODROP_TEST_CATALOG");
-    if (!engine || std::string_view(engine) == "sqlite") return (dir / "catalog.db").string();
+    if (!engine || std::string_view(engine) == "sqlite") return made_for[dir] = (dir / "catalog.db").string();
     if (std::string_view(engine) != "postgresql")
         throw std::runtime_error("PHOTODROP_TEST_CATALOG must be sqlite or postgresql");
     static PostgresServer server;
@@ -25,7 +33,7 @@ inline std::string catalog_location(const std::filesystem::path& dir) {
     server.psql("CREATE DATABASE " + name);
     std::string uri = server.uri();  // postgresql://postgres@/photodrop?host=...
     auto at = uri.find("@/photodrop?");
-    return uri.substr(0, at) + "@/" + name + uri.substr(at + std::string_view("@/photodrop").size());
+    return made_for[dir] = uri.substr(0, at) + "@/" + name + uri.substr(at + std::string_view("@/photodrop").size());
 }
 
 }  // namespace photodrop::test

@@ -40,7 +40,7 @@ Deployment::~Deployment() {
 std::vector<std::string> Deployment::ctl_argv(const std::vector<std::string>& args) const {
     const auto& any = *tenants_.front();
     std::vector<std::string> argv{PHOTODROP_CTL_BIN,
-                                  "--catalog", any.catalog_path().string(),
+                                  "--catalog", any.catalog_location(),
                                   "--data", any.data_dir().string(),
                                   "--mounts", any.mounts_dir().string(),
                                   "--keys-dir", (base_.path() / "keys").string()};
@@ -73,7 +73,7 @@ void Deployment::start_sshd() {
 
 void Deployment::start_ingest() {
     const auto& any = *tenants_.front();
-    ingest_ = Process({PHOTODROP_INGEST_BIN, "--catalog", any.catalog_path().string(), "--data", any.data_dir().string(),
+    ingest_ = Process({PHOTODROP_INGEST_BIN, "--catalog", any.catalog_location(), "--data", any.data_dir().string(),
                        "--listen", "127.0.0.1:" + std::to_string(free_port())},
                       (base_.path() / "ingest.log").string());
 }

@@ -1,4 +1,5 @@
 #include "tests/support/mount.hpp"
+#include "tests/support/catalog_location.hpp"
 
 #include "tests/support/files.hpp"
 
@@ -17,6 +18,8 @@
 #endif
 
 namespace photodrop::test {
+
+std::string MountedTenant::catalog_location() const { return test::catalog_location(base_); }
 
 bool can_mount() { return ::geteuid() == 0 && ::access("/dev/fuse", R_OK | W_OK) == 0; }
 
@@ -42,7 +45,7 @@ MountedTenant::MountedTenant(const std::filesystem::path& base, std::string slug
 }
 
 void MountedTenant::setup() {
-    catalog_ = open_catalog(catalog_path());
+    catalog_ = open_catalog(catalog_location());
     tenant = catalog_->add_tenant(slug_, "Studio " + slug_);
     albums_job = catalog_->add_job(tenant.id, "job00001", "Spring portraits", Layout::Albums, JobStatus::Planned);
     flat_job = catalog_->add_job(tenant.id, "job00002", "Sports day", Layout::Flat, JobStatus::Planned);
@@ -69,7 +72,7 @@ void MountedTenant::mount(const std::vector<std::string>& settings) {
     auto env = settings;
     if (std::none_of(env.begin(), env.end(), [](const std::string& s) { return s.starts_with("PHOTODROP_FREE_SPACE_RESERVE="); }))
         env.push_back("PHOTODROP_FREE_SPACE_RESERVE=16M");
-    daemon_ = Process({PHOTODROP_FS_BIN, "-f", "--catalog", catalog_path().string(), "--data", data_dir().string(),
+    daemon_ = Process({PHOTODROP_FS_BIN, "-f", "--catalog", catalog_location(), "--data", data_dir().string(),
                        "--tenant", slug_, "--wake-socket", wake_socket().string(), path().string()},
                       (base_ / ("fs-" + slug_ + ".log")).string(), env);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -50,7 +50,8 @@ public:
     std::filesystem::path path(const std::string& relative = "") const;
     Catalog& catalog() { return *catalog_; }
     const std::filesystem::path& dir() const { return base_; }
-    std::filesystem::path catalog_path() const { return base_ / "catalog.db"; }
+    // The catalog's file or URL (test::catalog_location of the deployment's directory).
+    std::string catalog_location() const;
     std::filesystem::path data_dir() const { return base_ / "data"; }
     std::filesystem::path mounts_dir() const { return base_ / "mounts"; }
     std::filesystem::path staging_dir() const { return data_dir() / slug_ / "staging"; }
