@@ -229,6 +229,11 @@ public:
     virtual std::optional<Photo> photo(Id id) = 0;
     virtual std::optional<Photo> photo_by_hash(Id job_id, const std::string& content_hash) = 0;
     virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
+
+    // A number that changes whenever another connection commits a change,
+    // where the engine can tell without a round trip (SQLite's data_version);
+    // nullopt where it cannot (PostgreSQL). For caches of what was read.
+    virtual std::optional<int64_t> change_stamp() = 0;
 };
 
 // Opens (creating and migrating as needed) the catalog at `location`: the

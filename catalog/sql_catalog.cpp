@@ -709,6 +709,11 @@ public:
                           read_photo);
     }
 
+    std::optional<int64_t> change_stamp() override {
+        if (c_->engine() != sql::Engine::Sqlite) return std::nullopt;
+        return c_->run("PRAGMA data_version")[0].integer("data_version");
+    }
+
 private:
     static constexpr std::string_view user_columns = "id, tenant_id, username, uid, enabled";
     static Tenant read_tenant(const Row& row) {

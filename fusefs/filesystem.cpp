@@ -91,7 +91,7 @@ bool Filesystem::may_enter(const Job& job, const std::optional<SftpUser>& user, 
            std::find(user->job_ids.begin(), user->job_ids.end(), job.id) != user->job_ids.end();
 }
 
-Node Filesystem::resolve(const std::string& path, uint32_t uid) {
+Node Filesystem::resolve(const std::string& path, uint32_t uid, Reading reading) {
     auto parts = split(path);
     // Names are stored in NFC: a client that sends NFD (macOS) finds them too.
     for (auto& part : parts) part = policy::normalized_name(part);
@@ -102,8 +102,9 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid) {
     }
     if (parts.size() > 4) return node;
     std::lock_guard lock(catalog_mutex_);
-    auto job = catalog_->job(tenant_.id, parts[0]);
-    if (!job || !job_visible(*job, catalog_->user_by_uid(uid), uid)) return node;
+    if (reading == Reading::Current) cache_.clear();
+    auto job = cache_.job(*catalog_, tenant_.id, parts[0]);
+    if (!job || !job_visible(*job, cache_.user_by_uid(*catalog_, uid), uid)) return node;
     node.job = job;
     if (parts.size() == 1) {
         node.kind = Node::Kind::Job;
@@ -111,14 +112,14 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid) {
     }
     auto find_file = [&](const Folder& folder, const std::string& name) {
         node.folder = folder;
-        if ((node.upload = catalog_->upload_at(job->id, folder, name))) node.kind = Node::Kind::File;
+        if ((node.upload = cache_.upload_at(*catalog_, job->id, folder, name))) node.kind = Node::Kind::File;
         return node;
     };
     if (job->layout == Layout::Flat) {
         if (parts.size() != 2) return node;
         return find_file(Folder{}, parts[1]);
     }
-    node.album = catalog_->album(job->id, parts[1]);
+    node.album = cache_.album(*catalog_, job->id, parts[1]);
     if (!node.album) return node;
     node.folder = Folder{node.album->id, Section::Individuals, false};
     if (parts.size() == 2) {
@@ -139,10 +140,20 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid) {
 
 std::vector<Job> Filesystem::visible_jobs(uint32_t uid) {
     std::lock_guard lock(catalog_mutex_);
-    auto user = catalog_->user_by_uid(uid);
-    auto jobs = catalog_->jobs(tenant_.id, JobStatus::Planned);
+    auto user = cache_.user_by_uid(*catalog_, uid);
+    auto jobs = cache_.planned_jobs(*catalog_, tenant_.id);
     std::erase_if(jobs, [&](const Job& job) { return !job_visible(job, user, uid); });
     return jobs;
+}
+
+std::vector<Upload> Filesystem::uploads_in(Id job_id, const Folder& folder) {
+    std::lock_guard lock(catalog_mutex_);
+    return cache_.uploads_in(*catalog_, job_id, folder);
+}
+
+std::vector<Album> Filesystem::albums(Id job_id) {
+    std::lock_guard lock(catalog_mutex_);
+    return cache_.albums(*catalog_, job_id);
 }
 
 bool Filesystem::may_write(uint32_t uid, Id upload_id) {
@@ -152,10 +163,10 @@ bool Filesystem::may_write(uint32_t uid, Id upload_id) {
     return job && may_enter(*job, catalog_->user_by_uid(uid), uid);
 }
 
-std::pair<Node, std::string> Filesystem::resolve_parent(const std::string& path, uint32_t uid) {
+std::pair<Node, std::string> Filesystem::resolve_parent(const std::string& path, uint32_t uid, Reading reading) {
     auto slash = path.rfind('/');
     std::string parent = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
-    return {resolve(parent, uid), path.substr(slash == std::string::npos ? 0 : slash + 1)};
+    return {resolve(parent, uid, reading), path.substr(slash == std::string::npos ? 0 : slash + 1)};
 }
 
 struct stat Filesystem::folder_attr(const Node& node, uint32_t uid) const {
@@ -204,7 +215,7 @@ void Filesystem::log(const std::string& path, uint32_t uid, const std::string& e
     std::string user = fmt::format("uid:{}", uid);
     {
         std::lock_guard lock(catalog_mutex_);
-        if (auto u = catalog_->user_by_uid(uid)) user = u->username;
+        if (auto u = cache_.user_by_uid(*catalog_, uid)) user = u->username;
     }
     // What a client sent is shown escaped: it cannot forge a line or reach the operator's terminal.
     std::cerr << text::shown(fmt::format("photodrop-fs: tenant={} job={} user={} file={} {}", tenant_.slug, job, user,
@@ -218,8 +229,7 @@ void Filesystem::refuse(const std::string& path, uint32_t uid, const std::string
     upload->state = UploadState::Rejected;
     upload->reason = reason;
     upload->uid = uid;
-    std::lock_guard lock(catalog_mutex_);
-    catalog_->add_upload(*upload);
+    with_catalog([&](Catalog& c) { c.add_upload(*upload); });
 }
 
 void Filesystem::wake_ingest(Id upload_id) {

@@ -6,6 +6,7 @@
 // is taken while one is held).
 
 #include "catalog/catalog.hpp"
+#include "fusefs/metadata_cache.hpp"
 #include "fusefs/policy.hpp"
 
 #include <sys/stat.h>
@@ -116,10 +117,14 @@ public:
     const Options& options() const { return options_; }
     const Tenant& tenant() const { return tenant_; }
 
+    // How a path is resolved: from what the cache kept (a stat, a listing,
+    // which may show another host's change of the last cache_max_age late),
+    // or from the catalog as it is now (an operation that acts on what it finds).
+    enum class Reading { Cached, Current };
     // Resolves `path` for the calling uid: a job is there only while planned
     // and visible to that uid (root, or one of the tenant's enabled SFTP users
     // allowed that job; any other uid sees an empty root).
-    Node resolve(const std::string& path, uint32_t uid);
+    Node resolve(const std::string& path, uint32_t uid, Reading reading = Reading::Cached);
     // Whether `uid` may still write the upload's job, whatever its status (an open
     // transfer ends when the job leaves planned): checked again when an upload is
     // committed, so that a user disabled or removed meanwhile is refused at its close.
@@ -127,14 +132,27 @@ public:
     // The planned jobs that `uid` may see, by name.
     std::vector<Job> visible_jobs(uint32_t uid);
     // The folder holding `path`, and its last component.
-    std::pair<Node, std::string> resolve_parent(const std::string& path, uint32_t uid);
+    std::pair<Node, std::string> resolve_parent(const std::string& path, uint32_t uid,
+                                                Reading reading = Reading::Cached);
 
-    // Runs `f(catalog)` under the catalog lock.
+    // The uploads of a folder and the albums of a job, as readdir lists them (from the cache).
+    std::vector<Upload> uploads_in(Id job_id, const Folder& folder);
+    std::vector<Album> albums(Id job_id);
+
+    // Runs `f(catalog)` under the catalog lock, on the catalog itself: what
+    // it reads is current, and what the cache kept is dropped, since `f` may
+    // change the catalog.
     template <class F>
     auto with_catalog(F&& f) {
         std::lock_guard lock(catalog_mutex_);
+        cache_.clear();
         return f(*catalog_);
     }
+
+    // How long what the cache kept is trusted where the catalog's engine does
+    // not tell of changes (PostgreSQL): a change made on another host is seen
+    // within this, well within the second the specification promises.
+    static constexpr std::chrono::milliseconds cache_max_age{300};
 
     // Attributes a client sees.
     struct stat folder_attr(const Node& node, uint32_t uid) const;
@@ -226,8 +244,9 @@ private:
     Fd wake_fd_;
     int64_t mounted_ns_;
 
-    std::mutex catalog_mutex_;  // guards catalog_ and tenant_ reads via the catalog
+    std::mutex catalog_mutex_;  // guards catalog_, cache_, and tenant_ reads via the catalog
     std::unique_ptr<Catalog> catalog_;
+    MetadataCache cache_{cache_max_age};
     Tenant tenant_;
 
     std::mutex registry_mutex_;  // guards open_uploads_, writers_, open_junk_ and open_writers_; a leaf lock

@@ -66,7 +66,19 @@ std::string too_large_reason(const Filesystem& fs) {
 
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid) {
     if (fs.begin_writing(upload_id)) return true;
-    fs.refuse(path, uid, "another connection is uploading this file right now: try again when it has finished");
+    fs.refuse(path, uid, busy_reason);
+    return false;
+}
+
+bool lock_staging(Filesystem& fs, int fd, const std::string& path, uint32_t uid) {
+    struct flock whole {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_OFD_SETLK, &whole) == 0) return true;
+    // A file system without locks: this mount's own claim is all there is.
+    if (errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP) return true;
+    if (errno != EAGAIN && errno != EACCES) throw_errno("lock the staging file of " + path);
+    fs.refuse(path, uid, busy_reason);
     return false;
 }
 

@@ -35,9 +35,19 @@ struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid);
 // Why a file of more than options().max_upload_size bytes is refused.
 std::string too_large_reason(const Filesystem& fs);
 
+// Why a second writer of an upload is refused.
+inline constexpr const char* busy_reason =
+    "another connection is uploading this file right now: try again when it has finished";
+
 // Makes the caller the upload's one writer (release with WriterClaim);
 // refuses, and false, when another connection writes it now.
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid);
+
+// The same across hosts that share the data directory: a writer holds a lock
+// on its upload's staging file (`fd`, an open file description lock, which
+// NFS and CephFS carry to every client) until `fd` is closed. Refuses, and
+// false, when another mount's writer holds it.
+bool lock_staging(Filesystem& fs, int fd, const std::string& path, uint32_t uid);
 
 // Nanoseconds since the epoch, as the catalog keeps times.
 inline int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }

@@ -6,7 +6,7 @@ int mkdir(const char* path, mode_t) noexcept {
     return guarded("mkdir", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
-        auto [parent, name] = fs.resolve_parent(path, uid);
+        auto [parent, name] = fs.resolve_parent(path, uid, Filesystem::Reading::Current);
         if (!parent.is_dir()) return -ENOENT;
         auto layout = parent.job ? parent.job->layout : Layout::Albums;
         auto decision = policy::make_folder(layout, parent.level(), name);
@@ -32,7 +32,7 @@ int rmdir(const char* path) noexcept {
     return guarded("rmdir", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
-        auto node = fs.resolve(path, uid);
+        auto node = fs.resolve(path, uid, Filesystem::Reading::Current);
         if (node.kind == Node::Kind::File) return -ENOTDIR;
         if (!node.is_dir()) return -ENOENT;
         if (auto verdict = policy::remove_folder(node.level()); !verdict) {

@@ -82,11 +82,12 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
         ::unlink(fs.data_file(data_path).c_str());
         if (e.kind() != CatalogError::Kind::Exists && e.kind() != CatalogError::Kind::Conflict) throw;
         // Another connection (through this mount or another host's) began an upload of this name a moment ago.
-        fs.refuse(path, uid, "another connection is uploading this file right now: try again when it has finished");
+        fs.refuse(path, uid, busy_reason);
         return -EACCES;
     }
     if (replacing) fs.quota_changed();
     fs.begin_writing(upload.id);  // a new id: nobody else can have it
+    lock_staging(fs, fd.get(), path, uid);  // nor its new staging file; held for mounts on other hosts
     auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), fs.data_file(data_path));
     file->written = true;  // even an empty file is an upload to record on close
     fs.log(path, uid, "receiving");
@@ -104,22 +105,27 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     WriterClaim writer(fs, upload.id);
     bool truncate = fi->flags & O_TRUNC;
     bool continuable = upload.state != UploadState::Processing && upload.state != UploadState::Ingested;
-    // False when the ingest service claimed it a moment ago.
-    if (continuable && truncate) continuable = fs.with_catalog([&](Catalog& c) { return c.reopen(upload.id); });
     if (continuable) {
         auto staging = fs.data_file(upload.data_path);
-        Fd fd(::open(staging.c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_TRUNC : 0)));
+        Fd fd(::open(staging.c_str(), O_RDWR | O_CLOEXEC));
         if (!fd) throw_errno("open " + upload.data_path);
-        // After a crash the file may end in a gap: resume after the bytes before it.
-        if (!truncate && upload.state == UploadState::Receiving &&
-            ::ftruncate(fd.get(), contiguous_size(fd.get())) != 0)
-            throw_errno("truncate " + upload.data_path);
-        auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), staging, upload.size);
-        writer.keep();
-        file->written = truncate;
-        if (!truncate && upload.state != UploadState::Receiving) file->phase = OpenFile::Phase::Settled;
-        fs.log(path, uid, truncate ? "receiving again from the start" : "opened to continue");
-        return 0;
+        // A mount on another host may be writing it: nothing changes before that is ruled out.
+        if (!lock_staging(fs, fd.get(), path, uid)) return -EACCES;
+        // False when the ingest service claimed it a moment ago.
+        if (truncate) continuable = fs.with_catalog([&](Catalog& c) { return c.reopen(upload.id); });
+        if (continuable) {
+            // After a crash the file may end in a gap: resume after the bytes before it.
+            if (truncate || upload.state == UploadState::Receiving) {
+                int64_t keep = truncate ? 0 : contiguous_size(fd.get());
+                if (::ftruncate(fd.get(), keep) != 0) throw_errno("truncate " + upload.data_path);
+            }
+            auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), staging, upload.size);
+            writer.keep();
+            file->written = truncate;
+            if (!truncate && upload.state != UploadState::Receiving) file->phase = OpenFile::Phase::Settled;
+            fs.log(path, uid, truncate ? "receiving again from the start" : "opened to continue");
+            return 0;
+        }
     }
     if (!truncate) {
         fs.refuse(path, uid, "this photo was received already: overwrite it to replace it");
@@ -160,7 +166,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
     return guarded("create", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
-        auto [parent, name] = fs.resolve_parent(path, uid);
+        auto [parent, name] = fs.resolve_parent(path, uid, Filesystem::Reading::Current);
         if (!parent.is_dir()) return -ENOENT;
         if (parent.kind == Node::Kind::Root) {
             fs.refuse(path, uid, policy::create_file(Layout::Albums, policy::Level::Root, name).verdict.reason());
@@ -174,7 +180,7 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
         }
         attempt.filename = decision.name;
         if (decision.kind == policy::FileKind::Junk) return open_junk(fs, fi, path, uid, attempt);
-        if (auto existing = fs.resolve(path, uid); existing.kind == Node::Kind::File) {
+        if (auto existing = fs.resolve(path, uid, Filesystem::Reading::Current); existing.kind == Node::Kind::File) {
             // Another client made it a moment ago: open it as the flags say.
             if (fi->flags & O_EXCL) return -EEXIST;
             return open_for_writing(fs, fi, path, uid, existing);
@@ -189,7 +195,8 @@ int open(const char* path, fuse_file_info* fi) noexcept {
     return guarded("open", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
-        auto node = fs.resolve(path, uid);
+        // What it opens is current: a writer must not take a state another host changed.
+        auto node = fs.resolve(path, uid, Filesystem::Reading::Current);
         if (node.is_dir()) return -EISDIR;
         if (node.kind != Node::Kind::File) {
             // A junk file that another client has open shows, so the kernel opens rather than creates it.

@@ -22,7 +22,7 @@ int readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
             return 0;
         }
         if (node.kind == Node::Kind::Job && node.job->layout == Layout::Albums) {
-            for (const auto& album : fs.with_catalog([&](Catalog& c) { return c.albums(node.job->id); }))
+            for (const auto& album : fs.albums(node.job->id))
                 add_folder(album.name, Node{Node::Kind::Album, node.job, album, {}, {}});
             return 0;
         }
@@ -31,7 +31,7 @@ int readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
             if (node.album->has_individuals)
                 add_folder("individuals", Node{Node::Kind::Section, node.job, node.album, {}, {}});
         }
-        for (const auto& upload : fs.with_catalog([&](Catalog& c) { return c.uploads_in(node.job->id, node.folder); })) {
+        for (const auto& upload : fs.uploads_in(node.job->id, node.folder)) {
             struct stat st = attr_of_file(fs, upload, uid);
             fill(buf, upload.filename.c_str(), &st, 0, plus);
         }

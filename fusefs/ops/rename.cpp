@@ -46,7 +46,7 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
         return -EACCES;
     }
     const Upload& upload = *file.upload;
-    auto target = fs.resolve(to, uid);
+    auto target = fs.resolve(to, uid, Filesystem::Reading::Current);
     if (target.kind == Node::Kind::File && target.upload->id == upload.id) return 0;
     if (target.kind == Node::Kind::File && (flags & RENAME_NOREPLACE)) return -EEXIST;
     if (target.is_dir()) return -EISDIR;
@@ -69,9 +69,9 @@ int rename(const char* from, const char* to, unsigned int flags) noexcept {
         auto& fs = current();
         uint32_t uid = caller_uid();
         if (flags & RENAME_EXCHANGE) return -EINVAL;
-        auto source = fs.resolve(from, uid);
+        auto source = fs.resolve(from, uid, Filesystem::Reading::Current);
         if (source.kind == Node::Kind::Missing) return -ENOENT;
-        auto [parent, name] = fs.resolve_parent(to, uid);
+        auto [parent, name] = fs.resolve_parent(to, uid, Filesystem::Reading::Current);
         if (!parent.is_dir()) return -ENOENT;
         if (source.kind == Node::Kind::File) return rename_file(fs, from, to, uid, source, parent, name, flags);
         if (auto verdict = policy::rename_folder(source.level()); !verdict) {

@@ -19,7 +19,7 @@ std::optional<Upload> target_upload(Filesystem& fs, const char* path, fuse_file_
         if (file->junk) return std::nullopt;
         return fs.with_catalog([&](Catalog& c) { return c.upload(file->upload_id); });
     }
-    auto node = fs.resolve(path ? path : "", uid);
+    auto node = fs.resolve(path ? path : "", uid, Filesystem::Reading::Current);
     if (node.kind == Node::Kind::File) return node.upload;
     if (node.is_dir()) return std::nullopt;
     errno = ENOENT;
@@ -89,6 +89,7 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
         auto staging = fs.data_file(upload->data_path);
         Fd fd(::open(staging.c_str(), O_RDWR | O_CLOEXEC));
         if (!fd) throw_errno("open " + upload->data_path);
+        if (!lock_staging(fs, fd.get(), where, uid)) return -EACCES;
         struct stat st {};
         if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
         if (size > st.st_size) {

@@ -8,7 +8,7 @@ int unlink(const char* path) noexcept {
     return guarded("unlink", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
-        auto node = fs.resolve(path, uid);
+        auto node = fs.resolve(path, uid, Filesystem::Reading::Current);
         if (node.is_dir()) return -EISDIR;
         if (node.kind != Node::Kind::File) return fs.is_open_junk(path) ? 0 : -ENOENT;
         fs.with_catalog([&](Catalog& c) { c.delete_upload(node.upload->id); });

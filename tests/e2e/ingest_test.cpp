@@ -55,10 +55,7 @@ void check_photo(MountedTenant& t, Id job, const std::string& name) {
 }  // namespace
 
 TEST_CASE("a photo written through the mount and one put with sftp are ingested, with thumbnail and preview") {
-    if (!can_deploy()) {
-        MESSAGE("SKIPPED: end-to-end tests need root, /dev/fuse and /usr/sbin/sshd");
-        return;
-    }
+    REQUIRE_DEPLOYABLE();
     Deployment d({"studio-i"});
     auto user = d.add_user("pdti", "studio-i");
     d.start_sshd();

@@ -58,12 +58,6 @@ TwoTenants& deployment() {
     return *d;
 }
 
-#define REQUIRE_DEPLOYABLE()                                                                \
-    if (!can_deploy()) {                                                                    \
-        MESSAGE("SKIPPED: end-to-end tests need root, /dev/fuse and /usr/sbin/sshd");      \
-        return;                                                                             \
-    }
-
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A local folder of files to upload.

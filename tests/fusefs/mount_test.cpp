@@ -4,6 +4,7 @@
 #include "tests/support/mount.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -26,12 +27,6 @@ using namespace photodrop::test;
 namespace {
 
 constexpr uid_t photographer = photographer_uid;
-
-#define REQUIRE_MOUNTABLE()                                                      \
-    if (!can_mount()) {                                                          \
-        MESSAGE("SKIPPED: mounting needs root and /dev/fuse, and has neither"); \
-        return;                                                                  \
-    }
 
 // The datagrams photodrop-fs sends to wake the ingest service.
 class WakeListener {
@@ -263,6 +258,28 @@ TEST_CASE("deleting a queued upload cancels it") {
     CHECK(std::filesystem::exists(m.data_dir() / u[0].data_path));  // nothing is destroyed
 }
 
+// How long `seen()` took to hold, polled for at most 1.5 s; nullopt if it never did.
+template <class F>
+std::optional<std::chrono::milliseconds> time_until(F seen) {
+    auto started = std::chrono::steady_clock::now();
+    for (;;) {
+        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+        if (seen()) return took;
+        if (took > std::chrono::milliseconds(1500)) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+// The specification's promise: a change made in the catalog, by any host, is
+// seen by a running mount within a second.
+#define CHECK_SEEN_WITHIN_A_SECOND(what, condition)                                            \
+    do {                                                                                       \
+        auto took = time_until([&] { return condition; });                                     \
+        INFO(what);                                                                            \
+        CHECK(took.has_value());                                                               \
+        if (took) CHECK(took->count() <= 1000);                                                \
+    } while (0)
+
 TEST_CASE("a job that leaves planned disappears from the listing without a remount") {
     REQUIRE_MOUNTABLE();
     MountedTenant m;
@@ -270,11 +287,52 @@ TEST_CASE("a job that leaves planned disappears from the listing without a remou
     AsUser as(photographer, photographer);
     REQUIRE(list(m.path()).size() == 2);
     m.catalog().set_job_status(m.albums_job.id, JobStatus::Selling);
-    CHECK(list(m.path()) == std::vector<std::string>{"job00002"});
+    CHECK_SEEN_WITHIN_A_SECOND("set to selling", list(m.path()) == std::vector<std::string>{"job00002"});
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     CHECK(make_dir(m.path("job00001/late")) != 0);
     m.catalog().set_job_status(m.albums_job.id, JobStatus::Planned);
-    CHECK(list(m.path()).size() == 2);
+    CHECK_SEEN_WITHIN_A_SECOND("set back to planned", list(m.path()).size() == 2);
+}
+
+TEST_CASE("catalog changes reach a running mount both ways, again and again, within a second") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    auto& c = m.catalog();
+    auto listed = [&](const std::string& job) {
+        AsUser as(photographer, photographer);
+        auto names = list(m.path());
+        return std::find(names.begin(), names.end(), job) != names.end();
+    };
+    REQUIRE(listed("job00001"));
+    for (int round = 0; round < 4; ++round) {
+        CAPTURE(round);
+        auto name = fmt::format("job{:05}", 100 + round);
+        auto job = c.add_job(m.tenant.id, name, "", Layout::Flat, JobStatus::Planned);
+        CHECK_SEEN_WITHIN_A_SECOND("a job added", listed(name));
+        for (const auto& j : {job, m.flat_job}) {
+            c.set_job_status(j.id, JobStatus::Selling);
+            CHECK_SEEN_WITHIN_A_SECOND("set to selling", !listed(j.name));
+            c.set_job_status(j.id, JobStatus::Planned);
+            CHECK_SEEN_WITHIN_A_SECOND("set back to planned", listed(j.name));
+        }
+        c.set_user_jobs(m.photographer->id, {m.flat_job.id});
+        CHECK_SEEN_WITHIN_A_SECOND("the user restricted to one job", !listed("job00001") && !listed(name));
+        CHECK(listed(m.flat_job.name));
+        c.set_user_jobs(m.photographer->id, {});
+        CHECK_SEEN_WITHIN_A_SECOND("the user given every job again", listed("job00001") && listed(name));
+        c.set_user_enabled(m.photographer->id, false);
+        CHECK_SEEN_WITHIN_A_SECOND("the user disabled", !listed(m.flat_job.name));
+        c.set_user_enabled(m.photographer->id, true);
+        CHECK_SEEN_WITHIN_A_SECOND("the user enabled again", listed(m.flat_job.name));
+        // An upload through the mount between the rounds, and pauses that
+        // cross a cache's age, must not hide the next change.
+        {
+            AsUser as(photographer, photographer);
+            CHECK(write_file(m.path(fmt::format("job00002/round-{}.jpg", round)), some_bytes(1000)) == 0);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(150 * round));
+    }
 }
 
 TEST_CASE("links, device nodes and chown are refused; chmod and timestamps are kept") {

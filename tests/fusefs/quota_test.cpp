@@ -23,12 +23,6 @@ namespace {
 constexpr uid_t photographer = photographer_uid;
 constexpr int64_t MiB = int64_t{1} << 20;
 
-#define REQUIRE_MOUNTABLE()                                                      \
-    if (!can_mount()) {                                                          \
-        MESSAGE("SKIPPED: mounting needs root and /dev/fuse, and has neither"); \
-        return;                                                                  \
-    }
-
 // Polls `ready` for at most `seconds`; whether it became true.
 template <class Ready>
 bool within(double seconds, Ready ready) {

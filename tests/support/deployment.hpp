@@ -19,6 +19,10 @@ namespace photodrop::test {
 // Whether this machine can run end-to-end tests: root, /dev/fuse and sshd.
 bool can_deploy();
 
+// An end-to-end test fails at once, saying why, where it cannot run.
+#define REQUIRE_DEPLOYABLE() \
+    REQUIRE_MESSAGE(::photodrop::test::can_deploy(), "end-to-end tests need root, /dev/fuse and /usr/sbin/sshd")
+
 class Deployment {
 public:
     // Mounts one MountedTenant per slug (each with job00001 `albums` and job00002 `flat`).

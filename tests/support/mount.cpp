@@ -44,11 +44,27 @@ MountedTenant::MountedTenant(const std::filesystem::path& base, std::string slug
     setup();
 }
 
+MountedTenant::MountedTenant(const MountedTenant& first, const std::string& host)
+    : tenant(first.tenant),
+      albums_job(first.albums_job),
+      flat_job(first.flat_job),
+      photographer(first.photographer),
+      base_(first.base_),
+      slug_(first.slug_),
+      host_(host),
+      catalog_(open_catalog(catalog_location())) {
+    make_mount_point();
+}
+
 void MountedTenant::setup() {
     catalog_ = open_catalog(catalog_location());
     tenant = catalog_->add_tenant(slug_, "Studio " + slug_);
     albums_job = catalog_->add_job(tenant.id, "job00001", "Spring portraits", Layout::Albums, JobStatus::Planned);
     flat_job = catalog_->add_job(tenant.id, "job00002", "Sports day", Layout::Flat, JobStatus::Planned);
+    make_mount_point();
+}
+
+void MountedTenant::make_mount_point() {
     std::filesystem::create_directories(path());
     std::filesystem::create_directories(data_dir());
     // Other uids must get through the mount's parents, which sshd's chroot wants root-owned and not writable.
@@ -74,7 +90,7 @@ void MountedTenant::mount(const std::vector<std::string>& settings) {
         env.push_back("PHOTODROP_FREE_SPACE_RESERVE=16M");
     daemon_ = Process({PHOTODROP_FS_BIN, "-f", "--catalog", catalog_location(), "--data", data_dir().string(),
                        "--tenant", slug_, "--wake-socket", wake_socket().string(), path().string()},
-                      (base_ / ("fs-" + slug_ + ".log")).string(), env);
+                      log_path().string(), env);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!is_mounted(path())) {
         if (daemon_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)
@@ -101,7 +117,11 @@ int MountedTenant::terminate() {
     return status;
 }
 
-std::string MountedTenant::log() const { return read_file(base_ / ("fs-" + slug_ + ".log")); }
+std::filesystem::path MountedTenant::log_path() const {
+    return base_ / ("fs-" + slug_ + (host_.empty() ? "" : "-" + host_) + ".log");
+}
+
+std::string MountedTenant::log() const { return read_file(log_path()); }
 
 std::vector<Upload> uploads_named(Catalog& catalog, Id job, const std::string& name) {
     auto all = catalog.uploads(job);

@@ -17,9 +17,12 @@
 
 namespace photodrop::test {
 
-// Whether this machine lets the tests mount: root and /dev/fuse. A test that
-// cannot mount says so and is skipped.
+// Whether this machine lets the tests mount: root and /dev/fuse.
 bool can_mount();
+
+// A test that mounts fails at once, saying why, where it cannot.
+#define REQUIRE_MOUNTABLE() \
+    REQUIRE_MESSAGE(::photodrop::test::can_mount(), "mounting needs root and /dev/fuse, and this machine has neither")
 
 // Whether `path` is a mount point in /proc/self/mountinfo.
 bool is_mounted(const std::filesystem::path& path);
@@ -36,6 +39,10 @@ public:
     // The same in a deployment shared with other tenants: BASE/catalog.db,
     // BASE/data, the mount at BASE/mounts/SLUG.
     MountedTenant(const std::filesystem::path& base, std::string slug);
+    // The tenant of `first` mounted again, as a second front-end host mounts
+    // it: the same catalog and data directory, a mount point of its own
+    // (BASE/mounts-HOST/SLUG).
+    MountedTenant(const MountedTenant& first, const std::string& host);
     ~MountedTenant();
 
     // Starts photodrop-fs with `settings` ("PHOTODROP_KEY=value") and waits for the mount.
@@ -53,7 +60,7 @@ public:
     // The catalog's file or URL (test::catalog_location of the deployment's directory).
     std::string catalog_location() const;
     std::filesystem::path data_dir() const { return base_ / "data"; }
-    std::filesystem::path mounts_dir() const { return base_ / "mounts"; }
+    std::filesystem::path mounts_dir() const { return base_ / (host_.empty() ? "mounts" : "mounts-" + host_); }
     std::filesystem::path staging_dir() const { return data_dir() / slug_ / "staging"; }
     std::filesystem::path wake_socket() const { return data_dir() / "ingest.sock"; }
     std::string log() const;
@@ -65,10 +72,13 @@ public:
 
 private:
     void setup();
+    void make_mount_point();
+    std::filesystem::path log_path() const;
 
     std::optional<TempDir> own_dir_;
     std::filesystem::path base_;
     std::string slug_;
+    std::string host_;  // empty: the first host
     std::unique_ptr<Catalog> catalog_;
     Process daemon_;
 };

@@ -1,0 +1,62 @@
+#pragma once
+// What photodrop-fs reads from the catalog to resolve paths and list
+// folders, kept between requests: `ls -l` of a job of 10,000 uploads costs
+// one query for the folder, not a few per entry (a round trip each on
+// PostgreSQL). Only reads that any request may repeat are kept: jobs by
+// name, the planned jobs, users by uid, albums, the uploads of a folder and
+// single uploads by path, each filled on its first use.
+//
+// The whole cache is dropped when it may be stale:
+// - this mount is about to use the catalog otherwise, perhaps to change it
+//   (Filesystem::with_catalog calls clear());
+// - another connection committed a change, where the engine says so cheaply
+//   (Catalog::change_stamp(): SQLite);
+// - it is `max_age` old, where the engine does not say (PostgreSQL: changes
+//   made on other hosts are seen within that).
+// Not thread-safe: Filesystem uses it under its catalog lock.
+
+#include "catalog/catalog.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace photodrop::fs {
+
+class MetadataCache {
+public:
+    explicit MetadataCache(std::chrono::milliseconds max_age) : max_age_(max_age) {}
+
+    void clear();
+
+    std::optional<Job> job(Catalog& c, Id tenant_id, const std::string& name);
+    std::vector<Job> planned_jobs(Catalog& c, Id tenant_id);
+    std::optional<SftpUser> user_by_uid(Catalog& c, uint32_t uid);
+    std::optional<Album> album(Catalog& c, Id job_id, const std::string& name);
+    std::vector<Album> albums(Catalog& c, Id job_id);
+    std::optional<Upload> upload_at(Catalog& c, Id job_id, const Folder& folder, const std::string& filename);
+    std::vector<Upload> uploads_in(Catalog& c, Id job_id, const Folder& folder);
+
+private:
+    using FolderKey = std::tuple<Id, Id, int, bool>;  // job, album (0: none), section, in its section folder
+    static FolderKey key_of(Id job_id, const Folder& folder);
+    // Drops everything if it may be stale; called first by each read.
+    void check(Catalog& c);
+
+    std::chrono::milliseconds max_age_;
+    std::chrono::steady_clock::time_point filled_at_{};
+    std::optional<int64_t> stamp_;
+    bool empty_ = true;
+
+    std::map<std::pair<Id, std::string>, std::optional<Job>> jobs_;  // by tenant and name
+    std::map<Id, std::vector<Job>> planned_;  // by tenant
+    std::map<uint32_t, std::optional<SftpUser>> users_;
+    std::map<Id, std::vector<Album>> albums_;
+    std::map<FolderKey, std::map<std::string, Upload>> folders_;  // whole folders, by name
+    std::map<std::pair<FolderKey, std::string>, std::optional<Upload>> paths_;  // single paths looked up
+};
+
+}  // namespace photodrop::fs
