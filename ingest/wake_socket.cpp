@@ -40,13 +40,16 @@ WakeSocket::WakeSocket(asio::io_context& io, std::string path, std::function<voi
         throw std::system_error(e.code().value(), std::generic_category(),
                                 fmt::format("cannot bind the wake-up socket {}", path_));
     }
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0) bound_ = {st.st_dev, st.st_ino};
     asio::co_spawn(io, receive(), asio::detached);
 }
 
 WakeSocket::~WakeSocket() {
     boost::system::error_code ignored;
     socket_.close(ignored);
-    ::unlink(path_.c_str());
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && std::pair{st.st_dev, st.st_ino} == bound_) ::unlink(path_.c_str());
 }
 
 asio::awaitable<void> WakeSocket::receive() {

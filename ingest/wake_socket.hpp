@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/datagram_protocol.hpp>
 
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 
@@ -19,7 +21,8 @@ public:
     // (but nothing that is not a socket); calls `on_wake` on the io_context
     // for every datagram. Throws std::system_error.
     WakeSocket(boost::asio::io_context& io, std::string path, std::function<void()> on_wake);
-    // Closes the socket and removes its file.
+    // Closes the socket and removes its file, unless another service bound
+    // the path since (two services given one path: the later one is woken).
     ~WakeSocket();
     WakeSocket(const WakeSocket&) = delete;
     WakeSocket& operator=(const WakeSocket&) = delete;
@@ -30,6 +33,7 @@ private:
     std::string path_;
     boost::asio::local::datagram_protocol::socket socket_;
     std::function<void()> on_wake_;
+    std::pair<dev_t, ino_t> bound_{};  // the socket file this one made
 };
 
 }  // namespace photodrop::ingest

@@ -180,3 +180,17 @@ TEST_CASE("SIGTERM in the middle of a batch finishes the uploads in progress and
     again.stop();
     check_each_ingested_once(f, uploads);
 }
+
+TEST_CASE("two services given one wake-up socket: the one that stops leaves the other's socket in place") {
+    test::IngestFixture f;
+    Service first(f, test::free_port(), 1);
+    Service second(f, test::free_port(), 2);  // binds the path again: the later service is the one woken
+    first.stop();
+    CHECK(fs::exists(second.socket));
+    auto upload = f.queue(test::encode(test::photo_like(800, 600, 1), ".jpg"), "IMG_0001.JPG");
+    CHECK(test::send_wake(second.socket, std::to_string(upload.id)));
+    bool ingested = test::wait_until([&] { return count_in(f, UploadState::Ingested) == 1; }, 30s);
+    CHECK_MESSAGE(ingested, second.process.log());
+    second.stop();
+    CHECK_FALSE(fs::exists(second.socket));
+}
