@@ -1,4 +1,5 @@
 #include "catalog/catalog.hpp"
+#include "tests/support/catalog_location.hpp"
 #include "tests/support/tempdir.hpp"
 
 #include <doctest/doctest.h>
@@ -8,7 +9,7 @@ using namespace photodrop;
 namespace {
 struct Fixture {
     test::TempDir dir;
-    std::unique_ptr<Catalog> cat = open_catalog(dir.path() / "catalog.db");
+    std::unique_ptr<Catalog> cat = open_catalog(test::catalog_location(dir.path()));
     Tenant tenant = cat->add_tenant("demo", "Demo Studio");
     Job job = cat->add_job(tenant.id, "job00001", "Spring pictures", Layout::Albums, JobStatus::Planned);
     Album album = cat->add_album(job.id, "Class 1A");

@@ -1,5 +1,6 @@
 // A tenant's quota and the bytes it uses, as photodrop-fs and photodropctl read them.
 #include "catalog/catalog.hpp"
+#include "tests/support/catalog_location.hpp"
 #include "tests/support/tempdir.hpp"
 
 #include <doctest/doctest.h>
@@ -9,7 +10,7 @@ using namespace photodrop;
 namespace {
 struct Fixture {
     test::TempDir dir;
-    std::unique_ptr<Catalog> cat = open_catalog(dir.path() / "catalog.db");
+    std::unique_ptr<Catalog> cat = open_catalog(test::catalog_location(dir.path()));
     Tenant tenant = cat->add_tenant("demo", "Demo Studio");
     Job job = cat->add_job(tenant.id, "job00001", "", Layout::Flat, JobStatus::Planned);
 
