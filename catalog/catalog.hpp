@@ -82,17 +82,32 @@ inline constexpr std::string_view queue_channel = "photodrop_queue";
 // For Catalog::close_upload(): queue the upload whatever its name.
 inline bool queue_always(const Upload&) { return true; }
 
-class Catalog {
-public:
-    virtual ~Catalog() = default;
+// The catalog is one implementation seen through narrow interfaces: each
+// program holds the part it uses (photodrop-fs a MountCatalog,
+// photodrop-ingest an IngestCatalog, photodropctl the whole Catalog).
 
-    // Tenants
-    virtual Tenant add_tenant(const std::string& slug, const std::string& name) = 0;
+// What every program reads: tenants, jobs, albums, uploads and photos by id or name.
+class CatalogReader {
+public:
+    virtual ~CatalogReader() = default;
     virtual std::optional<Tenant> tenant(const std::string& slug) = 0;
     virtual std::optional<Tenant> tenant(Id id) = 0;
     virtual std::vector<Tenant> tenants() = 0;
-    // Sets the tenant's quota in bytes, or removes it (nullopt: unlimited).
-    virtual void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) = 0;
+    virtual std::optional<Job> job(Id tenant_id, const std::string& name) = 0;
+    virtual std::optional<Job> job(Id id) = 0;
+    // All jobs of the tenant, or only those of one status; ordered by name.
+    virtual std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status = std::nullopt) = 0;
+    virtual std::optional<SftpUser> user_by_uid(uint32_t uid) = 0;
+    virtual std::optional<Album> album(Id job_id, const std::string& name) = 0;
+    virtual std::optional<Album> album(Id id) = 0;
+    virtual std::vector<Album> albums(Id job_id) = 0;
+    virtual std::optional<Upload> upload(Id id) = 0;
+    virtual std::optional<Photo> photo(Id id) = 0;
+};
+
+// What photodrop-fs does: folders and the uploads written into them.
+class MountCatalog : public virtual CatalogReader {
+public:
     // The bytes the tenant's uploads hold, as its quota counts them: the size
     // of each upload whose bytes are kept (data_path set) and that the tenant
     // has not deleted, discarded or had refused (receiving, queued, processing,
@@ -102,48 +117,17 @@ public:
     // (keep_deleted), and the thumbnails and previews made from its photos.
     // For a receiving upload, the size its writer last committed.
     virtual int64_t tenant_use(Id tenant_id) = 0;
-
-    // Jobs
-    virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
-                        JobStatus status) = 0;
-    virtual std::optional<Job> job(Id tenant_id, const std::string& name) = 0;
-    virtual std::optional<Job> job(Id id) = 0;
-    // All jobs of the tenant, or only those of one status; ordered by name.
-    virtual std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status = std::nullopt) = 0;
-    virtual void set_job_status(Id job_id, JobStatus status) = 0;
-
-    // SFTP users
-    virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
-                              const std::vector<Id>& job_ids) = 0;
-    virtual std::optional<SftpUser> user(const std::string& username) = 0;
-    virtual std::optional<SftpUser> user_by_uid(uint32_t uid) = 0;
-    virtual std::vector<SftpUser> users(std::optional<Id> tenant_id = std::nullopt) = 0;
-    virtual void set_user_enabled(Id user_id, bool enabled) = 0;
-    virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;
-    // Removes the login; its uploads keep their uid and lose the link to it.
-    virtual void remove_user(Id user_id) = 0;
-
-    // Albums
     virtual Album add_album(Id job_id, const std::string& name) = 0;
-    virtual std::optional<Album> album(Id job_id, const std::string& name) = 0;
-    virtual std::optional<Album> album(Id id) = 0;
-    virtual std::vector<Album> albums(Id job_id) = 0;
     virtual void set_section_folder(Id album_id, Section section, bool exists) = 0;
     virtual void rename_album(Id album_id, const std::string& new_name) = 0;
     virtual void remove_album(Id album_id) = 0;
-
-    // Uploads
     virtual Upload add_upload(const NewUpload& upload) = 0;
-    virtual std::optional<Upload> upload(Id id) = 0;
     // The visible upload at a path, if any.
     virtual std::optional<Upload> upload_at(Id job_id, const Folder& folder, const std::string& filename) = 0;
     // The visible uploads of one folder, ordered by name.
     virtual std::vector<Upload> uploads_in(Id job_id, const Folder& folder) = 0;
     // Whether any visible upload sits in the album (in any of its folders).
     virtual bool album_has_uploads(Id album_id, std::optional<Folder> only_folder = std::nullopt) = 0;
-    // An operator's listing: every upload of the job, or those in one state.
-    virtual std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state = std::nullopt) = 0;
-
     // The writer closed the file: records size and mtime and, if it is
     // receiving and `queue_if` says so, queues it. Returns the upload as it is now.
     virtual Upload close_upload(Id upload_id, int64_t size, int64_t mtime_ns,
@@ -161,15 +145,26 @@ public:
     // renamed to its real one). Returns whether it was queued.
     virtual bool rename_upload(Id upload_id, const Folder& folder, const std::string& filename,
                                std::optional<Id> replacing, bool queue_if_receiving) = 0;
-    virtual void set_state(Id upload_id, UploadState state, const std::string& reason = {}) = 0;
+    // Queues a receiving upload whose bytes are all committed, if `queue_if`
+    // says so: a temporary name renamed to its real one while its writer
+    // still held it. Returns whether it queued it.
+    virtual bool queue_upload(Id upload_id, const std::function<bool(const Upload&)>& queue_if) = 0;
     // Rejected, and its bytes were not kept: it is no longer shown at its path.
     virtual void reject_without_bytes(Id upload_id, const std::string& reason) = 0;
     virtual void set_attributes(Id upload_id, std::optional<int64_t> size, std::optional<int64_t> mtime_ns,
                                 std::optional<uint32_t> mode) = 0;
     // Hides an upload (unlink): cancels it if not yet ingested, marks its photo deleted otherwise.
     virtual void delete_upload(Id upload_id) = 0;
+    // A number that changes whenever another connection commits a change,
+    // where the engine can tell without a round trip (SQLite's data_version);
+    // nullopt where it cannot (PostgreSQL). For caches of what was read.
+    virtual std::optional<int64_t> change_stamp() = 0;
+};
 
-    // Ingest queue
+// What photodrop-ingest does: the queue, filing, and retention (also run by photodropctl purge).
+class IngestCatalog : public virtual CatalogReader {
+public:
+    virtual void set_state(Id upload_id, UploadState state, const std::string& reason = {}) = 0;
     // Claims the oldest queued upload whose back-off has passed: processing, lease set, attempts + 1.
     virtual std::optional<Upload> claim_next(int64_t lease_ns) = 0;
     // Processing uploads whose lease ran out go back to queued; returns how many.
@@ -191,14 +186,10 @@ public:
     virtual Filed file_ingest(Id upload_id, const IngestResult& result) = 0;
     // Records the upload as a duplicate of a photo already in its job.
     virtual void mark_duplicate(Id upload_id, Id photo_id, const std::string& content_hash) = 0;
-    // Queued again for another try; returns how many.
-    virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
     virtual QueueStats queue_stats() = 0;
     // Out of disk space: queued again after `retry_at_ns`, the attempt not
     // counted, the reason "waiting for disk space: <detail>".
     virtual void wait_for_space(Id upload_id, const std::string& detail, int64_t retry_at_ns) = 0;
-
-    // Retention (photodropctl purge, and photodrop-ingest now and then).
     // The uploads whose bytes sit in the tenant's staging directory (data_path
     // under <tenant>/staging/), in any state; ordered by id.
     virtual std::vector<Upload> staged_uploads(Id tenant_id) = 0;
@@ -224,16 +215,32 @@ public:
     // transaction, that it is still purgeable; its deleted upload loses its
     // data_path. False if it is not (and the files must stay).
     virtual bool mark_photo_purged(Id photo_id, int64_t deleted_before_ns) = 0;
-
-    // Photos
-    virtual std::optional<Photo> photo(Id id) = 0;
     virtual std::optional<Photo> photo_by_hash(Id job_id, const std::string& content_hash) = 0;
-    virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
+};
 
-    // A number that changes whenever another connection commits a change,
-    // where the engine can tell without a round trip (SQLite's data_version);
-    // nullopt where it cannot (PostgreSQL). For caches of what was read.
-    virtual std::optional<int64_t> change_stamp() = 0;
+// All of it, with what only an operator does (photodropctl): tenants, jobs,
+// users, the queue's retries, listings.
+class Catalog : public MountCatalog, public IngestCatalog {
+public:
+    virtual Tenant add_tenant(const std::string& slug, const std::string& name) = 0;
+    // Sets the tenant's quota in bytes, or removes it (nullopt: unlimited).
+    virtual void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) = 0;
+    virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
+                        JobStatus status) = 0;
+    virtual void set_job_status(Id job_id, JobStatus status) = 0;
+    virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
+                              const std::vector<Id>& job_ids) = 0;
+    virtual std::optional<SftpUser> user(const std::string& username) = 0;
+    virtual std::vector<SftpUser> users(std::optional<Id> tenant_id = std::nullopt) = 0;
+    virtual void set_user_enabled(Id user_id, bool enabled) = 0;
+    virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;
+    // Removes the login; its uploads keep their uid and lose the link to it.
+    virtual void remove_user(Id user_id) = 0;
+    // An operator's listing: every upload of the job, or those in one state.
+    virtual std::vector<Upload> uploads(Id job_id, std::optional<UploadState> state = std::nullopt) = 0;
+    // Queued again for another try; returns how many.
+    virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
+    virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
 };
 
 // Opens (creating and migrating as needed) the catalog at `location`: the

@@ -409,6 +409,16 @@ public:
         });
     }
 
+    bool queue_upload(Id upload_id, const std::function<bool(const Upload&)>& queue_if) override {
+        return transaction([&] {
+            auto u = locked(upload_id);
+            if (u.state != UploadState::Receiving || !queue_if(u)) return false;
+            transition(u, UploadState::Queued, "");
+            c_->notify(queue_channel);
+            return true;
+        });
+    }
+
     bool reopen(Id upload_id) override {
         return transaction([&] {
             auto u = locked(upload_id);

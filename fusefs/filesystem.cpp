@@ -229,7 +229,7 @@ void Filesystem::refuse(const std::string& path, uint32_t uid, const std::string
     upload->state = UploadState::Rejected;
     upload->reason = reason;
     upload->uid = uid;
-    with_catalog([&](Catalog& c) { c.add_upload(*upload); });
+    with_catalog([&](MountCatalog& c) { c.add_upload(*upload); });
 }
 
 void Filesystem::wake_ingest(Id upload_id) {
@@ -291,7 +291,7 @@ Filesystem::Quota Filesystem::quota() {
         generation = quota_generation_;
     }
     if (!fresh) {
-        q = with_catalog([&](Catalog& c) {
+        q = with_catalog([&](MountCatalog& c) {
             Quota read;
             if (auto t = c.tenant(tenant_.id)) read.limit = t->quota;
             if (read.limit) read.use = c.tenant_use(tenant_.id);

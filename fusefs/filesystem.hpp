@@ -86,6 +86,7 @@ struct OpenFile {
     std::shared_mutex lock;
     Phase phase = Phase::Receiving;  // guarded by `lock`
     int error = 0;                   // guarded by `lock`: the errno close and fsync report once Done
+    bool left_receiving = false;     // guarded by `lock`: its last commit kept the upload receiving (a temporary name)
     std::atomic<bool> written{false};         // bytes arrived since the last commit
     std::atomic<int64_t> end{0};              // the size the client made: its furthest write, or its truncation
     std::atomic<bool> direct_works{false};    // `direct` is open and the file system takes its writes
@@ -245,7 +246,7 @@ private:
     int64_t mounted_ns_;
 
     std::mutex catalog_mutex_;  // guards catalog_, cache_, and tenant_ reads via the catalog
-    std::unique_ptr<Catalog> catalog_;
+    std::unique_ptr<MountCatalog> catalog_;
     MetadataCache cache_{cache_max_age};
     Tenant tenant_;
 

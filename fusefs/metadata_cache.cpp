@@ -17,7 +17,7 @@ MetadataCache::FolderKey MetadataCache::key_of(Id job_id, const Folder& folder) 
     return {job_id, folder.album_id.value_or(0), static_cast<int>(folder.section), folder.in_section_folder};
 }
 
-void MetadataCache::check(Catalog& c) {
+void MetadataCache::check(MountCatalog& c) {
     auto now = std::chrono::steady_clock::now();
     auto stamp = c.change_stamp();
     if (stamp ? stamp != stamp_ : now - filled_at_ > max_age_) clear();
@@ -28,7 +28,7 @@ void MetadataCache::check(Catalog& c) {
     }
 }
 
-std::optional<Job> MetadataCache::job(Catalog& c, Id tenant_id, const std::string& name) {
+std::optional<Job> MetadataCache::job(MountCatalog& c, Id tenant_id, const std::string& name) {
     check(c);
     auto key = std::pair{tenant_id, name};
     auto it = jobs_.find(key);
@@ -36,34 +36,34 @@ std::optional<Job> MetadataCache::job(Catalog& c, Id tenant_id, const std::strin
     return it->second;
 }
 
-std::vector<Job> MetadataCache::planned_jobs(Catalog& c, Id tenant_id) {
+std::vector<Job> MetadataCache::planned_jobs(MountCatalog& c, Id tenant_id) {
     check(c);
     auto it = planned_.find(tenant_id);
     if (it == planned_.end()) it = planned_.emplace(tenant_id, c.jobs(tenant_id, JobStatus::Planned)).first;
     return it->second;
 }
 
-std::optional<SftpUser> MetadataCache::user_by_uid(Catalog& c, uint32_t uid) {
+std::optional<SftpUser> MetadataCache::user_by_uid(MountCatalog& c, uint32_t uid) {
     check(c);
     auto it = users_.find(uid);
     if (it == users_.end()) it = users_.emplace(uid, c.user_by_uid(uid)).first;
     return it->second;
 }
 
-std::vector<Album> MetadataCache::albums(Catalog& c, Id job_id) {
+std::vector<Album> MetadataCache::albums(MountCatalog& c, Id job_id) {
     check(c);
     auto it = albums_.find(job_id);
     if (it == albums_.end()) it = albums_.emplace(job_id, c.albums(job_id)).first;
     return it->second;
 }
 
-std::optional<Album> MetadataCache::album(Catalog& c, Id job_id, const std::string& name) {
+std::optional<Album> MetadataCache::album(MountCatalog& c, Id job_id, const std::string& name) {
     for (auto& album : albums(c, job_id))
         if (album.name == name) return album;
     return std::nullopt;
 }
 
-std::vector<Upload> MetadataCache::uploads_in(Catalog& c, Id job_id, const Folder& folder) {
+std::vector<Upload> MetadataCache::uploads_in(MountCatalog& c, Id job_id, const Folder& folder) {
     check(c);
     auto key = key_of(job_id, folder);
     auto it = folders_.find(key);
@@ -78,7 +78,7 @@ std::vector<Upload> MetadataCache::uploads_in(Catalog& c, Id job_id, const Folde
     return uploads;
 }
 
-std::optional<Upload> MetadataCache::upload_at(Catalog& c, Id job_id, const Folder& folder,
+std::optional<Upload> MetadataCache::upload_at(MountCatalog& c, Id job_id, const Folder& folder,
                                                const std::string& filename) {
     check(c);
     auto key = key_of(job_id, folder);

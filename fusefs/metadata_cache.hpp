@@ -32,19 +32,19 @@ public:
 
     void clear();
 
-    std::optional<Job> job(Catalog& c, Id tenant_id, const std::string& name);
-    std::vector<Job> planned_jobs(Catalog& c, Id tenant_id);
-    std::optional<SftpUser> user_by_uid(Catalog& c, uint32_t uid);
-    std::optional<Album> album(Catalog& c, Id job_id, const std::string& name);
-    std::vector<Album> albums(Catalog& c, Id job_id);
-    std::optional<Upload> upload_at(Catalog& c, Id job_id, const Folder& folder, const std::string& filename);
-    std::vector<Upload> uploads_in(Catalog& c, Id job_id, const Folder& folder);
+    std::optional<Job> job(MountCatalog& c, Id tenant_id, const std::string& name);
+    std::vector<Job> planned_jobs(MountCatalog& c, Id tenant_id);
+    std::optional<SftpUser> user_by_uid(MountCatalog& c, uint32_t uid);
+    std::optional<Album> album(MountCatalog& c, Id job_id, const std::string& name);
+    std::vector<Album> albums(MountCatalog& c, Id job_id);
+    std::optional<Upload> upload_at(MountCatalog& c, Id job_id, const Folder& folder, const std::string& filename);
+    std::vector<Upload> uploads_in(MountCatalog& c, Id job_id, const Folder& folder);
 
 private:
     using FolderKey = std::tuple<Id, Id, int, bool>;  // job, album (0: none), section, in its section folder
     static FolderKey key_of(Id job_id, const Folder& folder);
     // Drops everything if it may be stale; called first by each read.
-    void check(Catalog& c);
+    void check(MountCatalog& c);
 
     std::chrono::milliseconds max_age_;
     std::chrono::steady_clock::time_point filled_at_{};

@@ -53,7 +53,7 @@ std::string_view to_string(Result result) {
     return "unknown";
 }
 
-Ingester::Ingester(Catalog& catalog, IngestSettings settings)
+Ingester::Ingester(IngestCatalog& catalog, IngestSettings settings)
     : catalog_(catalog), settings_(std::move(settings)), store_(settings_.data) {}
 
 Outcome Ingester::process(const Upload& upload) {

@@ -66,7 +66,7 @@ struct Outcome {
 class Ingester {
 public:
     // `catalog` is used only from the calling thread.
-    Ingester(Catalog& catalog, IngestSettings settings);
+    Ingester(IngestCatalog& catalog, IngestSettings settings);
 
     // Processes an upload that this thread has claimed. Never throws for a
     // problem with the upload; catalog failures while recording a refusal or a
@@ -86,7 +86,7 @@ private:
     // reads it: what reasons and notes name it by (stated()).
     FileNaming naming_of(const Upload& upload);
 
-    Catalog& catalog_;
+    IngestCatalog& catalog_;
     IngestSettings settings_;
     FileNaming naming_;  // of the upload being processed
     Store store_;

@@ -76,7 +76,7 @@ std::string what_happened(const Upload& u) {
 // One tenant's purge (or its plan, in a dry run).
 class TenantPurge {
 public:
-    TenantPurge(Catalog& catalog, const RetentionSettings& settings, const Tenant& tenant, bool dry_run,
+    TenantPurge(IngestCatalog& catalog, const RetentionSettings& settings, const Tenant& tenant, bool dry_run,
                 PurgeReport& report)
         : catalog_(catalog), settings_(settings), tenant_(tenant), dry_run_(dry_run), report_(report) {}
 
@@ -204,7 +204,7 @@ private:
 
     fs::path absolute(const std::string& relative) const { return settings_.data / relative; }
 
-    Catalog& catalog_;
+    IngestCatalog& catalog_;
     const RetentionSettings& settings_;
     const Tenant& tenant_;
     bool dry_run_;
@@ -213,7 +213,7 @@ private:
     std::set<std::string> taken_;  // paths removed (or planned) in this run
 };
 
-std::vector<Tenant> tenants_of(Catalog& catalog, std::optional<Id> tenant_id) {
+std::vector<Tenant> tenants_of(IngestCatalog& catalog, std::optional<Id> tenant_id) {
     if (!tenant_id) return catalog.tenants();
     auto t = catalog.tenant(*tenant_id);
     return t ? std::vector<Tenant>{*t} : std::vector<Tenant>{};
@@ -280,14 +280,14 @@ std::string PurgeReport::summary() const {
     return text;
 }
 
-PurgeReport purge(Catalog& catalog, const RetentionSettings& settings, bool dry_run, std::optional<Id> tenant_id) {
+PurgeReport purge(IngestCatalog& catalog, const RetentionSettings& settings, bool dry_run, std::optional<Id> tenant_id) {
     PurgeReport report;
     report.dry_run = dry_run;
     for (const auto& tenant : tenants_of(catalog, tenant_id)) TenantPurge(catalog, settings, tenant, dry_run, report).run();
     return report;
 }
 
-std::vector<TenantUsage> usage(Catalog& catalog, const RetentionSettings& settings, std::optional<Id> tenant_id) {
+std::vector<TenantUsage> usage(IngestCatalog& catalog, const RetentionSettings& settings, std::optional<Id> tenant_id) {
     std::vector<TenantUsage> out;
     for (const auto& tenant : tenants_of(catalog, tenant_id)) {
         PurgeReport plan;

@@ -103,7 +103,7 @@ struct PurgeReport {
 
 // Purges every tenant, or one. A dry run changes nothing and reports what a
 // run would remove now. Throws only if the catalog cannot be read.
-PurgeReport purge(Catalog& catalog, const RetentionSettings& settings, bool dry_run,
+PurgeReport purge(IngestCatalog& catalog, const RetentionSettings& settings, bool dry_run,
                   std::optional<Id> tenant_id = std::nullopt);
 
 // What one tenant stores in the data directory, by area and kind:
@@ -124,7 +124,7 @@ struct TenantUsage {
     Tally purgeable;
 };
 
-std::vector<TenantUsage> usage(Catalog& catalog, const RetentionSettings& settings,
+std::vector<TenantUsage> usage(IngestCatalog& catalog, const RetentionSettings& settings,
                                std::optional<Id> tenant_id = std::nullopt);
 
 // "45s", "12m", "5h", "9d".

@@ -103,7 +103,7 @@ public:
         // Open every connection before any thread starts, so that a bad
         // catalog stops the service at once.
         auto io_catalog = open_catalog(options_.catalog);
-        std::vector<std::unique_ptr<Catalog>> worker_catalogs;
+        std::vector<std::unique_ptr<IngestCatalog>> worker_catalogs;
         for (int i = 0; i < options_.workers; ++i) worker_catalogs.push_back(open_catalog(options_.catalog));
 
         asio::io_context io;
@@ -160,7 +160,7 @@ public:
     }
 
 private:
-    void work(Catalog& catalog) {
+    void work(IngestCatalog& catalog) {
         Ingester ingester(catalog, options_.ingest);
         const int64_t lease_ns = std::chrono::nanoseconds(options_.ingest.lease).count();
         while (!work_.stopping()) {
@@ -213,7 +213,7 @@ private:
         }
     }
 
-    static void give_back(Catalog& catalog, Id upload_id) {
+    static void give_back(IngestCatalog& catalog, Id upload_id) {
         try {
             catalog.release_claim(upload_id);
         } catch (const std::exception& e) {
@@ -221,7 +221,7 @@ private:
         }
     }
 
-    void release_expired(Catalog& catalog) {
+    void release_expired(IngestCatalog& catalog) {
         try {
             if (int n = catalog.release_expired_leases(); n > 0) {
                 log_event(fmt::format("{} claim(s) ran out and went back to the queue", n));
@@ -232,7 +232,7 @@ private:
         }
     }
 
-    void purge(Catalog& catalog) {
+    void purge(IngestCatalog& catalog) {
         try {
             auto report = ingest::purge(catalog, options_.retention, false);
             log_event(fmt::format("purge: {}", report.summary()));
@@ -241,7 +241,7 @@ private:
         }
     }
 
-    void renew_leases(Catalog& catalog) {
+    void renew_leases(IngestCatalog& catalog) {
         const int64_t lease_ns = std::chrono::nanoseconds(options_.ingest.lease).count();
         for (Id id : in_flight_.ids()) {
             try {
@@ -252,7 +252,7 @@ private:
         }
     }
 
-    HttpRoutes routes(Catalog& catalog) {
+    HttpRoutes routes(IngestCatalog& catalog) {
         HttpRoutes routes;
         routes["/healthz"] = [&catalog] {
             try {

@@ -46,10 +46,17 @@ int release(const char* path, fuse_file_info* fi) noexcept {
             OpenFile* file;
             ~Uncount() { fs.writer_closed(file); }
         } uncount{fs, file.get()};
-        // The writer stays the upload's only one until its last bytes are committed.
-        WriterClaim writer(fs, file->upload_id);
-        std::unique_lock exclusive(file->lock);
-        return commit_upload(fs, *file, true);
+        bool left_receiving;
+        {
+            // The writer stays the upload's only one until its last bytes are committed.
+            WriterClaim writer(fs, file->upload_id);
+            std::unique_lock exclusive(file->lock);
+            if (int rc = commit_upload(fs, *file, true); rc < 0) return rc;
+            left_receiving = file->phase == OpenFile::Phase::Receiving && file->left_receiving;
+        }
+        // Renamed to its real name after its commit, while this writer held it.
+        if (left_receiving) queue_if_named(fs, file->upload_id, file->path, file->uid);
+        return 0;
     });
 }
 

@@ -94,7 +94,7 @@ int64_t contiguous_size(int fd, std::optional<int64_t> size) {
 
 void take_back(Filesystem& fs, OpenFile& file) {
     if (file.phase != OpenFile::Phase::Settled) return;
-    if (fs.with_catalog([&](Catalog& c) { return c.reopen(file.upload_id); })) {
+    if (fs.with_catalog([&](MountCatalog& c) { return c.reopen(file.upload_id); })) {
         file.phase = OpenFile::Phase::Receiving;
     } else {
         file.phase = OpenFile::Phase::Done;
@@ -113,7 +113,7 @@ void refuse_content(Filesystem& fs, OpenFile& file, const std::string& reason, i
     // the staging file is the one the catalog names.
     if (::ftruncate(file.fd.get(), 0) != 0) throw_errno("truncate " + file.path);
     ::unlink(file.staging.c_str());
-    fs.with_catalog([&](Catalog& c) { c.reject_without_bytes(file.upload_id, reason); });
+    fs.with_catalog([&](MountCatalog& c) { c.reject_without_bytes(file.upload_id, reason); });
     fs.quota_changed();
     fs.log(file.path, file.uid, "refused: " + reason);
     fs.forget_cached(file.path);
@@ -130,7 +130,7 @@ void fail_writing(Filesystem& fs, OpenFile& file, int err, int64_t at) {
     struct stat st {};
     ::fstat(file.fd.get(), &st);
     int64_t mtime_ns = to_ns(st.st_mtim);
-    fs.with_catalog([&](Catalog& c) { c.close_upload(file.upload_id, kept, mtime_ns); });
+    fs.with_catalog([&](MountCatalog& c) { c.close_upload(file.upload_id, kept, mtime_ns); });
     fs.quota_changed();
     fs.log(file.path, file.uid,
            fmt::format("not received: {} at byte {}; {} bytes kept{}, the upload can be resumed", std::strerror(err),
@@ -161,6 +161,16 @@ bool check_content(Filesystem& fs, OpenFile& file, bool whole) {
     refuse_content(fs, file, fmt::format("the content is a {} archive, whatever its name: archives are not accepted", *kind),
                    EACCES);
     return false;
+}
+
+bool queue_if_named(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid) {
+    bool queued = fs.with_catalog([&](MountCatalog& c) {
+        return c.queue_upload(upload_id, [&](const Upload& u) { return !policy::temporary_target(u.filename, fs.options().settings); });
+    });
+    if (!queued) return false;
+    fs.log(path, uid, "queued");
+    fs.wake_ingest(upload_id);
+    return true;
 }
 
 int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
@@ -194,7 +204,7 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
     }
     fs.sync_staging_dir();
     int64_t mtime_ns = to_ns(st.st_mtim);
-    bool queued = fs.with_catalog([&](Catalog& c) {
+    bool queued = fs.with_catalog([&](MountCatalog& c) {
         // A temporary name is queued when it is renamed to its real name.
         auto upload = c.close_upload(file.upload_id, st.st_size, mtime_ns, [&](const Upload& u) {
             return !policy::temporary_target(u.filename, fs.options().settings);
@@ -204,6 +214,7 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
     });
     fs.quota_changed();
     file.written = false;
+    file.left_receiving = !queued;
     if (queued) file.phase = OpenFile::Phase::Settled;
     fs.log(file.path, file.uid, fmt::format("received {} bytes{}", st.st_size, queued ? ", queued" : ""));
     if (queued) fs.wake_ingest(file.upload_id);

@@ -56,6 +56,12 @@ inline int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) 
 // the file's size when the caller has it.
 int64_t contiguous_size(int fd, std::optional<int64_t> size = std::nullopt);
 
+// A temporary name becomes queued once it has its real name and no writer:
+// the rename and the writer's release each look again after their own step,
+// and whichever comes second queues it. Queues the upload (and wakes the
+// ingest) if it is receiving under a real name; whether it did.
+bool queue_if_named(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid);
+
 // The caller of each of the following holds file.lock exclusively.
 
 // Receiving again after a commit: the catalog takes the upload back from the

@@ -14,7 +14,7 @@ int mkdir(const char* path, mode_t) noexcept {
             fs.refuse(path, uid, decision.verdict.reason());
             return -EACCES;
         }
-        return fs.with_catalog([&](Catalog& c) {
+        return fs.with_catalog([&](MountCatalog& c) {
             if (decision.section) {
                 bool exists = *decision.section == Section::Group ? parent.album->has_group : parent.album->has_individuals;
                 if (exists) return -EEXIST;
@@ -39,7 +39,7 @@ int rmdir(const char* path) noexcept {
             fs.refuse(path, uid, verdict.reason());
             return -EACCES;
         }
-        return fs.with_catalog([&](Catalog& c) {
+        return fs.with_catalog([&](MountCatalog& c) {
             if (node.kind == Node::Kind::Section) {
                 if (c.album_has_uploads(node.album->id, node.folder)) return -ENOTEMPTY;
                 c.set_section_folder(node.album->id, node.folder.section, false);

@@ -15,7 +15,7 @@ int getattr(const char* path, struct stat* st, fuse_file_info* fi) noexcept {
                 *st = fs.file_attr(junk, uid);
                 return 0;
             }
-            auto upload = fs.with_catalog([&](Catalog& c) { return c.upload(file->upload_id); });
+            auto upload = fs.with_catalog([&](MountCatalog& c) { return c.upload(file->upload_id); });
             if (!upload) return -ENOENT;
             *st = fs.file_attr(*upload, uid);
             struct stat backing {};

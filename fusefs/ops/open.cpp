@@ -74,7 +74,7 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
                 supersedes};
     Upload upload;
     try {
-        upload = fs.with_catalog([&](Catalog& c) {
+        upload = fs.with_catalog([&](MountCatalog& c) {
             return replacing ? c.replace_upload(*replacing, "replaced by a new upload of the same name", n)
                              : c.add_upload(n);
         });
@@ -112,7 +112,7 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
         // A mount on another host may be writing it: nothing changes before that is ruled out.
         if (!lock_staging(fs, fd.get(), path, uid)) return -EACCES;
         // False when the ingest service claimed it a moment ago.
-        if (truncate) continuable = fs.with_catalog([&](Catalog& c) { return c.reopen(upload.id); });
+        if (truncate) continuable = fs.with_catalog([&](MountCatalog& c) { return c.reopen(upload.id); });
         if (continuable) {
             // After a crash the file may end in a gap: resume after the bytes before it.
             if (truncate || upload.state == UploadState::Receiving) {
@@ -151,7 +151,7 @@ NewUpload attempt_at(const Node& parent, const std::string& name, uint32_t uid, 
 int open_junk(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, NewUpload attempt) {
     attempt.state = UploadState::Discarded;
     attempt.reason = "a file the operating system makes for itself: accepted and thrown away";
-    auto upload = fs.with_catalog([&](Catalog& c) { return c.add_upload(attempt); });
+    auto upload = fs.with_catalog([&](MountCatalog& c) { return c.add_upload(attempt); });
     auto* file = new_handle(fs, fi, path, uid, 0, Fd());
     file->junk = true;
     file->upload_id = upload.id;

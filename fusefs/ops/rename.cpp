@@ -19,7 +19,7 @@ int rename_album(Filesystem& fs, const char* from, const char* to, uint32_t uid,
         fs.refuse(to, uid, decision.verdict.reason());
         return -EACCES;
     }
-    return fs.with_catalog([&](Catalog& c) {
+    return fs.with_catalog([&](MountCatalog& c) {
         if (auto existing = c.album(album.job->id, decision.name)) return existing->id == album.album->id ? 0 : -EEXIST;
         try {
             c.rename_album(album.album->id, decision.name);
@@ -55,10 +55,13 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     std::optional<Id> replacing;
     if (target.kind == Node::Kind::File) replacing = target.upload->id;
     queue = fs.with_catalog(
-        [&](Catalog& c) { return c.rename_upload(upload.id, parent.folder, decision.name, replacing, queue); });
+        [&](MountCatalog& c) { return c.rename_upload(upload.id, parent.folder, decision.name, replacing, queue); });
     fs.log(to, uid, fmt::format("renamed from {}{}", from, queue ? ", queued" : ""));
     if (target.kind == Node::Kind::File) fs.forget_other_forms(to);  // the file it replaced, under another form
     if (queue) fs.wake_ingest(upload.id);
+    // A writer that held it a moment ago may have let go since, before the new name was there to see.
+    else if (was_temporary && decision.kind == policy::FileKind::Image && !fs.is_being_written(upload.id))
+        queue_if_named(fs, upload.id, to, uid);
     return 0;
 }
 

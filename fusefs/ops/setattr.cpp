@@ -17,7 +17,7 @@ namespace {
 std::optional<Upload> target_upload(Filesystem& fs, const char* path, fuse_file_info* fi, uint32_t uid) {
     if (auto* file = handle_of(fi)) {
         if (file->junk) return std::nullopt;
-        return fs.with_catalog([&](Catalog& c) { return c.upload(file->upload_id); });
+        return fs.with_catalog([&](MountCatalog& c) { return c.upload(file->upload_id); });
     }
     auto node = fs.resolve(path ? path : "", uid, Filesystem::Reading::Current);
     if (node.kind == Node::Kind::File) return node.upload;
@@ -38,7 +38,7 @@ int chmod(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
             return -EPERM;
         }
         if (auto upload = target_upload(fs, path, fi, uid))
-            fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, std::nullopt, std::nullopt, mode & 07777); });
+            fs.with_catalog([&](MountCatalog& c) { c.set_attributes(upload->id, std::nullopt, std::nullopt, mode & 07777); });
         return 0;
     });
 }
@@ -98,14 +98,14 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
         }
         // Taken back from the queue first, so that the ingest service never reads a file that changes.
         bool queued = upload->state == UploadState::Queued;
-        if (queued && !fs.with_catalog([&](Catalog& c) { return c.reopen(upload->id); })) {
+        if (queued && !fs.with_catalog([&](MountCatalog& c) { return c.reopen(upload->id); })) {
             fs.refuse(where, uid, "this photo is being processed already: overwrite it to replace it");
             return -EACCES;
         }
         if (::ftruncate(fd.get(), size) != 0 || (queued && ::fsync(fd.get()) != 0)) return -errno;
         if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + upload->data_path);
         int64_t mtime_ns = to_ns(st.st_mtim);
-        fs.with_catalog([&](Catalog& c) {
+        fs.with_catalog([&](MountCatalog& c) {
             c.close_upload(upload->id, size, mtime_ns, [&](const Upload&) { return queued; });
         });
         fs.quota_changed();
@@ -135,7 +135,7 @@ int utimens(const char* path, const struct timespec tv[2], fuse_file_info* fi) n
         if (upload->state == UploadState::Receiving && fs.is_open(upload->id) &&
             ::utimensat(AT_FDCWD, fs.data_file(upload->data_path).c_str(), times, 0) != 0 && errno != ENOENT)
             return -errno;
-        fs.with_catalog([&](Catalog& c) { c.set_attributes(upload->id, std::nullopt, mtime, std::nullopt); });
+        fs.with_catalog([&](MountCatalog& c) { c.set_attributes(upload->id, std::nullopt, mtime, std::nullopt); });
         return 0;
     });
 }

@@ -11,7 +11,7 @@ int unlink(const char* path) noexcept {
         auto node = fs.resolve(path, uid, Filesystem::Reading::Current);
         if (node.is_dir()) return -EISDIR;
         if (node.kind != Node::Kind::File) return fs.is_open_junk(path) ? 0 : -ENOENT;
-        fs.with_catalog([&](Catalog& c) { c.delete_upload(node.upload->id); });
+        fs.with_catalog([&](MountCatalog& c) { c.delete_upload(node.upload->id); });
         fs.quota_changed();
         fs.log(path, uid, node.upload->state == UploadState::Ingested ? "deleted: photo marked deleted"
                                                                       : "deleted: upload cancelled");

@@ -154,6 +154,33 @@ TEST_CASE("junk files are accepted and thrown away") {
     CHECK(m.catalog().uploads(m.albums_job.id, UploadState::Discarded).size() == 2);
 }
 
+// The kernel sends RELEASE after close(2) has returned, and only once the
+// last descriptor of the file is closed: a client's rename can come between
+// the commit of a temporary name and the writer's release. Whichever of the
+// two comes second queues the upload.
+TEST_CASE("a temporary name renamed to its real name while its writer still holds it is queued when it lets go") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    WakeListener wake(m.wake_socket());
+    m.mount();
+    AsUser as(photographer, photographer);
+    auto temp = m.path("job00002/Y.jpg.filepart"), real = m.path("job00002/Y.jpg");
+    auto bytes = some_bytes(200000, 7);
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    int held = ::dup(fd);  // keeps the file open past the first close: no RELEASE yet
+    REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    REQUIRE(::close(fd) == 0);  // FLUSH: committed, receiving under its temporary name
+    REQUIRE(::rename(temp.c_str(), real.c_str()) == 0);
+    auto renamed = uploads_named(m.catalog(), m.flat_job.id, "Y.jpg");
+    REQUIRE(renamed.size() == 1);
+    CHECK(renamed[0].state == UploadState::Receiving);  // its writer still holds it
+    REQUIRE(::close(held) == 0);  // the last descriptor: RELEASE
+    CHECK(within(2, [&] { return uploads_named(m.catalog(), m.flat_job.id, "Y.jpg")[0].state == UploadState::Queued; }));
+    CHECK(uploads_named(m.catalog(), m.flat_job.id, "Y.jpg")[0].size == 200000);
+    CHECK(within(1, [&] { return wake.received() == std::vector<Id>{renamed[0].id}; }));
+}
+
 TEST_CASE("a WinSCP .filepart becomes queued exactly once, when renamed to its real name") {
     REQUIRE_MOUNTABLE();
     MountedTenant m;
@@ -373,17 +400,6 @@ TEST_CASE("statfs reports the free space of the data directory") {
     REQUIRE(::statvfs(m.path().c_str(), &mounted) == 0);
     REQUIRE(::statvfs(m.data_dir().c_str(), &data) == 0);
     CHECK(mounted.f_blocks * mounted.f_frsize == data.f_blocks * data.f_frsize);
-}
-
-// Polls `ready` for at most `seconds`; whether it became true.
-template <class Ready>
-bool within(double seconds, Ready ready) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    for (;;) {
-        if (ready()) return true;
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
 }
 
 bool listed(const std::vector<std::string>& names, const std::string& name) {

@@ -23,17 +23,6 @@ namespace {
 constexpr uid_t photographer = photographer_uid;
 constexpr int64_t MiB = int64_t{1} << 20;
 
-// Polls `ready` for at most `seconds`; whether it became true.
-template <class Ready>
-bool within(double seconds, Ready ready) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    for (;;) {
-        if (ready()) return true;
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-}
-
 struct statvfs statvfs_of(const std::filesystem::path& p) {
     struct statvfs st {};
     REQUIRE(::statvfs(p.c_str(), &st) == 0);

@@ -10,10 +10,12 @@
 #include <sys/fsuid.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace photodrop::test {
 
@@ -82,6 +84,17 @@ private:
     std::unique_ptr<Catalog> catalog_;
     Process daemon_;
 };
+
+// Polls `ready` for at most `seconds`; whether it became true.
+template <class Ready>
+bool within(double seconds, Ready ready) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (;;) {
+        if (ready()) return true;
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
 
 // Every upload of `job` named `name`, oldest first.
 std::vector<Upload> uploads_named(Catalog& catalog, Id job, const std::string& name);
