@@ -3,7 +3,10 @@
 A Deployment is what tests/support/deployment.cpp builds for the C++ end-to-end
 tests: a catalog and a data directory made by photodropctl under a root-owned
 base (sshd's ChrootDirectory demands root-owned parents), one tenant mounted by
-photodrop-fs, SFTP users, a private sshd on 127.0.0.1 and photodrop-ingest. On
+photodrop-fs, SFTP users, a private sshd on 127.0.0.1 and photodrop-ingest. The
+catalog is a SQLite file in the base directory or, when the suite runs with
+PHOTODROP_TEST_CATALOG=postgresql, a database of its own on the run's private
+PostgreSQL server (postgres.py; conftest.py passes its URL). On
 top of that it can break things: kill -9, stop and continue photodrop-fs and
 photodrop-ingest, kill a user's sshd session processes, put the tenant's data
 on a small file system of its own.
@@ -24,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import postgres
 
 TESTS_BASE = Path("/var/lib/photodrop-tests")  # root-owned parents, as a chroot needs
 TENANT = "faults"
@@ -175,10 +180,12 @@ class Deployment:
 
     `settings` are PHOTODROP_<KEY> values for every program (e.g.
     {"max_upload_size": "1M"}); `data_mib` puts the tenant's data directory on an
-    ext4 file system of that many MiB in a loop-mounted image.
+    ext4 file system of that many MiB in a loop-mounted image. `catalog` is the
+    location of a new, empty catalog (a postgresql:// URL); by default a SQLite
+    file in the base directory.
     """
 
-    def __init__(self, settings=None, data_mib=None, ingest_lease=None):
+    def __init__(self, settings=None, data_mib=None, ingest_lease=None, catalog=None):
         self.settings = {"free_space_reserve": "0"}
         self.settings.update(settings or {})
         self.ingest_lease = ingest_lease
@@ -192,6 +199,7 @@ class Deployment:
         os.chmod(TESTS_BASE, 0o755)
         self.base = Path(tempfile.mkdtemp(prefix="faults-", dir=TESTS_BASE))
         os.chmod(self.base, 0o755)
+        self.catalog = catalog or self.base / "catalog.db"  # what --catalog gets: a Path or a URL
         try:
             self._create(data_mib)
         except BaseException:
@@ -199,10 +207,6 @@ class Deployment:
             raise
 
     # --- paths -------------------------------------------------------------------------
-
-    @property
-    def catalog(self):
-        return self.base / "catalog.db"
 
     @property
     def data(self):
@@ -400,9 +404,16 @@ class Deployment:
     def uploads_at(self, path_in_job, job=FLAT_JOB):
         return [u for u in self.uploads(job) if u["path"] == path_in_job]
 
+    @property
+    def on_postgres(self):
+        return postgres.is_postgres(self.catalog)
+
     def _query(self, sql, *params):
         """One read-only query straight on the catalog: fast enough to catch the ingest
-        between its claim and its filing."""
+        between its claim and its filing. sqlite3's `?` placeholders on both engines
+        (through psql on PostgreSQL); a list of row tuples."""
+        if self.on_postgres:
+            return postgres.query(self.catalog, sql, params)
         db = sqlite3.connect("file:%s?mode=ro" % self.catalog, uri=True, timeout=5)
         try:
             return db.execute(sql, params).fetchall()
@@ -450,6 +461,10 @@ class Deployment:
                 run(["umount", "-l", str(self.tenant_data)], check=False)
             self._loop_mounted = False
         if os.environ.get("PHOTODROP_FAULTS_KEEP"):
+            if self.on_postgres:  # the server goes at the end of the run: keep a dump
+                with contextlib.suppress(Exception):
+                    run([str(postgres.bin_dir() / "pg_dump"), "-d", self.catalog,
+                         "-f", str(self.base / "catalog.sql")])
             print("kept for a look: %s" % self.base)
         elif not is_mounted(self.mount):
             shutil.rmtree(self.base, ignore_errors=True)

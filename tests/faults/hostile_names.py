@@ -137,6 +137,15 @@ def _decode_one(data, at):
         return None, 1
 
 
+def valid_utf8(data):
+    """text::valid_utf8: no overlong form, no surrogate, nothing past U+10FFFF."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def shown(data):
     """text::shown: `data` (bytes) as every photodrop output shows it."""
     chars, starts, at = [], [], 0

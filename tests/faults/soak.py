@@ -528,6 +528,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     reason = why_cannot_deploy()
+    if os.environ.get("PHOTODROP_TEST_CATALOG", "sqlite") != "sqlite":
+        reason = "the soak runs on a SQLite catalog only (it reads the file itself): unset PHOTODROP_TEST_CATALOG"
     if reason:
         print("soak: " + reason, file=sys.stderr)
         return 2
