@@ -78,6 +78,8 @@ struct PurgeablePhoto {
 // The channel on which a PostgreSQL catalog announces uploads queued (NOTIFY),
 // on commit, to the ingest services of every host.
 inline constexpr std::string_view queue_channel = "photodrop_queue";
+// The channel on which a PostgreSQL catalog announces events written (NOTIFY), on commit.
+inline constexpr std::string_view events_channel = "photodrop_events";
 
 // For Catalog::close_upload(): queue the upload whatever its name.
 inline bool queue_always(const Upload&) { return true; }
@@ -241,6 +243,10 @@ public:
     // Queued again for another try; returns how many.
     virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
     virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
+    // The events of one tenant (of every tenant: nullopt) after event `after`,
+    // oldest first, at most `limit`. An event is there once the change it
+    // reports is committed, and never before an event of a smaller id.
+    virtual std::vector<Event> events(std::optional<Id> tenant_id, Id after, int limit) = 0;
 };
 
 // Opens (creating and migrating as needed) the catalog at `location`: the

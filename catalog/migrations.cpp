@@ -10,7 +10,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 7> migrations{
+constexpr std::array<std::string_view, 8> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -170,6 +170,22 @@ CREATE TRIGGER uploads_first_state BEFORE INSERT ON uploads
 BEGIN
  SELECT RAISE(ABORT, 'uploads_lifecycle: an upload begins receiving, refused or discarded');
 END;
+)sql",
+    // 8: events, the outbox of what a platform is told
+    R"sql(
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  occurred_ns INTEGER NOT NULL,
+  tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+  job_id INTEGER REFERENCES jobs(id),
+  album_id INTEGER REFERENCES albums(id),
+  upload_id INTEGER REFERENCES uploads(id),
+  photo_id INTEGER REFERENCES photos(id),
+  data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_by_tenant ON events(tenant_id, id);
+CREATE INDEX events_by_job ON events(job_id, id);
 )sql",
 };
 }  // namespace

@@ -130,6 +130,29 @@ struct Photo {
     std::string note;
 };
 
+// What a platform is told of (SPEC.md "Events and the platform API"),
+// written in the transaction of the change it reports.
+struct Event {
+    Id id = 0;                 // increasing: a platform reads on from the last it saw
+    std::string type;          // "photo.ingested", "upload.rejected", ...
+    int64_t occurred_ns = 0;
+    Id tenant_id = 0;
+    std::optional<Id> job_id, album_id, upload_id, photo_id;
+    std::string data;          // JSON: what a platform needs without a second call
+};
+
+// The event types, as their `type` reads.
+namespace event {
+inline constexpr std::string_view upload_rejected = "upload.rejected";
+inline constexpr std::string_view upload_failed = "upload.failed";
+inline constexpr std::string_view photo_ingested = "photo.ingested";
+inline constexpr std::string_view photo_duplicate = "photo.duplicate";
+inline constexpr std::string_view photo_replaced = "photo.replaced";
+inline constexpr std::string_view photo_deleted = "photo.deleted";
+inline constexpr std::string_view album_created = "album.created";
+inline constexpr std::string_view job_status_changed = "job.status_changed";
+}  // namespace event
+
 // Whether the filesystem shows the upload at its path: while it is on its way
 // and once ingested; a rejected one while its bytes are kept (refused by the
 // ingest service, so that a client can resume or replace it).

@@ -4,6 +4,7 @@
 #include "catalog/text.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <thread>
@@ -88,6 +89,13 @@ Photo read_photo(const Row& st) {
     p.created_ns = st.integer("created_ns");
     p.note = st.text("note");
     return p;
+}
+
+constexpr std::string_view event_columns = "id, type, occurred_ns, tenant_id, job_id, album_id, upload_id, photo_id, data";
+Event read_event(const Row& st) {
+    return Event{st.integer("id"),          st.text("type"),           st.integer("occurred_ns"),
+                 st.integer("tenant_id"),   st.opt_integer("job_id"),  st.opt_integer("album_id"),
+                 st.opt_integer("upload_id"), st.opt_integer("photo_id"), st.text("data")};
 }
 
 // "p.id, p.upload_id, ...": the photo columns of a query that names photos `p`.
@@ -228,7 +236,23 @@ public:
     }
 
     void set_job_status(Id job_id, JobStatus status) override {
-        transaction([&] { c_->run("UPDATE jobs SET status = $1 WHERE id = $2", to_string(status), job_id); });
+        transaction([&] {
+            auto before = one<Job>(c_->run(fmt::format("SELECT {} FROM jobs WHERE id = $1{}", job_columns, for_update_), job_id),
+                                   read_job);
+            if (!before) throw CatalogError(fmt::format("no job {}", job_id), CatalogError::Kind::NotFound);
+            if (before->status == status) return;
+            c_->run("UPDATE jobs SET status = $1 WHERE id = $2", to_string(status), job_id);
+            emit(event::job_status_changed, job_id,
+                 {{"job", before->name}, {"from", to_string(before->status)}, {"to", to_string(status)}});
+        });
+    }
+
+    std::vector<Event> events(std::optional<Id> tenant_id, Id after, int limit) override {
+        return all<Event>(c_->run(fmt::format("SELECT {} FROM events WHERE id > $1 "
+                                              "AND (CAST($2 AS BIGINT) IS NULL OR tenant_id = $2) ORDER BY id LIMIT $3",
+                                              event_columns),
+                                  after, tenant_id, static_cast<int64_t>(limit)),
+                          read_event);
     }
 
     SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
@@ -296,7 +320,10 @@ public:
                                 job_id, name, now_ns());
             if (rows.empty())
                 throw CatalogError(fmt::format("album {} exists already", name), CatalogError::Kind::Exists);
-            return read_album(rows[0]);
+            auto a = read_album(rows[0]);
+            auto j = job(job_id);
+            emit(event::album_created, job_id, {{"job", j ? j->name : ""}, {"album", a.name}, {"album_id", a.id}}, a.id);
+            return a;
         });
     }
 
@@ -569,9 +596,18 @@ public:
                     "updated_ns = $4 WHERE id = $5",
                     p.id, r.content_hash, r.original_path, now, u.id);
             if (!gone) transition(u, UploadState::Ingested, "");
-            if (u.supersedes_photo_id)
-                c_->run("UPDATE photos SET deleted = 1, deleted_ns = $1 WHERE id = $2 AND deleted = 0", now,
-                        *u.supersedes_photo_id);
+            bool replaced = u.supersedes_photo_id &&
+                            c_->run("UPDATE photos SET deleted = 1, deleted_ns = $1 WHERE id = $2 AND deleted = 0", now,
+                                    *u.supersedes_photo_id)
+                                    .affected() > 0;
+            if (!gone) {
+                emit(event::photo_ingested, u.job_id, photo_data(u, p), u.folder.album_id, u.id, p.id);
+                if (replaced) {
+                    auto d = photo_data(u, p);
+                    d["replaces"] = *u.supersedes_photo_id;
+                    emit(event::photo_replaced, u.job_id, std::move(d), u.folder.album_id, u.id, p.id);
+                }
+            }
             return Filed{p, false};
         });
     }
@@ -756,14 +792,17 @@ private:
     auto transaction(Durability durability, Work&& work) -> decltype(work()) {
         constexpr int tries = 5;
         for (int attempt = 1;; ++attempt) {
+            pending_.clear();
             try {
                 sql::Transaction tx(*c_, durability);
                 if constexpr (std::is_void_v<decltype(work())>) {
                     work();
+                    write_events();
                     tx.commit();
                     return;
                 } else {
                     auto result = work();
+                    write_events();
                     tx.commit();
                     return result;
                 }
@@ -777,6 +816,79 @@ private:
     template <class Work>
     auto transaction(Work&& work) -> decltype(work()) {
         return transaction(Durability::Durable, std::forward<Work>(work));
+    }
+
+    // An event of the change being made, written with it (write_events()).
+    struct Pending {
+        std::string_view type;
+        Id job_id;
+        std::optional<Id> album_id, upload_id, photo_id;
+        nlohmann::json data;
+    };
+
+    void emit(std::string_view type, Id job_id, nlohmann::json data, std::optional<Id> album_id = std::nullopt,
+              std::optional<Id> upload_id = std::nullopt, std::optional<Id> photo_id = std::nullopt) {
+        pending_.push_back(Pending{type, job_id, album_id, upload_id, photo_id, std::move(data)});
+    }
+
+    // The events of this transaction, written last, just before it commits.
+    // On PostgreSQL the writers of events take turns from here to their
+    // commit (a transaction-level advisory lock, taken after every row lock
+    // of the change), so that ids are committed in their order and a reader
+    // that goes on from the last id it saw misses none.
+    void write_events() {
+        if (pending_.empty()) return;
+        if (c_->engine() == sql::Engine::Postgres) c_->run("SELECT pg_advisory_xact_lock($1)", events_lock);
+        int64_t now = now_ns();
+        for (const auto& e : pending_)
+            c_->run("INSERT INTO events(type, occurred_ns, tenant_id, job_id, album_id, upload_id, photo_id, data) "
+                    "SELECT $1, CAST($2 AS BIGINT), tenant_id, id, CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT), $6 "
+                    "FROM jobs WHERE id = $7",
+                    e.type, now, e.album_id, e.upload_id, e.photo_id, e.data.dump(), e.job_id);
+        pending_.clear();
+        c_->notify(events_channel);
+    }
+
+    // What an event about an upload says of it.
+    nlohmann::json upload_data(const Upload& u) {
+        auto j = job(u.job_id);
+        std::optional<Album> a;
+        if (u.folder.album_id) a = album(*u.folder.album_id);
+        std::optional<std::string> user;
+        if (u.user_id)
+            for (auto row : c_->run("SELECT username FROM sftp_users WHERE id = $1", *u.user_id)) user = row.text("username");
+        nlohmann::json d;
+        d["job"] = j ? j->name : "";
+        d["album"] = a ? nlohmann::json(a->name) : nlohmann::json(nullptr);
+        d["section"] = to_string(u.folder.section);
+        d["file"] = text::shown(u.filename);
+        d["path"] = text::shown(upload_path(u, a));
+        d["size"] = u.size;
+        d["upload_id"] = u.id;
+        d["user"] = user ? nlohmann::json(*user) : nlohmann::json(nullptr);
+        d["uid"] = u.uid;
+        return d;
+    }
+
+    // The path of the upload inside its job, as the photographer sees it.
+    static std::string upload_path(const Upload& u, const std::optional<Album>& a) {
+        std::string path;
+        if (a) path = a->name + "/";
+        if (a && u.folder.in_section_folder) path += std::string(to_string(u.folder.section)) + "/";
+        return path + u.filename;
+    }
+
+    // What an event about a photo says of it: its upload's, and the picture's.
+    nlohmann::json photo_data(const Upload& u, const Photo& p) {
+        auto d = upload_data(u);
+        d["photo_id"] = p.id;
+        d["width"] = p.width;
+        d["height"] = p.height;
+        d["captured_at"] = p.captured_at ? nlohmann::json(*p.captured_at) : nlohmann::json(nullptr);
+        d["camera"] = {{"make", p.camera_make}, {"model", p.camera_model}, {"serial", p.camera_serial}};
+        d["content_hash"] = p.content_hash;
+        if (!p.note.empty()) d["note"] = p.note;
+        return d;
     }
 
     // How many uploads a statement queued; the ingest services of every host are told.
@@ -826,7 +938,13 @@ private:
                             as_shown ? text::shown(n.filename) : n.filename, n.mode, n.uid,
                             user ? std::optional<Id>(user->id) : std::nullopt, to_string(n.state), n.reason,
                             n.data_path, n.supersedes_photo_id, now);
-        return read_upload(rows[0]);
+        auto u = read_upload(rows[0]);
+        if (u.state == UploadState::Rejected) {
+            auto d = upload_data(u);
+            d["reason"] = text::shown(u.reason);
+            emit(event::upload_rejected, u.job_id, std::move(d), u.folder.album_id, u.id);
+        }
+        return u;
     }
 
     // The upload, read for a change in this transaction (locked on PostgreSQL).
@@ -847,12 +965,22 @@ private:
                                CatalogError::Kind::Conflict);
         c_->run("UPDATE uploads SET state = $1, reason = $2, updated_ns = $3 WHERE id = $4", to_string(to), reason,
                 now_ns(), u.id);
+        if (to == UploadState::Rejected || to == UploadState::Failed) {
+            auto d = upload_data(u);
+            d["reason"] = text::shown(reason);
+            emit(to == UploadState::Rejected ? event::upload_rejected : event::upload_failed, u.job_id, std::move(d),
+                 u.folder.album_id, u.id);
+        }
     }
 
     // Unlink: cancels the upload if not yet ingested, marks its photo deleted otherwise.
     void delete_locked(const Upload& u) {
-        if (u.state == UploadState::Ingested && u.photo_id && !u.duplicate)
+        if (u.state == UploadState::Ingested && u.photo_id && !u.duplicate) {
             c_->run("UPDATE photos SET deleted = 1, deleted_ns = $1 WHERE id = $2", now_ns(), *u.photo_id);
+            auto d = upload_data(u);
+            d["photo_id"] = *u.photo_id;
+            emit(event::photo_deleted, u.job_id, std::move(d), u.folder.album_id, u.id, *u.photo_id);
+        }
         transition(u, UploadState::Deleted,
                    u.state == UploadState::Ingested ? "deleted by the photographer"
                                                     : "cancelled: deleted before it was ingested");
@@ -867,10 +995,16 @@ private:
                 twin.id, twin.content_hash, fmt::format("duplicate of photo {}", twin.id), twin.original_path,
                 now_ns(), u.id);
         if (u.state == UploadState::Processing) transition(u, UploadState::Ingested, fmt::format("duplicate of photo {}", twin.id));
+        auto d = upload_data(u);
+        d["duplicate_of"] = twin.id;
+        d["content_hash"] = twin.content_hash;
+        emit(event::photo_duplicate, u.job_id, std::move(d), u.folder.album_id, u.id, twin.id);
     }
 
     std::unique_ptr<sql::Connection> c_;
     std::string for_update_;  // " FOR UPDATE" on PostgreSQL: rows read to be changed
+    std::vector<Pending> pending_;  // the events of the transaction under way
+    static constexpr int64_t events_lock = 0x7068'6f74'6f65'7674;  // pg_advisory_xact_lock key of the event writers
 };
 
 }  // namespace

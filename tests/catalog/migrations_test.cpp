@@ -49,7 +49,7 @@ TEST_CASE("a catalog from a newer program is refused") {
         sql::Database db(path);
         db.exec("PRAGMA user_version = 99");
     }
-    CHECK_THROWS_WITH_AS(open_catalog(path), "catalog schema version 99 is newer than this program's 7", sql::Error);
+    CHECK_THROWS_WITH_AS(open_catalog(path), "catalog schema version 99 is newer than this program's 8", sql::Error);
 }
 
 TEST_CASE("SQLite errors carry the code and message") {

@@ -659,7 +659,7 @@ INSERT INTO photos (upload_id, job_id, section, filename, original_path, width, 
     for (auto migration : sqlite_migrations) lite.exec(migration);
     Schema expected = sqlite_schema(lite);
     Schema got = postgres_schema(*c);
-    CHECK(expected.columns.size() == 7);
+    CHECK(expected.columns.size() == 8);
     for (const auto& [table, columns] : expected.columns) {
         CAPTURE(table);
         CHECK(lines(got.columns[table]) == lines(columns));

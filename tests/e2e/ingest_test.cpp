@@ -15,15 +15,6 @@ using namespace photodrop::test;
 
 namespace {
 
-// A JPEG made with libvips' command line: a gradient with some texture.
-std::string make_jpeg(const std::filesystem::path& dir, const std::string& name, int width, int height) {
-    auto out = dir / name;
-    auto gradient = (dir / (name + ".v")).string();
-    REQUIRE(run({"vips", "xyz", gradient, std::to_string(width), std::to_string(height)}) == 0);
-    REQUIRE(run({"vips", "copy", gradient, out.string() + "[Q=90]"}) == 0);
-    return read_file(out);
-}
-
 // Waits (at most 10 s) until the upload leaves queued/processing; returns it.
 Upload settled(Catalog& catalog, Id job, const std::string& name) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -3,8 +3,8 @@
 // directory, as the README's production layout has them. Run on SQLite and,
 // as test_e2e_multihost_postgresql, on a private PostgreSQL server.
 
+#include "tests/support/deployment.hpp"
 #include "tests/support/files.hpp"
-#include "tests/support/mount.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -29,15 +29,6 @@ using namespace photodrop::test;
 namespace {
 
 constexpr uid_t photographer = photographer_uid;
-
-// A JPEG made with libvips' command line.
-std::string make_jpeg(const std::filesystem::path& dir, int width, int height) {
-    auto gradient = (dir / "gradient.v").string();
-    auto out = dir / "base.jpg";
-    REQUIRE(run({"vips", "xyz", gradient, std::to_string(width), std::to_string(height)}) == 0);
-    REQUIRE(run({"vips", "copy", gradient, out.string() + "[Q=85]"}) == 0);
-    return read_file(out);
-}
 
 // The same picture in other bytes: a JPEG comment segment right after the
 // start-of-image marker, so that each variant is a photo of its own.
@@ -95,7 +86,7 @@ TEST_CASE("two mounts of a tenant and two ingest services on one catalog and one
     auto ingest_two = start_ingest(a, "ingest-2");
 
     TempDir local;
-    auto base = make_jpeg(local.path(), 640, 480);
+    auto base = make_jpeg(local.path(), "base.jpg", 640, 480);
     // 200 uploads, half through each mount: 150 photos, and 50 files whose
     // bytes are those of an earlier one (some through the same mount, some through the other).
     constexpr int files = 200, distinct = 150;
@@ -149,7 +140,7 @@ TEST_CASE("two mounts of a tenant and two ingest services on one catalog and one
 
     // A photographer whose front-end host dies part way through a file
     // reconnects through the other and continues it from what is kept.
-    auto big = variant(make_jpeg(local.path(), 3000, 2000), 1000);
+    auto big = variant(make_jpeg(local.path(), "big.jpg", 3000, 2000), 1000);
     auto resumed = a.path("job00002/resumed.jpg");
     {
         AsUser as(photographer, photographer);

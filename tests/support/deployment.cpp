@@ -1,4 +1,5 @@
 #include "tests/support/deployment.hpp"
+#include "tests/support/files.hpp"
 
 #include <doctest/doctest.h>
 
@@ -63,6 +64,15 @@ std::string Deployment::add_user(const std::string& prefix, const std::string& t
     REQUIRE_MESSAGE(ctl(args, password_ + "\n", &out) == 0, out);
     users_.push_back(name);
     return name;
+}
+
+std::string make_jpeg(const std::filesystem::path& dir, const std::string& name, int width, int height) {
+    auto out = dir / name;
+    auto gradient = (dir / (name + ".v")).string();
+    REQUIRE(run({"vips", "xyz", gradient, std::to_string(width), std::to_string(height)}) == 0);
+    REQUIRE(run({"vips", "copy", gradient, out.string() + "[Q=90]"}) == 0);
+    std::filesystem::remove(gradient);
+    return read_file(out);
 }
 
 void Deployment::start_sshd() {

@@ -23,6 +23,10 @@ bool can_deploy();
 #define REQUIRE_DEPLOYABLE() \
     REQUIRE_MESSAGE(::photodrop::test::can_deploy(), "end-to-end tests need root, /dev/fuse and /usr/sbin/sshd")
 
+// A JPEG of `width` x `height` made with libvips' command line (a gradient),
+// written to DIR/NAME; its bytes.
+std::string make_jpeg(const std::filesystem::path& dir, const std::string& name, int width, int height);
+
 class Deployment {
 public:
     // Mounts one MountedTenant per slug (each with job00001 `albums` and job00002 `flat`).

@@ -1,0 +1,124 @@
+// Events through the real programs: each made by what a photographer or an
+// operator does (through the mount, over SFTP, with photodropctl), read back
+// with `photodropctl events --json`. Run on SQLite and on PostgreSQL.
+
+#include "tests/support/deployment.hpp"
+#include "tests/support/files.hpp"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+using namespace photodrop;
+using namespace photodrop::test;
+using json = nlohmann::json;
+
+namespace {
+
+// The events after `after`, as photodropctl prints them.
+json events_after(Deployment& d, Id after) {
+    std::string out;
+    REQUIRE_MESSAGE(d.ctl({"--json", "events", "--tenant", "studio-e", "--after", std::to_string(after)}, "", &out) == 0,
+                    out);
+    return json::parse(out);
+}
+
+// Waits (at most 20 s) for an event of `type` after `after` whose data's `key` is `value`.
+json wait_for_event(Deployment& d, Id after, const std::string& type, const std::string& key, const json& value) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+        for (const auto& e : events_after(d, after))
+            if (e["type"] == type && e["data"].contains(key) && e["data"][key] == value) return e;
+        if (std::chrono::steady_clock::now() > deadline) {
+            FAIL(fmt::format("no {} event with {} = {} within 20 s; events: {}", type, key, value.dump(),
+                             events_after(d, after).dump()));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+Id last_id(Deployment& d) {
+    auto all = events_after(d, 0);
+    return all.empty() ? 0 : all.back()["id"].get<Id>();
+}
+
+}  // namespace
+
+TEST_CASE("what photographers and operators do becomes events, through the mount and over SFTP") {
+    REQUIRE_DEPLOYABLE();
+    Deployment d({"studio-e"});
+    auto user = d.add_user("pdte", "studio-e");
+    d.start_sshd();
+    d.start_ingest();
+    auto& t = d.tenant(0);
+    TempDir local;
+    auto photo = make_jpeg(local.path(), "photo.jpg", 1200, 800);
+    auto other = make_jpeg(local.path(), "other.jpg", 800, 1200);
+    Id start = last_id(d);
+
+    // Through the mount, as the SFTP user: an album, a photo, the same bytes
+    // again, an archive, and text named as a photo.
+    const passwd* account = ::getpwnam(user.c_str());
+    REQUIRE(account);
+    auto as_photographer = [&] { return std::make_unique<AsUser>(account->pw_uid, account->pw_gid); };
+    {
+        auto as = as_photographer();
+        REQUIRE(make_dir(t.path("job00001/Class 1A")) == 0);
+        REQUIRE(write_file(t.path("job00001/Class 1A/IMG_0001.jpg"), photo) == 0);
+        REQUIRE(write_file(t.path("job00001/Class 1A/IMG_0002.jpg"), photo) == 0);
+        CHECK(write_file(t.path("job00001/Class 1A/backup.zip"), "PK\x03\x04 not a photo") != 0);
+        REQUIRE(write_file(t.path("job00001/Class 1A/IMG_0003.jpg"), "these are not the pixels you are looking for") == 0);
+    }
+    auto album = wait_for_event(d, start, "album.created", "album", "Class 1A");
+    auto ingested = wait_for_event(d, start, "photo.ingested", "path", "Class 1A/IMG_0001.jpg");
+    CHECK(ingested["data"]["width"] == 1200);
+    CHECK(ingested["data"]["album"] == "Class 1A");
+    CHECK(ingested["data"]["user"] == user);
+    auto duplicate = wait_for_event(d, start, "photo.duplicate", "path", "Class 1A/IMG_0002.jpg");
+    CHECK(duplicate["data"]["duplicate_of"] == ingested["data"]["photo_id"]);
+    auto archive = wait_for_event(d, start, "upload.rejected", "file", "backup.zip");
+    CHECK_FALSE(archive["data"]["reason"].get<std::string>().empty());
+    auto truncated = wait_for_event(d, start, "upload.rejected", "file", "IMG_0003.jpg");
+    CHECK_FALSE(truncated["data"]["reason"].get<std::string>().empty());
+
+    // Overwritten once ingested: the new photo replaces the old; deleted by the photographer.
+    {
+        auto as = as_photographer();
+        REQUIRE(write_file(t.path("job00001/Class 1A/IMG_0001.jpg"), other) == 0);
+    }
+    auto replaced = wait_for_event(d, start, "photo.replaced", "path", "Class 1A/IMG_0001.jpg");
+    CHECK(replaced["data"]["replaces"] == ingested["data"]["photo_id"]);
+    {
+        auto as = as_photographer();
+        REQUIRE(::unlink(t.path("job00001/Class 1A/IMG_0001.jpg").c_str()) == 0);
+    }
+    auto deleted = wait_for_event(d, start, "photo.deleted", "path", "Class 1A/IMG_0001.jpg");
+    CHECK(deleted["data"]["photo_id"] == replaced["data"]["photo_id"]);
+
+    // Over SFTP: a photo, the same again, a refused file.
+    auto [status, out] = d.sftp(user, fmt::format("put {0} job00002/sftp.jpg\nput {0} job00002/sftp-again.jpg\n"
+                                                  "-put {0} job00002/notes.txt\n",
+                                                  (local.path() / "photo.jpg").string()));
+    CAPTURE(out);
+    CHECK(status == 0);
+    auto over_sftp = wait_for_event(d, start, "photo.ingested", "path", "sftp.jpg");
+    CHECK(over_sftp["data"]["user"] == user);
+    wait_for_event(d, start, "photo.duplicate", "path", "sftp-again.jpg");
+    wait_for_event(d, start, "upload.rejected", "file", "notes.txt");
+
+    // An operator's change of a job's status.
+    REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-e", "job00002", "selling"}) == 0);
+    auto status_changed = wait_for_event(d, start, "job.status_changed", "job", "job00002");
+    CHECK(status_changed["data"]["to"] == "selling");
+
+    // Every event once, in order.
+    auto all = events_after(d, start);
+    for (size_t i = 1; i < all.size(); ++i) CHECK(all[i]["id"].get<Id>() > all[i - 1]["id"].get<Id>());
+    CHECK(album["id"].get<Id>() < ingested["id"].get<Id>());
+}
