@@ -112,7 +112,8 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid, Reading reading)
     }
     auto find_file = [&](const Folder& folder, const std::string& name) {
         node.folder = folder;
-        if ((node.upload = cache_.upload_at(*catalog_, job->id, folder, name))) node.kind = Node::Kind::File;
+        if ((node.upload = cache_.upload_at(*catalog_, job->id, folder, name, reading == Reading::Cached)))
+            node.kind = Node::Kind::File;
         return node;
     };
     if (job->layout == Layout::Flat) {

@@ -10,6 +10,8 @@ void MetadataCache::clear() {
     albums_.clear();
     folders_.clear();
     paths_.clear();
+    auto now = std::chrono::steady_clock::now();
+    std::erase_if(listed_, [&](const auto& entry) { return now - entry.second > listing_lasts; });
     empty_ = true;
 }
 
@@ -63,28 +65,38 @@ std::optional<Album> MetadataCache::album(MountCatalog& c, Id job_id, const std:
     return std::nullopt;
 }
 
-std::vector<Upload> MetadataCache::uploads_in(MountCatalog& c, Id job_id, const Folder& folder) {
-    check(c);
+const MetadataCache::Uploads& MetadataCache::folder_of(MountCatalog& c, Id job_id, const Folder& folder) {
     auto key = key_of(job_id, folder);
     auto it = folders_.find(key);
     if (it == folders_.end()) {
-        std::map<std::string, Upload> by_name;
+        Uploads by_name;
         for (auto& upload : c.uploads_in(job_id, folder)) by_name.emplace(upload.filename, std::move(upload));
         it = folders_.emplace(key, std::move(by_name)).first;
     }
+    return it->second;
+}
+
+std::vector<Upload> MetadataCache::uploads_in(MountCatalog& c, Id job_id, const Folder& folder) {
+    check(c);
+    listed_[key_of(job_id, folder)] = std::chrono::steady_clock::now();
+    const auto& listed = folder_of(c, job_id, folder);
     std::vector<Upload> uploads;
-    uploads.reserve(it->second.size());
-    for (const auto& [name, upload] : it->second) uploads.push_back(upload);
+    uploads.reserve(listed.size());
+    for (const auto& [name, upload] : listed) uploads.push_back(upload);
     return uploads;
 }
 
 std::optional<Upload> MetadataCache::upload_at(MountCatalog& c, Id job_id, const Folder& folder,
-                                               const std::string& filename) {
+                                               const std::string& filename, bool for_listing) {
     check(c);
     auto key = key_of(job_id, folder);
-    if (auto listed = folders_.find(key); listed != folders_.end()) {
-        auto it = listed->second.find(filename);
-        return it == listed->second.end() ? std::nullopt : std::optional<Upload>(it->second);
+    auto recently = listed_.find(key);
+    bool listing = for_listing && recently != listed_.end() &&
+                   std::chrono::steady_clock::now() - recently->second < listing_lasts;
+    if (folders_.count(key) || listing) {
+        const auto& listed = folder_of(c, job_id, folder);
+        auto it = listed.find(filename);
+        return it == listed.end() ? std::nullopt : std::optional<Upload>(it->second);
     }
     auto path = std::pair{key, filename};
     auto it = paths_.find(path);

@@ -37,12 +37,19 @@ public:
     std::optional<SftpUser> user_by_uid(MountCatalog& c, uint32_t uid);
     std::optional<Album> album(MountCatalog& c, Id job_id, const std::string& name);
     std::vector<Album> albums(MountCatalog& c, Id job_id);
-    std::optional<Upload> upload_at(MountCatalog& c, Id job_id, const Folder& folder, const std::string& filename);
+    // One upload by path. `for_listing`: the lookup may read the whole folder
+    // when it was listed a moment ago (a stat of `ls -l`), not for an
+    // operation that is about to change it.
+    std::optional<Upload> upload_at(MountCatalog& c, Id job_id, const Folder& folder, const std::string& filename,
+                                    bool for_listing);
     std::vector<Upload> uploads_in(MountCatalog& c, Id job_id, const Folder& folder);
 
 private:
     using FolderKey = std::tuple<Id, Id, int, bool>;  // job, album (0: none), section, in its section folder
+    using Uploads = std::map<std::string, Upload>;    // a folder's uploads by name
     static FolderKey key_of(Id job_id, const Folder& folder);
+    // The folder's uploads, read whole (one query) unless kept.
+    const Uploads& folder_of(MountCatalog& c, Id job_id, const Folder& folder);
     // Drops everything if it may be stale; called first by each read.
     void check(MountCatalog& c);
 
@@ -55,8 +62,13 @@ private:
     std::map<Id, std::vector<Job>> planned_;  // by tenant
     std::map<uint32_t, std::optional<SftpUser>> users_;
     std::map<Id, std::vector<Album>> albums_;
-    std::map<FolderKey, std::map<std::string, Upload>> folders_;  // whole folders, by name
+    std::map<FolderKey, Uploads> folders_;  // whole folders
     std::map<std::pair<FolderKey, std::string>, std::optional<Upload>> paths_;  // single paths looked up
+    // When each folder was last listed, kept across clear(): a name looked up
+    // in a folder listed a moment ago (the stats of a long `ls -l` that
+    // outlast max_age) reads the folder whole again, not one query per name.
+    std::map<FolderKey, std::chrono::steady_clock::time_point> listed_;
+    static constexpr std::chrono::seconds listing_lasts{2};
 };
 
 }  // namespace photodrop::fs
