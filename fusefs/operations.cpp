@@ -40,6 +40,7 @@ fuse_operations operations() {
     fuse_operations o{};
     o.init = ops::init;
     o.getattr = ops::getattr;
+    o.opendir = ops::opendir;
     o.readdir = ops::readdir;
     o.mkdir = ops::mkdir;
     o.rmdir = ops::rmdir;

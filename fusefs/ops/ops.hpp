@@ -14,6 +14,7 @@ constexpr size_t max_write = 1 << 20;
 
 void* init(fuse_conn_info* conn, fuse_config* cfg) noexcept;
 int getattr(const char* path, struct stat* st, fuse_file_info* fi) noexcept;
+int opendir(const char* path, fuse_file_info* fi) noexcept;
 int readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t offset, fuse_file_info* fi,
             fuse_readdir_flags flags) noexcept;
 int mkdir(const char* path, mode_t mode) noexcept;

@@ -2,6 +2,16 @@
 
 namespace photodrop::fs::ops {
 
+// The kernel opens a folder by a name it looked up for any user a moment ago:
+// whether this user may see it is decided here.
+int opendir(const char* path, fuse_file_info*) noexcept {
+    return guarded("opendir", path, [&] {
+        auto node = current().resolve(path, caller_uid());
+        if (node.is_dir()) return 0;
+        return node.kind == Node::Kind::File ? -ENOTDIR : -ENOENT;
+    });
+}
+
 int readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_info*,
             fuse_readdir_flags flags) noexcept {
     return guarded("readdir", path, [&] {

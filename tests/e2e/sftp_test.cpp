@@ -223,14 +223,21 @@ TEST_CASE("curl sftp:// uploads and lists") {
     CHECK(status != 0);
 }
 
-TEST_CASE("a job set to selling vanishes from ls") {
+// SPEC.md promises a second (a mount on PostgreSQL keeps what it read for
+// 300 ms; the mount tests time it); each listing here starts an SFTP client
+// of its own, which takes a good part of a second under load.
+TEST_CASE("a job set to selling vanishes from ls, and comes back when planned again") {
     REQUIRE_DEPLOYABLE();
     auto& d = deployment();
-    CHECK(d.client(d.alice, {"listdir", "/"})["names"] == json::array({"job00001", "job00002"}));
-    REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-a", "job00001", "selling"}) == 0);
-    CHECK(d.client(d.alice, {"listdir", "/"})["names"] == json::array({"job00002"}));
-    REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-a", "job00001", "planned"}) == 0);
-    CHECK(d.client(d.alice, {"listdir", "/"})["names"] == json::array({"job00001", "job00002"}));
+    auto listed = [&] { return d.client(d.alice, {"listdir", "/"})["names"]; };
+    CHECK(listed() == json::array({"job00001", "job00002"}));
+    for (int round = 0; round < 2; ++round) {
+        CAPTURE(round);
+        REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-a", "job00001", "selling"}) == 0);
+        CHECK(within(3, [&] { return listed() == json::array({"job00002"}); }));
+        REQUIRE(d.ctl({"job", "set-status", "--tenant", "studio-a", "job00001", "planned"}) == 0);
+        CHECK(within(3, [&] { return listed() == json::array({"job00001", "job00002"}); }));
+    }
 }
 
 TEST_CASE("tenants are isolated, and a restricted user sees only its jobs") {

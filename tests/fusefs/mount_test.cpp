@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -762,6 +763,32 @@ TEST_CASE("only the tenant's enabled SFTP users and root reach the jobs; an unkn
     CHECK(write_file(m.path("job00001/A/y.jpg"), some_bytes(1000)) != 0);
     CHECK(m.catalog().uploads(m.flat_job.id).empty());
     CHECK(m.catalog().uploads(m.albums_job.id).empty());
+}
+
+// The kernel keeps a name it looked up for any user (a second), and opens a
+// folder by it without asking again: each user's right to a job folder is
+// checked when the folder is opened, not only when its name is looked up.
+TEST_CASE("a job folder another user listed a moment ago does not open for a user who may not see it") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.catalog().add_user(m.tenant.id, "restricted", 2345, {m.flat_job.id});
+    m.mount();
+    for (int round = 0; round < 3; ++round) {
+        CAPTURE(round);
+        {
+            AsUser as(photographer, photographer);
+            REQUIRE(list(m.path()).size() == 2);  // readdirplus: the kernel now holds both names
+            struct stat st {};
+            REQUIRE(::stat(m.path("job00001").c_str(), &st) == 0);
+        }
+        AsUser as(2345, 2345);
+        DIR* dir = ::opendir(m.path("job00001").c_str());
+        CHECK(dir == nullptr);
+        CHECK(errno == ENOENT);
+        if (dir) ::closedir(dir);
+        CHECK(list(m.path()) == std::vector<std::string>{"job00002"});
+        CHECK(make_dir(m.path("job00001/sneaky")) != 0);
+    }
 }
 
 TEST_CASE("a user disabled while it uploads is refused at its close, and the upload is not queued") {
