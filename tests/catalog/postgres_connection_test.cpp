@@ -3,6 +3,7 @@
 // transactions, errors by kind, wake-ups), what only a server does (deadlocks,
 // a session ended from outside, NOTIFY across connections), and a schema that
 // is the SQLite one in PostgreSQL's words.
+#include "catalog/migrations.hpp"
 #include "catalog/migrations_postgres.hpp"
 #include "catalog/postgres.hpp"
 #include "tests/support/postgres.hpp"
@@ -659,7 +660,7 @@ INSERT INTO photos (upload_id, job_id, section, filename, original_path, width, 
     for (auto migration : sqlite_migrations) lite.exec(migration);
     Schema expected = sqlite_schema(lite);
     Schema got = postgres_schema(*c);
-    CHECK(expected.columns.size() == 8);
+    CHECK(expected.columns.size() == 7);
     for (const auto& [table, columns] : expected.columns) {
         CAPTURE(table);
         CHECK(lines(got.columns[table]) == lines(columns));
@@ -667,4 +668,19 @@ INSERT INTO photos (upload_id, job_id, section, filename, original_path, width, 
         CHECK(lines(got.foreign_keys[table]) == lines(expected.foreign_keys[table]));
     }
     CHECK(got.columns.size() == expected.columns.size());
+}
+
+TEST_CASE("PostgreSQL's migration 8 makes the events table of SQLite's") {
+    test::PostgresServer pg;
+    auto c = sql::connect_postgres(pg.uri());
+    migrate_postgres(*c, static_cast<int>(sql::postgres_migrations().size()));
+    test::TempDir dir;
+    SqliteFile lite((dir.path() / "catalog.db").string());
+    for (auto migration : sql::sqlite_migrations()) lite.exec(migration);
+    Schema expected = sqlite_schema(lite);
+    Schema got = postgres_schema(*c);
+    REQUIRE(expected.columns.count("events"));
+    CHECK(lines(got.columns["events"]) == lines(expected.columns["events"]));
+    CHECK(lines(got.indexes["events"]) == lines(expected.indexes["events"]));
+    CHECK(lines(got.foreign_keys["events"]) == lines(expected.foreign_keys["events"]));
 }
