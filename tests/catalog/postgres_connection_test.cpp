@@ -223,7 +223,9 @@ Schema sqlite_schema(SqliteFile& db) {
         for (auto& index : db.rows("PRAGMA index_list(" + t + ")")) {
             if (*index[3] == "pk") continue;
             std::string cols;
-            for (auto& c : db.rows("PRAGMA index_info(" + *index[1] + ")")) cols += (cols.empty() ? "" : ",") + *c[2];
+            // An expression (migration 7's coalesce(album_id, 0)) has no column name.
+            for (auto& c : db.rows("PRAGMA index_info(" + *index[1] + ")"))
+                cols += (cols.empty() ? "" : ",") + c[2].value_or("(expression)");
             s.indexes[t].insert((*index[3] == "c" ? *index[1] + " " : std::string()) + "(" + cols + ")" +
                                 (*index[2] == "1" ? " UNIQUE" : "") + (*index[4] == "1" ? " PARTIAL" : ""));
         }
