@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -126,4 +127,56 @@ TEST_CASE("what photographers and operators do becomes events, through the mount
     auto all = events_after(d, start);
     for (size_t i = 1; i < all.size(); ++i) CHECK(all[i]["id"].get<Id>() > all[i - 1]["id"].get<Id>());
     CHECK(album["id"].get<Id>() < ingested["id"].get<Id>());
+}
+
+// The event is written in the transaction of its change: an ingest service
+// killed with SIGKILL in the middle of a batch leaves no photo without its
+// event and no event without its photo, and the restarted service writes
+// each once.
+TEST_CASE("no photo without its event and no event without its photo, across a kill -9 of the ingest service") {
+    REQUIRE_DEPLOYABLE();
+    Deployment d({"studio-e"});
+    auto user = d.add_user("pdtk", "studio-e");
+    d.start_ingest({"--lease", "3"});
+    auto& t = d.tenant(0);
+    TempDir local;
+    auto base = make_jpeg(local.path(), "base.jpg", 2400, 1600);
+    Id start = last_id(d);
+    constexpr int files = 24;
+    const passwd* account = ::getpwnam(user.c_str());
+    REQUIRE(account);
+    {
+        AsUser as(account->pw_uid, account->pw_gid);
+        for (int i = 0; i < files; ++i)
+            REQUIRE(write_file(t.path(fmt::format("job00002/IMG_{:04}.jpg", i)), jpeg_variant(base, i)) == 0);
+    }
+    // Killed once some are filed and others are still to come.
+    bool some = within(60, [&] {
+        auto n = t.catalog().uploads(t.flat_job.id, UploadState::Ingested).size();
+        return n >= 3;
+    });
+    REQUIRE(some);
+    d.kill_ingest();
+    auto at_kill = t.catalog().uploads(t.flat_job.id, UploadState::Ingested).size();
+    MESSAGE("killed with " << at_kill << " of " << files << " ingested");
+    d.start_ingest({"--lease", "3"});  // the claims the killed one held come back within 3 s
+    REQUIRE(within(120, [&] { return t.catalog().uploads(t.flat_job.id, UploadState::Ingested).size() == files; }));
+
+    std::map<Id, int> events_of_upload;
+    std::map<Id, Id> photo_of_event;
+    for (const auto& e : events_after(d, start)) {
+        if (e["type"] != "photo.ingested") continue;
+        Id upload = e["data"]["upload_id"].get<Id>();
+        ++events_of_upload[upload];
+        photo_of_event[upload] = e["data"]["photo_id"].get<Id>();
+    }
+    for (const auto& u : t.catalog().uploads(t.flat_job.id)) {
+        CAPTURE(u.filename);
+        CHECK(u.state == UploadState::Ingested);
+        CHECK(events_of_upload[u.id] == 1);
+        REQUIRE(u.photo_id);
+        CHECK(photo_of_event[u.id] == *u.photo_id);
+        CHECK(t.catalog().photo(*u.photo_id));
+    }
+    CHECK(events_of_upload.size() == files);
 }

@@ -30,14 +30,6 @@ namespace {
 
 constexpr uid_t photographer = photographer_uid;
 
-// The same picture in other bytes: a JPEG comment segment right after the
-// start-of-image marker, so that each variant is a photo of its own.
-std::string variant(const std::string& jpeg, int n) {
-    std::string text = fmt::format("variant {}", n);
-    std::string segment{'\xFF', '\xFE', static_cast<char>((text.size() + 2) >> 8), static_cast<char>((text.size() + 2) & 0xFF)};
-    return jpeg.substr(0, 2) + segment + text + jpeg.substr(2);
-}
-
 // photodrop-ingest with one worker: one ingest host.
 Process start_ingest(const MountedTenant& t, const std::string& name) {
     return Process({PHOTODROP_INGEST_BIN, "--catalog", t.catalog_location(), "--data", t.data_dir().string(), "--workers",
@@ -91,7 +83,7 @@ TEST_CASE("two mounts of a tenant and two ingest services on one catalog and one
     // bytes are those of an earlier one (some through the same mount, some through the other).
     constexpr int files = 200, distinct = 150;
     std::vector<std::string> content(files);
-    for (int i = 0; i < files; ++i) content[i] = i < distinct ? variant(base, i) : content[(i - distinct) * 3];
+    for (int i = 0; i < files; ++i) content[i] = i < distinct ? jpeg_variant(base, i) : content[(i - distinct) * 3];
     auto name_of = [](int i) { return fmt::format("IMG_{:04}.jpg", i); };
     std::atomic<int> failed{0};
     auto upload_through = [&](MountedTenant& mount, int first) {
@@ -140,7 +132,7 @@ TEST_CASE("two mounts of a tenant and two ingest services on one catalog and one
 
     // A photographer whose front-end host dies part way through a file
     // reconnects through the other and continues it from what is kept.
-    auto big = variant(make_jpeg(local.path(), "big.jpg", 3000, 2000), 1000);
+    auto big = jpeg_variant(make_jpeg(local.path(), "big.jpg", 3000, 2000), 1000);
     auto resumed = a.path("job00002/resumed.jpg");
     {
         AsUser as(photographer, photographer);

@@ -2,6 +2,7 @@
 #include "tests/support/files.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <pwd.h>
 #include <signal.h>
@@ -75,17 +76,29 @@ std::string make_jpeg(const std::filesystem::path& dir, const std::string& name,
     return read_file(out);
 }
 
+std::string jpeg_variant(const std::string& jpeg, int n) {
+    std::string text = fmt::format("variant {}", n);
+    std::string segment{'\xFF', '\xFE', static_cast<char>((text.size() + 2) >> 8), static_cast<char>((text.size() + 2) & 0xFF)};
+    return jpeg.substr(0, 2) + segment + text + jpeg.substr(2);
+}
+
 void Deployment::start_sshd() {
     std::string block;
     REQUIRE(run_with_input(ctl_argv({"sshd-config"}), "", &block) == 0);
     sshd_ = std::make_unique<SshServer>(base_.path(), block);
 }
 
-void Deployment::start_ingest() {
+void Deployment::start_ingest(const std::vector<std::string>& extra) {
     const auto& any = *tenants_.front();
-    ingest_ = Process({PHOTODROP_INGEST_BIN, "--catalog", any.catalog_location(), "--data", any.data_dir().string(),
-                       "--listen", "127.0.0.1:" + std::to_string(free_port())},
-                      (base_.path() / "ingest.log").string());
+    std::vector<std::string> argv{PHOTODROP_INGEST_BIN, "--catalog", any.catalog_location(), "--data",
+                                  any.data_dir().string(), "--listen", "127.0.0.1:" + std::to_string(free_port())};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ingest_ = Process(argv, (base_.path() / "ingest.log").string());
+}
+
+void Deployment::kill_ingest() {
+    ingest_.signal(SIGKILL);
+    ingest_.wait();
 }
 
 std::pair<int, std::string> Deployment::sftp(const std::string& user, const std::string& batch) {

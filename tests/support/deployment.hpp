@@ -26,6 +26,9 @@ bool can_deploy();
 // A JPEG of `width` x `height` made with libvips' command line (a gradient),
 // written to DIR/NAME; its bytes.
 std::string make_jpeg(const std::filesystem::path& dir, const std::string& name, int width, int height);
+// The same picture in other bytes: a JPEG comment segment right after the
+// start-of-image marker, so that each variant `n` is a photo of its own.
+std::string jpeg_variant(const std::string& jpeg, int n);
 
 class Deployment {
 public:
@@ -41,8 +44,10 @@ public:
     std::string add_user(const std::string& prefix, const std::string& tenant, const std::vector<std::string>& extra = {});
     // Starts sshd with photodropctl's Match block; call after the users are made.
     void start_sshd();
-    // Starts photodrop-ingest on the deployment's catalog and data.
-    void start_ingest();
+    // Starts photodrop-ingest on the deployment's catalog and data, with `extra` flags.
+    void start_ingest(const std::vector<std::string>& extra = {});
+    // SIGKILL to the ingest service: a crash; start_ingest() starts it again.
+    void kill_ingest();
     int port() const { return sshd_->port(); }
     const std::string& password() const { return password_; }
     const std::filesystem::path& client_key() const { return key_; }
