@@ -75,6 +75,12 @@ bool is_visible(const Upload& u) {
     }
 }
 
+std::string path_in_job(const Folder& folder, const std::string& filename, const std::string& album) {
+    if (!folder.album_id) return filename;
+    if (!folder.in_section_folder) return album + "/" + filename;
+    return album + "/" + std::string(to_string(folder.section)) + "/" + filename;
+}
+
 int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

@@ -153,6 +153,11 @@ inline constexpr std::string_view album_created = "album.created";
 inline constexpr std::string_view job_status_changed = "job.status_changed";
 }  // namespace event
 
+// Where a file sits in its job, as the photographer sees it: "Class 1A/group/a.jpg",
+// "Class 1A/a.jpg" (the album's own folder) or "a.jpg" (a flat job); `album`
+// names the folder's album.
+std::string path_in_job(const Folder& folder, const std::string& filename, const std::string& album);
+
 // Whether the filesystem shows the upload at its path: while it is on its way
 // and once ingested; a rejected one while its bytes are kept (refused by the
 // ingest service, so that a client can resume or replace it).

@@ -862,7 +862,7 @@ private:
         d["album"] = a ? nlohmann::json(a->name) : nlohmann::json(nullptr);
         d["section"] = to_string(u.folder.section);
         d["file"] = text::shown(u.filename);
-        d["path"] = text::shown(upload_path(u, a));
+        d["path"] = text::shown(path_in_job(u.folder, u.filename, a ? a->name : ""));
         d["size"] = u.size;
         d["upload_id"] = u.id;
         d["user"] = user ? nlohmann::json(*user) : nlohmann::json(nullptr);
@@ -870,12 +870,11 @@ private:
         return d;
     }
 
-    // The path of the upload inside its job, as the photographer sees it.
-    static std::string upload_path(const Upload& u, const std::optional<Album>& a) {
-        std::string path;
-        if (a) path = a->name + "/";
-        if (a && u.folder.in_section_folder) path += std::string(to_string(u.folder.section)) + "/";
-        return path + u.filename;
+    // upload.rejected or upload.failed: the upload, and why.
+    void emit_refusal(std::string_view type, const Upload& u, const std::string& reason) {
+        auto d = upload_data(u);
+        d["reason"] = text::shown(reason);
+        emit(type, u.job_id, std::move(d), u.folder.album_id, u.id);
     }
 
     // What an event about a photo says of it: its upload's, and the picture's.
@@ -939,11 +938,7 @@ private:
                             user ? std::optional<Id>(user->id) : std::nullopt, to_string(n.state), n.reason,
                             n.data_path, n.supersedes_photo_id, now);
         auto u = read_upload(rows[0]);
-        if (u.state == UploadState::Rejected) {
-            auto d = upload_data(u);
-            d["reason"] = text::shown(u.reason);
-            emit(event::upload_rejected, u.job_id, std::move(d), u.folder.album_id, u.id);
-        }
+        if (u.state == UploadState::Rejected) emit_refusal(event::upload_rejected, u, u.reason);
         return u;
     }
 
@@ -965,12 +960,8 @@ private:
                                CatalogError::Kind::Conflict);
         c_->run("UPDATE uploads SET state = $1, reason = $2, updated_ns = $3 WHERE id = $4", to_string(to), reason,
                 now_ns(), u.id);
-        if (to == UploadState::Rejected || to == UploadState::Failed) {
-            auto d = upload_data(u);
-            d["reason"] = text::shown(reason);
-            emit(to == UploadState::Rejected ? event::upload_rejected : event::upload_failed, u.job_id, std::move(d),
-                 u.folder.album_id, u.id);
-        }
+        if (to == UploadState::Rejected || to == UploadState::Failed)
+            emit_refusal(to == UploadState::Rejected ? event::upload_rejected : event::upload_failed, u, reason);
     }
 
     // Unlink: cancels the upload if not yet ingested, marks its photo deleted otherwise.

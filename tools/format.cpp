@@ -70,15 +70,12 @@ std::string path_in_job(const Folder& folder, const std::string& filename, const
     if (!folder.album_id) return filename;
     std::string album = album_name(*folder.album_id, albums);
     if (auto nul = album.find('\0'); nul != std::string::npos) album.resize(nul);
-    if (!folder.in_section_folder) return album + "/" + filename;
-    return fmt::format("{}/{}/{}", album, to_string(folder.section), filename);
+    return photodrop::path_in_job(folder, filename, album);
 }
 
 std::string path_in_job(const Photo& photo, const AlbumNames& albums) {
-    if (!photo.album_id) return photo.filename;
-    std::string album = album_name(*photo.album_id, albums);
-    if (auto nul = album.find('\0'); nul != std::string::npos) album.resize(nul);
-    return fmt::format("{}/{}/{}", album, to_string(photo.section), photo.filename);
+    // A photo records its section, not whether it was put in the section's folder.
+    return path_in_job(Folder{photo.album_id, photo.section, true}, photo.filename, albums);
 }
 
 nlohmann::json to_json(const Tenant& t) { return {{"id", t.id}, {"slug", t.slug}, {"name", t.name}}; }

@@ -163,10 +163,16 @@ bool check_content(Filesystem& fs, OpenFile& file, bool whole) {
     return false;
 }
 
+namespace {
+// Whether the upload has its real name: a temporary name is queued when renamed to it.
+bool has_real_name(const Filesystem& fs, const Upload& u) {
+    return !policy::temporary_target(u.filename, fs.options().settings);
+}
+}  // namespace
+
 bool queue_if_named(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid) {
-    bool queued = fs.with_catalog([&](MountCatalog& c) {
-        return c.queue_upload(upload_id, [&](const Upload& u) { return !policy::temporary_target(u.filename, fs.options().settings); });
-    });
+    auto named = [&](const Upload& u) { return has_real_name(fs, u); };
+    bool queued = fs.with_catalog([&](MountCatalog& c) { return c.queue_upload(upload_id, named); });
     if (!queued) return false;
     fs.log(path, uid, "queued");
     fs.wake_ingest(upload_id);
@@ -205,10 +211,8 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
     fs.sync_staging_dir();
     int64_t mtime_ns = to_ns(st.st_mtim);
     bool queued = fs.with_catalog([&](MountCatalog& c) {
-        // A temporary name is queued when it is renamed to its real name.
-        auto upload = c.close_upload(file.upload_id, st.st_size, mtime_ns, [&](const Upload& u) {
-            return !policy::temporary_target(u.filename, fs.options().settings);
-        });
+        auto upload = c.close_upload(file.upload_id, st.st_size, mtime_ns,
+                                     [&](const Upload& u) { return has_real_name(fs, u); });
         file.recorded = st.st_size;
         return upload.state == UploadState::Queued;
     });

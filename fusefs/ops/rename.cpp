@@ -50,8 +50,10 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     if (target.kind == Node::Kind::File && target.upload->id == upload.id) return 0;
     if (target.kind == Node::Kind::File && (flags & RENAME_NOREPLACE)) return -EEXIST;
     if (target.is_dir()) return -EISDIR;
-    bool was_temporary = policy::temporary_target(upload.filename, settings).has_value();
-    bool queue = was_temporary && decision.kind == policy::FileKind::Image && !fs.is_being_written(upload.id);
+    // A temporary name renamed to a photo's real name is queued once no writer holds it.
+    bool gets_real_name =
+        policy::temporary_target(upload.filename, settings).has_value() && decision.kind == policy::FileKind::Image;
+    bool queue = gets_real_name && !fs.is_being_written(upload.id);
     std::optional<Id> replacing;
     if (target.kind == Node::Kind::File) replacing = target.upload->id;
     queue = fs.with_catalog(
@@ -60,7 +62,7 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     if (target.kind == Node::Kind::File) fs.forget_other_forms(to);  // the file it replaced, under another form
     if (queue) fs.wake_ingest(upload.id);
     // A writer that held it a moment ago may have let go since, before the new name was there to see.
-    else if (was_temporary && decision.kind == policy::FileKind::Image && !fs.is_being_written(upload.id))
+    else if (gets_real_name && !fs.is_being_written(upload.id))
         queue_if_named(fs, upload.id, to, uid);
     return 0;
 }
