@@ -1,5 +1,7 @@
 #include "ingest/exif.hpp"
 
+#include "ingest/vips_words.hpp"
+
 #include <vips/vips8>
 
 #include <memory>
@@ -20,7 +22,7 @@ std::string field(const vips::VImage& image, const char* name) {
     if (vips_image_get_typeof(raw, name) == 0) return {};
     char* text = nullptr;
     if (vips_image_get_as_string(raw, name, &text) != 0) {
-        vips_error_clear();
+        forget_vips_error();
         return {};
     }
     std::unique_ptr<char, decltype(&g_free)> owned(text, &g_free);
@@ -71,10 +73,10 @@ ExifFacts read_exif(const vips::VImage& image) {
     // The loaders turn the EXIF tag into the "orientation" field, 1..8.
     if (vips_image_get_typeof(image.get_image(), VIPS_META_ORIENTATION) != 0) {
         int orientation = 1;
-        if (vips_image_get_int(image.get_image(), VIPS_META_ORIENTATION, &orientation) == 0 && orientation >= 1 &&
-            orientation <= 8)
+        if (vips_image_get_int(image.get_image(), VIPS_META_ORIENTATION, &orientation) != 0)
+            forget_vips_error();
+        else if (orientation >= 1 && orientation <= 8)
             facts.orientation = orientation;
-        vips_error_clear();
     }
     return facts;
 }

@@ -1,5 +1,7 @@
 #include "ingest/format.hpp"
 
+#include "ingest/vips_words.hpp"
+
 #include <vips/vips.h>
 
 #include <array>
@@ -46,7 +48,7 @@ std::optional<ImageFormat> detect_format(const std::string& path) {
     // This finds blocked loaders too: only the accepted ones pass.
     const char* found = vips_foreign_find_load(path.c_str());
     if (!found) {
-        vips_error_clear();
+        forget_vips_error();
         return std::nullopt;
     }
     for (const auto& loader : loaders)

@@ -2,6 +2,7 @@
 
 #include "ingest/disk_space.hpp"
 #include "ingest/refusal.hpp"
+#include "ingest/vips_words.hpp"
 
 #include <fmt/format.h>
 #include <vips/vips8>
@@ -17,32 +18,11 @@ namespace photodrop::ingest {
 using vips::VImage;
 
 namespace {
-// libvips' error text on one line: "VipsJpeg: Premature end of input file; ...".
-// Clears libvips' error buffer, which would otherwise carry this error into
-// the next one.
-std::string one_line(const std::string& text) {
-    vips_error_clear();
-    std::string out;
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        std::string_view line(text.data() + start, end - start);
-        if (!line.empty() && out.find(line) == std::string::npos) {
-            if (!out.empty()) out += "; ";
-            out += line;
-        }
-        start = end + 1;
-    }
-    if (out.size() > 300) out = out.substr(0, 297) + "...";
-    return out;
-}
-
 // A libvips failure is the upload's fault (a refusal, "<what>: <libvips' words>"),
 // unless libvips ran out of disk space (its temporary files), which is transient.
 // When libvips gave no words, the reason says so rather than end in ": ".
-[[noreturn]] void refuse(std::string_view what, const vips::VError& e) {
-    std::string text = one_line(e.what());
+[[noreturn]] void refuse(std::string_view what, const VipsFailure& e) {
+    std::string text = e.what();
     if (says_out_of_space(text))
         throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", text));
     if (text.empty()) throw Refusal(fmt::format("{} (libvips gave no detail)", what));
@@ -94,11 +74,15 @@ ImageHeader read_header(const std::string& path, int64_t pixel_limit) {
     VImage image;
     try {
         // Loading is lazy: this reads the header and metadata, no pixels.
-        VImage::call(loader_of(*format), VImage::option()
-                                             ->set("filename", path.c_str())
-                                             ->set("access", VIPS_ACCESS_SEQUENTIAL)
-                                             ->set("out", &image));
-    } catch (const vips::VError& e) {
+        image = with_vips_words([&] {
+            VImage out;
+            VImage::call(loader_of(*format), VImage::option()
+                                                 ->set("filename", path.c_str())
+                                                 ->set("access", VIPS_ACCESS_SEQUENTIAL)
+                                                 ->set("out", &out));
+            return out;
+        });
+    } catch (const VipsFailure& e) {
         refuse("the image header cannot be read", e);
     }
     header.width = image.width();
@@ -141,10 +125,12 @@ namespace {
 VImage decode_preview(const std::string& path, const RenditionSizes& sizes, VipsFailOn fail_on) {
     // One decode: shrink-on-load where the format has it, auto-rotated,
     // imported from an embedded ICC profile into sRGB.
-    VImage preview = VImage::thumbnail(
-        path.c_str(), sizes.preview,
-        VImage::option()->set("height", sizes.preview)->set("size", VIPS_SIZE_DOWN)->set("fail_on", fail_on));
-    return to_srgb8(preview).copy_memory();
+    return with_vips_words([&] {
+        VImage preview = VImage::thumbnail(
+            path.c_str(), sizes.preview,
+            VImage::option()->set("height", sizes.preview)->set("size", VIPS_SIZE_DOWN)->set("fail_on", fail_on));
+        return to_srgb8(preview).copy_memory();
+    });
 }
 }  // namespace
 
@@ -154,43 +140,45 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
     // accepted with the decoder's words as its note, if not it is refused.
     // Either way, an image that decodes to nothing is refused. libvips
     // reports a decoder's warnings only through its process-wide error buffer
-    // and log, which the workers share; the strict decode's own error is the
-    // one place where they belong to this file. A damaged file is decoded
-    // twice; a clean one (nearly all) once.
+    // and log, which the workers share; the strict decode's own failure, run
+    // again under vips_words' lock, is the one place where they belong to this
+    // file. A clean file (nearly all) is decoded once.
     VImage preview;
     std::string note;
     try {
         preview = decode_preview(path, sizes, VIPS_FAIL_ON_WARNING);
-    } catch (const vips::VError& strict) {
-        note = one_line(strict.what());
+    } catch (const VipsFailure& strict) {
+        note = strict.what();
         if (says_out_of_space(note))
             throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", note));
         if (note.empty()) note = "the decoder reported damage but gave no detail";
         try {
             preview = decode_preview(path, sizes, VIPS_FAIL_ON_ERROR);
-        } catch (const vips::VError& e) {
+        } catch (const VipsFailure& e) {
             refuse("the image is truncated or corrupt", e);
         }
     }
     try {
-        // An image that decodes to nothing: one flat value, and either the decoder
-        // reported damage or the value is mid-grey. A real photograph is never flat
-        // (sensor noise, light falloff); a flat graphic of another colour with a
-        // clean decode is still a picture.
-        auto flatness = flatness_of(preview);
-        if (flatness.flat && (!note.empty() || flatness.mid_grey))
-            throw Refusal(note.empty() ? std::string("the image holds no picture: every pixel is the same grey, "
-                                                     "which is what a file whose image data is missing or zeroed "
-                                                     "decodes to")
-                                       : fmt::format("the image holds no picture: every pixel is the same colour, "
-                                                     "and the decoder reported damage ({})",
-                                                     note));
-        VImage thumbnail = preview.thumbnail_image(
-            sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-        return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat};
-    } catch (const vips::VError& e) {
+        return with_vips_words([&] {
+            // An image that decodes to nothing: one flat value, and either the decoder
+            // reported damage or the value is mid-grey. A real photograph is never flat
+            // (sensor noise, light falloff); a flat graphic of another colour with a
+            // clean decode is still a picture.
+            auto flatness = flatness_of(preview);
+            if (flatness.flat && (!note.empty() || flatness.mid_grey))
+                throw Refusal(note.empty() ? std::string("the image holds no picture: every pixel is the same grey, "
+                                                         "which is what a file whose image data is missing or zeroed "
+                                                         "decodes to")
+                                           : fmt::format("the image holds no picture: every pixel is the same colour, "
+                                                         "and the decoder reported damage ({})",
+                                                         note));
+            VImage thumbnail = preview.thumbnail_image(
+                sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
+            return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat};
+        });
+    } catch (const VipsFailure& e) {
         // The image decoded fine: this is not the upload's fault.
-        throw std::runtime_error(fmt::format("cannot write the renditions: {}", one_line(e.what())));
+        throw std::runtime_error(fmt::format("cannot write the renditions: {}", e.what()));
     }
 }
 

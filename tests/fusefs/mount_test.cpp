@@ -463,9 +463,10 @@ TEST_CASE("the kernel writes an upload back to the mount after 8 MiB, so that cl
         MESSAGE("SKIPPED: this kernel has no per-mount write-back limit (", knob.string(), ")");
         return;
     }
-    // The kernel keeps the limit as a fraction of its dirty memory, so it reads back a little under.
+    // The kernel keeps the limit as a fraction of its dirty threshold, which moves with free memory: it
+    // reads back near 8 MiB, not exactly (8 MiB + 1108 bytes on one machine, a little under on another).
     auto limit = std::stoull(read_file(knob));
-    CHECK(limit <= (8u << 20));
+    CHECK(limit <= (8u << 20) + (8u << 20) / 100);
     CHECK(limit > (7u << 20));
 }
 

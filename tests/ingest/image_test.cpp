@@ -8,7 +8,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <thread>
+#include <vector>
 
 using namespace photodrop;
 using namespace photodrop::ingest;
@@ -195,4 +198,47 @@ TEST_CASE("bytes after the end of a JPEG or a PNG are counted: a polyglot") {
         test::write_bytes(path, bytes);
         CHECK(layout_of(path.string(), format).bytes_after == static_cast<int64_t>(zip.size()));
     }
+}
+
+TEST_CASE("a damaged photo keeps its own words while other workers decode, fail and read headers at once") {
+    // libvips keeps a failure's words in one buffer for the whole process: a
+    // worker that cleared it between another's failure and that one's throw
+    // left the other photo with no words (seen with the ASan build).
+    test::TempDir dir;
+    Bytes clean = test::encode(test::photo_like(1200, 800), ".jpg");
+    Bytes cut = clean;
+    cut.resize(cut.size() * 7 / 10);
+    auto cut_path = dir.path() / "cut.jpg";
+    test::write_bytes(cut_path, cut);
+    VImage upright = test::photo_like(640, 480).copy();
+    upright.set("orientation", 6);
+    auto oriented_path = dir.path() / "oriented.jpg";
+    test::write_bytes(oriented_path, test::encode(upright, ".jpg"));
+    auto missing_path = dir.path() / "not-there.jpg";
+
+    std::atomic<bool> stop = false;
+    std::atomic<int> without_words = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 30; ++i) {
+                std::string words;
+                try {
+                    words = render(cut_path.string(), RenditionSizes{}).note;
+                } catch (const Refusal& refusal) {
+                    words = refusal.what();
+                }
+                if (words.find("Premature end") == std::string::npos) ++without_words;
+            }
+        });
+    std::thread others([&] {
+        while (!stop) {
+            read_header(oriented_path.string(), 100'000'000);
+            refusal_of([&] { read_header(missing_path.string(), 100'000'000); });
+        }
+    });
+    for (auto& thread : threads) thread.join();
+    stop = true;
+    others.join();
+    CHECK(without_words == 0);
 }
