@@ -86,7 +86,8 @@ inline bool queue_always(const Upload&) { return true; }
 
 // The catalog is one implementation seen through narrow interfaces: each
 // program holds the part it uses (photodrop-fs a MountCatalog,
-// photodrop-ingest an IngestCatalog, photodropctl the whole Catalog).
+// photodrop-ingest an IngestCatalog, photodrop-api an ApiCatalog, photodropctl
+// the whole Catalog).
 
 // What every program reads: tenants, jobs, albums, uploads and photos by id or name.
 class CatalogReader {
@@ -220,16 +221,74 @@ public:
     virtual std::optional<Photo> photo_by_hash(Id job_id, const std::string& content_hash) = 0;
 };
 
+// A page of a listing ordered by id: the rows after id `after`, at most `limit`.
+struct Page {
+    Id after = 0;
+    int limit = 100;
+};
+
+// A delivery claimed for an attempt: what to send, and where.
+struct DeliveryAttempt {
+    Delivery delivery;
+    Webhook webhook;
+    Event event;
+};
+
+// What photodrop-api does: jobs as the platform drives them, listings by
+// page, the events, API tokens and webhooks with their deliveries.
+class ApiCatalog : public virtual CatalogReader {
+public:
+    virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
+                        JobStatus status) = 0;
+    virtual void set_job_status(Id job_id, JobStatus status) = 0;
+    // The job's uploads (or those in one state), by id.
+    virtual std::vector<Upload> uploads_page(Id job_id, std::optional<UploadState> state, Page page) = 0;
+    // The job's photos not deleted (of one album, one section), by id.
+    virtual std::vector<Photo> photos_page(Id job_id, std::optional<Id> album_id, std::optional<Section> section,
+                                           Page page) = 0;
+    // The events of one tenant (of every tenant: nullopt) after event `after`,
+    // oldest first, at most `limit`. An event is there once the change it
+    // reports is committed, and never before an event of a smaller id.
+    virtual std::vector<Event> events(std::optional<Id> tenant_id, Id after, int limit) = 0;
+
+    virtual ApiToken add_token(std::optional<Id> tenant_id, const std::string& label, const std::string& token_hash,
+                               bool read_only) = 0;
+    // The token of that hash, unless revoked.
+    virtual std::optional<ApiToken> token_by_hash(const std::string& token_hash) = 0;
+    // The tokens of one tenant, or every token (nullopt), revoked ones too.
+    virtual std::vector<ApiToken> tokens(std::optional<Id> tenant_id) = 0;
+    virtual void revoke_token(Id token_id) = 0;
+
+    // A webhook is sent the events written after it was added.
+    virtual Webhook add_webhook(Id tenant_id, const std::string& url, const std::string& secret,
+                                const std::vector<std::string>& event_types) = 0;
+    virtual std::optional<Webhook> webhook(Id id) = 0;
+    virtual std::vector<Webhook> webhooks(std::optional<Id> tenant_id) = 0;
+    // Removes the endpoint and what was still to be sent to it.
+    virtual void remove_webhook(Id id) = 0;
+    // Makes a pending delivery of every event written since the last call,
+    // for each webhook of its tenant that takes its type. Returns how many.
+    virtual int enqueue_deliveries() = 0;
+    // Claims for `lease_ns` the deliveries due now that are first of their
+    // webhook and job (none of that webhook and job is pending before them),
+    // at most `limit`, oldest first. A claim not settled in time is due again.
+    virtual std::vector<DeliveryAttempt> claim_deliveries(int64_t lease_ns, int limit) = 0;
+    // The endpoint took it (a 2xx).
+    virtual void delivery_done(Id delivery_id, int status) = 0;
+    // An attempt failed: tried again at `retry_at_ns`, or given up (failed) if none.
+    virtual void delivery_failed(Id delivery_id, std::optional<int> status, const std::string& error,
+                                 std::optional<int64_t> retry_at_ns) = 0;
+    // The tenant's deliveries (or those in one state), newest first: `page.after` 0 starts at the newest.
+    virtual std::vector<Delivery> deliveries(Id tenant_id, std::optional<DeliveryState> state, Page page) = 0;
+};
+
 // All of it, with what only an operator does (photodropctl): tenants, jobs,
 // users, the queue's retries, listings.
-class Catalog : public MountCatalog, public IngestCatalog {
+class Catalog : public MountCatalog, public IngestCatalog, public ApiCatalog {
 public:
     virtual Tenant add_tenant(const std::string& slug, const std::string& name) = 0;
     // Sets the tenant's quota in bytes, or removes it (nullopt: unlimited).
     virtual void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) = 0;
-    virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
-                        JobStatus status) = 0;
-    virtual void set_job_status(Id job_id, JobStatus status) = 0;
     virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
                               const std::vector<Id>& job_ids) = 0;
     virtual std::optional<SftpUser> user(const std::string& username) = 0;
@@ -243,10 +302,6 @@ public:
     // Queued again for another try; returns how many.
     virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
     virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
-    // The events of one tenant (of every tenant: nullopt) after event `after`,
-    // oldest first, at most `limit`. An event is there once the change it
-    // reports is committed, and never before an event of a smaller id.
-    virtual std::vector<Event> events(std::optional<Id> tenant_id, Id after, int limit) = 0;
 };
 
 // Opens (creating and migrating as needed) the catalog at `location`: the

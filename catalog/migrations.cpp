@@ -10,7 +10,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 8> migrations{
+constexpr std::array<std::string_view, 9> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -186,6 +186,46 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_tenant ON events(tenant_id, id);
 CREATE INDEX events_by_job ON events(job_id, id);
+)sql",
+    // 9: the platform's side: API tokens (hashed), webhook endpoints and their deliveries
+    R"sql(
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id INTEGER REFERENCES tenants(id),
+  label TEXT NOT NULL DEFAULT '',
+  token_hash TEXT NOT NULL UNIQUE,
+  read_only INTEGER NOT NULL DEFAULT 0,
+  created_ns INTEGER NOT NULL,
+  revoked_ns INTEGER
+);
+CREATE TABLE webhooks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  event_types TEXT NOT NULL DEFAULT '',
+  after_event INTEGER NOT NULL DEFAULT 0,
+  created_ns INTEGER NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event_id INTEGER NOT NULL REFERENCES events(id),
+  job_id INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ns INTEGER NOT NULL,
+  lease_until_ns INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_ns INTEGER NOT NULL,
+  done_ns INTEGER,
+  UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX deliveries_pending ON webhook_deliveries(webhook_id, job_id, id) WHERE state = 'pending';
+CREATE INDEX deliveries_by_state ON webhook_deliveries(state, id);
+CREATE INDEX uploads_by_job ON uploads(job_id, id);
+CREATE INDEX photos_by_job ON photos(job_id, id) WHERE deleted = 0;
 )sql",
 };
 }  // namespace

@@ -36,6 +36,8 @@ constexpr std::array<std::pair<UploadState, std::string_view>, 8> upload_states{
     {UploadState::Discarded, "discarded"},
     {UploadState::Deleted, "deleted"},
 }};
+constexpr std::array<std::pair<DeliveryState, std::string_view>, 3> delivery_states{{
+    {DeliveryState::Pending, "pending"}, {DeliveryState::Delivered, "delivered"}, {DeliveryState::Failed, "failed"}}};
 }  // namespace
 
 std::string_view to_string(JobStatus v) { return name_of(job_statuses, v); }
@@ -46,6 +48,8 @@ std::optional<JobStatus> parse_job_status(std::string_view w) { return parse(job
 std::optional<Layout> parse_layout(std::string_view w) { return parse(layouts, w); }
 std::optional<Section> parse_section(std::string_view w) { return parse(sections, w); }
 std::optional<UploadState> parse_upload_state(std::string_view w) { return parse(upload_states, w); }
+std::string_view to_string(DeliveryState v) { return name_of(delivery_states, v); }
+std::optional<DeliveryState> parse_delivery_state(std::string_view w) { return parse(delivery_states, w); }
 
 bool can_transition(UploadState from, UploadState to) {
     using S = UploadState;

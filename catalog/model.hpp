@@ -151,7 +151,55 @@ inline constexpr std::string_view photo_replaced = "photo.replaced";
 inline constexpr std::string_view photo_deleted = "photo.deleted";
 inline constexpr std::string_view album_created = "album.created";
 inline constexpr std::string_view job_status_changed = "job.status_changed";
+inline constexpr std::string_view album_idle = "album.idle";
+inline constexpr std::string_view subject_updated = "subject.updated";
+// Every type, for a webhook's choice of events.
+inline constexpr std::string_view all[] = {upload_rejected, upload_failed,      photo_ingested, photo_duplicate,
+                                           photo_replaced,  photo_deleted,      album_created,  job_status_changed,
+                                           album_idle,      subject_updated};
 }  // namespace event
+
+// A bearer token of the HTTP API. Only its SHA-256 is stored; the token is
+// shown once, when it is made.
+struct ApiToken {
+    Id id = 0;
+    std::optional<Id> tenant_id;  // none: an operator's token, for every tenant
+    std::string label;
+    bool read_only = false;       // GET and HEAD only
+    int64_t created_ns = 0;
+    std::optional<int64_t> revoked_ns;
+};
+
+// A tenant's webhook endpoint: the events it is sent, signed with its secret.
+struct Webhook {
+    Id id = 0;
+    Id tenant_id = 0;
+    std::string url;
+    std::string secret;                    // "whsec_" and base64 of the key (Standard Webhooks)
+    std::vector<std::string> event_types;  // empty: every type
+    int64_t created_ns = 0;
+};
+
+enum class DeliveryState { Pending, Delivered, Failed };
+std::string_view to_string(DeliveryState);
+std::optional<DeliveryState> parse_delivery_state(std::string_view);
+
+// One event on its way to one endpoint. At most one delivery of a webhook and
+// a job is attempted at a time, the oldest: events reach an endpoint in
+// their order per job.
+struct Delivery {
+    Id id = 0;
+    Id webhook_id = 0;
+    Id event_id = 0;
+    Id job_id = 0;
+    DeliveryState state = DeliveryState::Pending;
+    int attempts = 0;
+    int64_t next_attempt_ns = 0;
+    std::optional<int> last_status;  // the endpoint's HTTP status at the last attempt
+    std::string last_error;          // what went wrong at the last attempt
+    int64_t created_ns = 0;
+    std::optional<int64_t> done_ns;  // delivered or given up
+};
 
 // Where a file sits in its job, as the photographer sees it: "Class 1A/group/a.jpg",
 // "Class 1A/a.jpg" (the album's own folder) or "a.jpg" (a flat job); `album`

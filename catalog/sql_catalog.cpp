@@ -98,10 +98,54 @@ Event read_event(const Row& st) {
                  st.opt_integer("upload_id"), st.opt_integer("photo_id"), st.text("data")};
 }
 
-// "p.id, p.upload_id, ...": the photo columns of a query that names photos `p`.
-std::string prefixed_photo_columns(std::string_view prefix) {
+constexpr std::string_view token_columns = "id, tenant_id, label, read_only, created_ns, revoked_ns";
+ApiToken read_token(const Row& st) {
+    return ApiToken{st.integer("id"),         st.opt_integer("tenant_id"), st.text("label"),
+                    st.flag("read_only"),     st.integer("created_ns"),    st.opt_integer("revoked_ns")};
+}
+
+// A webhook's event types as stored: "a,b" ("" for every type).
+std::string join_types(const std::vector<std::string>& types) {
     std::string out;
-    std::string_view rest = photo_columns;
+    for (const auto& t : types) out += (out.empty() ? "" : ",") + t;
+    return out;
+}
+
+constexpr std::string_view webhook_columns = "id, tenant_id, url, secret, event_types, created_ns";
+Webhook read_webhook(const Row& st) {
+    Webhook w{st.integer("id"), st.integer("tenant_id"), st.text("url"), st.text("secret"), {}, st.integer("created_ns")};
+    std::string types = st.text("event_types");
+    for (size_t start = 0; start < types.size();) {
+        size_t comma = types.find(',', start);
+        if (comma == std::string::npos) comma = types.size();
+        w.event_types.push_back(types.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return w;
+}
+
+constexpr std::string_view delivery_columns =
+    "id, webhook_id, event_id, job_id, state, attempts, next_attempt_ns, last_status, last_error, created_ns, done_ns";
+Delivery read_delivery(const Row& st) {
+    Delivery d;
+    d.id = st.integer("id");
+    d.webhook_id = st.integer("webhook_id");
+    d.event_id = st.integer("event_id");
+    d.job_id = st.integer("job_id");
+    d.state = *parse_delivery_state(st.text("state"));
+    d.attempts = static_cast<int>(st.integer("attempts"));
+    d.next_attempt_ns = st.integer("next_attempt_ns");
+    if (auto status = st.opt_integer("last_status")) d.last_status = static_cast<int>(*status);
+    d.last_error = st.text("last_error");
+    d.created_ns = st.integer("created_ns");
+    d.done_ns = st.opt_integer("done_ns");
+    return d;
+}
+
+// "p.id, p.upload_id, ...": `columns`, each named with `prefix` ("p.").
+std::string prefixed_columns(std::string_view prefix, std::string_view columns) {
+    std::string out;
+    std::string_view rest = columns;
     while (!rest.empty()) {
         auto comma = rest.find(", ");
         std::string_view column = rest.substr(0, comma);
@@ -699,7 +743,7 @@ public:
                                         "FROM photos p JOIN jobs j ON j.id = p.job_id "
                                         "JOIN tenants t ON t.id = j.tenant_id "
                                         "WHERE j.tenant_id = $1 AND {} ORDER BY p.id",
-                                        prefixed_photo_columns("p."), purgeable),
+                                        prefixed_columns("p.", photo_columns), purgeable),
                             tenant_id, deleted_before_ns);
         return all<PurgeablePhoto>(rows, [](const Row& row) {
             return PurgeablePhoto{read_photo(row), row.text("tenant_slug"), row.integer("deleted_ns")};
@@ -753,6 +797,175 @@ public:
                                               photo_columns),
                                   job_id, album_id),
                           read_photo);
+    }
+
+    std::vector<Upload> uploads_page(Id job_id, std::optional<UploadState> state, Page page) override {
+        std::optional<std::string_view> wanted;
+        if (state) wanted = to_string(*state);
+        return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE job_id = $1 AND id > $2 "
+                                               "AND (CAST($3 AS TEXT) IS NULL OR state = $3) ORDER BY id LIMIT $4",
+                                               upload_columns),
+                                   job_id, page.after, wanted, int64_t{page.limit}),
+                           read_upload);
+    }
+
+    std::vector<Photo> photos_page(Id job_id, std::optional<Id> album_id, std::optional<Section> section,
+                                   Page page) override {
+        std::optional<std::string_view> wanted;
+        if (section) wanted = to_string(*section);
+        return all<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND deleted = 0 AND id > $2 "
+                                              "AND (CAST($3 AS BIGINT) IS NULL OR album_id = $3) "
+                                              "AND (CAST($4 AS TEXT) IS NULL OR section = $4) ORDER BY id LIMIT $5",
+                                              photo_columns),
+                                  job_id, page.after, album_id, wanted, int64_t{page.limit}),
+                          read_photo);
+    }
+
+    ApiToken add_token(std::optional<Id> tenant_id, const std::string& label, const std::string& token_hash,
+                       bool read_only) override {
+        return transaction([&] {
+            int64_t now = now_ns();
+            auto rows = c_->run("INSERT INTO api_tokens(tenant_id, label, token_hash, read_only, created_ns) "
+                                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                                tenant_id, label, token_hash, int64_t{read_only}, now);
+            return ApiToken{rows[0].integer("id"), tenant_id, label, read_only, now, std::nullopt};
+        });
+    }
+
+    std::optional<ApiToken> token_by_hash(const std::string& token_hash) override {
+        return one<ApiToken>(c_->run(fmt::format("SELECT {} FROM api_tokens WHERE token_hash = $1 AND revoked_ns IS NULL",
+                                                 token_columns),
+                                     token_hash),
+                             read_token);
+    }
+
+    std::vector<ApiToken> tokens(std::optional<Id> tenant_id) override {
+        return all<ApiToken>(c_->run(fmt::format("SELECT {} FROM api_tokens WHERE CAST($1 AS BIGINT) IS NULL "
+                                                 "OR tenant_id = $1 ORDER BY id",
+                                                 token_columns),
+                                     tenant_id),
+                             read_token);
+    }
+
+    void revoke_token(Id token_id) override {
+        transaction([&] {
+            if (c_->run("UPDATE api_tokens SET revoked_ns = coalesce(revoked_ns, $1) WHERE id = $2", now_ns(), token_id)
+                    .affected() == 0)
+                throw CatalogError(fmt::format("no token {}", token_id), CatalogError::Kind::NotFound);
+        });
+    }
+
+    Webhook add_webhook(Id tenant_id, const std::string& url, const std::string& secret,
+                        const std::vector<std::string>& event_types) override {
+        return transaction([&] {
+            int64_t now = now_ns();
+            auto rows = c_->run("INSERT INTO webhooks(tenant_id, url, secret, event_types, after_event, created_ns) "
+                                "VALUES ($1, $2, $3, $4, (SELECT coalesce(max(id), 0) FROM events), $5) RETURNING id",
+                                tenant_id, url, secret, join_types(event_types), now);
+            return Webhook{rows[0].integer("id"), tenant_id, url, secret, event_types, now};
+        });
+    }
+
+    std::optional<Webhook> webhook(Id id) override {
+        return one<Webhook>(c_->run(fmt::format("SELECT {} FROM webhooks WHERE id = $1", webhook_columns), id),
+                            read_webhook);
+    }
+
+    std::vector<Webhook> webhooks(std::optional<Id> tenant_id) override {
+        return all<Webhook>(c_->run(fmt::format("SELECT {} FROM webhooks WHERE CAST($1 AS BIGINT) IS NULL "
+                                                "OR tenant_id = $1 ORDER BY id",
+                                                webhook_columns),
+                                    tenant_id),
+                            read_webhook);
+    }
+
+    void remove_webhook(Id id) override {
+        transaction([&] {
+            c_->run("DELETE FROM webhook_deliveries WHERE webhook_id = $1", id);
+            if (c_->run("DELETE FROM webhooks WHERE id = $1", id).affected() == 0)
+                throw CatalogError(fmt::format("no webhook {}", id), CatalogError::Kind::NotFound);
+        });
+    }
+
+    int enqueue_deliveries() override {
+        return transaction(Durability::Deferred, [&] {
+            // Up to the last event committed: on PostgreSQL events commit in
+            // the order of their ids (write_events()), so none below it is
+            // still to come.
+            int64_t last = c_->run("SELECT coalesce(max(id), 0) AS last FROM events")[0].integer("last");
+            int64_t now = now_ns();
+            auto made = c_->run(
+                "INSERT INTO webhook_deliveries(webhook_id, event_id, job_id, next_attempt_ns, created_ns) "
+                "SELECT w.id, e.id, coalesce(e.job_id, 0), $1, $1 FROM webhooks w "
+                "JOIN events e ON e.tenant_id = w.tenant_id AND e.id > w.after_event AND e.id <= $2 "
+                "WHERE w.event_types = '' OR (',' || w.event_types || ',') LIKE ('%,' || e.type || ',%') "
+                "ON CONFLICT DO NOTHING",
+                now, last);
+            c_->run("UPDATE webhooks SET after_event = $1 WHERE after_event < $1", last);
+            return static_cast<int>(made.affected());
+        });
+    }
+
+    std::vector<DeliveryAttempt> claim_deliveries(int64_t lease_ns, int limit) override {
+        return transaction(Durability::Deferred, [&] {
+            int64_t now = now_ns();
+            auto due = all<Delivery>(
+                c_->run(fmt::format("SELECT {} FROM webhook_deliveries d WHERE d.state = 'pending' "
+                                    "AND d.next_attempt_ns <= $1 AND d.lease_until_ns <= $1 "
+                                    "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.webhook_id = d.webhook_id "
+                                    "  AND p.job_id = d.job_id AND p.state = 'pending' AND p.id < d.id) "
+                                    "ORDER BY d.id LIMIT $2{}",
+                                    delivery_columns, c_->engine() == sql::Engine::Postgres ? " FOR UPDATE SKIP LOCKED" : ""),
+                        now, int64_t{limit}),
+                read_delivery);
+            std::vector<DeliveryAttempt> out;
+            for (auto& d : due) {
+                c_->run("UPDATE webhook_deliveries SET lease_until_ns = $1, attempts = attempts + 1 WHERE id = $2",
+                        now + lease_ns, d.id);
+                ++d.attempts;
+                auto hook = webhook(d.webhook_id);
+                auto event = one<Event>(c_->run(fmt::format("SELECT {} FROM events WHERE id = $1", event_columns), d.event_id),
+                                        read_event);
+                if (hook && event) out.push_back(DeliveryAttempt{std::move(d), std::move(*hook), std::move(*event)});
+            }
+            return out;
+        });
+    }
+
+    void delivery_done(Id delivery_id, int status) override {
+        transaction([&] {
+            c_->run("UPDATE webhook_deliveries SET state = 'delivered', last_status = $1, last_error = '', "
+                    "done_ns = $2, lease_until_ns = 0 WHERE id = $3 AND state = 'pending'",
+                    int64_t{status}, now_ns(), delivery_id);
+        });
+    }
+
+    void delivery_failed(Id delivery_id, std::optional<int> status, const std::string& error,
+                         std::optional<int64_t> retry_at_ns) override {
+        std::optional<int64_t> code;
+        if (status) code = *status;
+        transaction([&] {
+            if (retry_at_ns)
+                c_->run("UPDATE webhook_deliveries SET last_status = $1, last_error = $2, next_attempt_ns = $3, "
+                        "lease_until_ns = 0 WHERE id = $4 AND state = 'pending'",
+                        code, error, *retry_at_ns, delivery_id);
+            else
+                c_->run("UPDATE webhook_deliveries SET state = 'failed', last_status = $1, last_error = $2, done_ns = $3, "
+                        "lease_until_ns = 0 WHERE id = $4 AND state = 'pending'",
+                        code, error, now_ns(), delivery_id);
+        });
+    }
+
+    std::vector<Delivery> deliveries(Id tenant_id, std::optional<DeliveryState> state, Page page) override {
+        std::optional<std::string_view> wanted;
+        if (state) wanted = to_string(*state);
+        return all<Delivery>(
+            c_->run(fmt::format("SELECT {} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                                "WHERE w.tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR d.state = $2) "
+                                "AND ($3 = 0 OR d.id < $3) ORDER BY d.id DESC LIMIT $4",
+                                prefixed_columns("d.", delivery_columns)),
+                    tenant_id, wanted, page.after, int64_t{page.limit}),
+            read_delivery);
     }
 
     std::optional<int64_t> change_stamp() override {

@@ -4,6 +4,7 @@
 #include "tests/support/tempdir.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace photodrop;
 
@@ -49,7 +50,8 @@ TEST_CASE("a catalog from a newer program is refused") {
         sql::Database db(path);
         db.exec("PRAGMA user_version = 99");
     }
-    CHECK_THROWS_WITH_AS(open_catalog(path), "catalog schema version 99 is newer than this program's 8", sql::Error);
+    std::string words = fmt::format("catalog schema version 99 is newer than this program's {}", sql::latest_schema_version());
+    CHECK_THROWS_WITH_AS(open_catalog(path), words.c_str(), sql::Error);
 }
 
 TEST_CASE("SQLite errors carry the code and message") {
