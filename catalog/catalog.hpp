@@ -101,6 +101,7 @@ public:
     // All jobs of the tenant, or only those of one status; ordered by name.
     virtual std::vector<Job> jobs(Id tenant_id, std::optional<JobStatus> status = std::nullopt) = 0;
     virtual std::optional<SftpUser> user_by_uid(uint32_t uid) = 0;
+    virtual std::vector<SftpUser> users(std::optional<Id> tenant_id = std::nullopt) = 0;
     virtual std::optional<Album> album(Id job_id, const std::string& name) = 0;
     virtual std::optional<Album> album(Id id) = 0;
     virtual std::vector<Album> albums(Id job_id) = 0;
@@ -292,7 +293,6 @@ public:
     virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
                               const std::vector<Id>& job_ids) = 0;
     virtual std::optional<SftpUser> user(const std::string& username) = 0;
-    virtual std::vector<SftpUser> users(std::optional<Id> tenant_id = std::nullopt) = 0;
     virtual void set_user_enabled(Id user_id, bool enabled) = 0;
     virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;
     // Removes the login; its uploads keep their uid and lose the link to it.

@@ -66,6 +66,8 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "ingest_socket") c.ingest_socket = value;
     else if (key == "ingest_listen") c.ingest_listen = value;
     else if (key == "ingest_workers") c.ingest_workers = number<int>(value, where);
+    else if (key == "api_listen") c.api_listen = value;
+    else if (key == "api_threads") c.api_threads = number<int>(value, where);
     else if (key == "pixel_limit") c.pixel_limit = number<int64_t>(value, where);
     else if (key == "decode_memory") c.decode_memory = parse_size(value, where);
     else if (key == "thumbnail_size") c.thumbnail_size = number<int>(value, where);
@@ -85,7 +87,7 @@ constexpr const char* keys[] = {"catalog",       "data",         "mounts",      
                                 "ingest_listen", "ingest_workers", "pixel_limit",    "thumbnail_size",
                                 "preview_size",  "image_extensions", "temporary_suffixes", "max_upload_size",
                                 "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry",
-                                "decode_memory"};
+                                "decode_memory", "api_listen", "api_threads"};
 
 }  // namespace
 

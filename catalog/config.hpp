@@ -18,6 +18,8 @@ struct Config {
     std::string ingest_socket;                              // key: ingest_socket — default DATA/ingest.sock
     std::string ingest_listen = "127.0.0.1:8470";           // key: ingest_listen — health and metrics
     int ingest_workers = 2;                                 // key: ingest_workers
+    std::string api_listen = "127.0.0.1:8480";              // key: api_listen — photodrop-api (a reverse proxy in front for TLS)
+    int api_threads = 4;                                    // key: api_threads — requests answered at once
     int64_t pixel_limit = 100'000'000;                      // key: pixel_limit
     int64_t decode_memory = int64_t{640} << 20;             // key: decode_memory — whole-image decodes at once, together
     int thumbnail_size = 400;                               // key: thumbnail_size — long edge, px

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -177,6 +178,16 @@ constexpr std::string_view purgeable =
 constexpr std::string_view folder_match =
     "job_id = $1 AND coalesce(album_id, 0) = $2 AND section = $3 AND in_section_folder = $4";
 
+// A job's name is the folder photographers see: one path component, text.
+void check_job_name(const std::string& name) {
+    bool control = std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+    if (name.empty() || name == "." || name == ".." || name.size() > 255 || control ||
+        name.find('/') != std::string::npos || name.front() == '.' || !text::valid_utf8(name))
+        throw CatalogError(fmt::format("invalid job name '{}': it must be a folder name (no '/', no leading "
+                                       "'.', no control characters, UTF-8, at most 255 bytes)",
+                                       text::shown(name)));
+}
+
 // What the schema's constraints mean, for the CatalogError of a change they refuse.
 CatalogError refusal(const sql::Error& e) {
     std::string_view what = e.what();
@@ -250,6 +261,7 @@ public:
 
     Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
                 JobStatus status) override {
+        check_job_name(name);
         return transaction([&] {
             auto rows = c_->run("INSERT INTO jobs(tenant_id, name, title, status, layout) VALUES ($1, $2, $3, $4, $5) "
                                 "ON CONFLICT DO NOTHING RETURNING id",

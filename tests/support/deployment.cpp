@@ -1,5 +1,6 @@
 #include "tests/support/deployment.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/http.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -94,6 +95,26 @@ void Deployment::start_ingest(const std::vector<std::string>& extra) {
                                   any.data_dir().string(), "--listen", "127.0.0.1:" + std::to_string(free_port())};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ingest_ = Process(argv, (base_.path() / "ingest.log").string());
+}
+
+unsigned short Deployment::start_api(const std::vector<std::string>& extra) {
+    const auto& any = *tenants_.front();
+    auto port = static_cast<unsigned short>(free_port());
+    std::vector<std::string> argv{PHOTODROP_API_BIN, "--catalog", any.catalog_location(), "--data",
+                                  any.data_dir().string(), "--listen", "127.0.0.1:" + std::to_string(port)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    api_ = Process(argv, (base_.path() / "api.log").string());
+    HttpRequest probe;
+    probe.target = "/v1/openapi.json";
+    probe.timeout = std::chrono::milliseconds(1000);
+    bool up = within(20, [&] { return !api_.running() || http_request(port, probe).status == 200; });
+    REQUIRE_MESSAGE((up && api_.running()), "photodrop-api did not start: ", api_.log());
+    return port;
+}
+
+void Deployment::kill_api() {
+    api_.signal(SIGKILL);
+    api_.wait();
 }
 
 void Deployment::kill_ingest() {

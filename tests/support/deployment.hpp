@@ -48,6 +48,12 @@ public:
     void start_ingest(const std::vector<std::string>& extra = {});
     // SIGKILL to the ingest service: a crash; start_ingest() starts it again.
     void kill_ingest();
+    // Starts photodrop-api on the deployment's catalog and data, on a free
+    // loopback port, and waits (at most 20 s) until it answers; its port.
+    unsigned short start_api(const std::vector<std::string>& extra = {});
+    // SIGKILL to photodrop-api: a crash; start_api() starts it again.
+    void kill_api();
+    Process& api() { return api_; }
     int port() const { return sshd_->port(); }
     const std::string& password() const { return password_; }
     const std::filesystem::path& client_key() const { return key_; }
@@ -70,6 +76,7 @@ private:
     std::vector<std::string> users_;
     std::unique_ptr<SshServer> sshd_;
     Process ingest_;
+    Process api_;
 };
 
 }  // namespace photodrop::test

@@ -12,16 +12,6 @@ namespace photodrop::ctl {
 
 namespace {
 
-// A job's name is the folder photographers see: one path component.
-void check_job_name(const std::string& name) {
-    bool control = std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
-    if (name.empty() || name == "." || name == ".." || name.size() > 255 || control ||
-        name.find('/') != std::string::npos || name.front() == '.')
-        throw std::runtime_error(fmt::format("invalid job name '{}': it must be a folder name (no '/', no leading "
-                                             "'.', no control characters, at most 255 bytes)",
-                                             name));
-}
-
 JobStatus parse_status_word(const std::string& word) {
     auto s = parse_job_status(word);
     if (!s) throw std::runtime_error(fmt::format("invalid status '{}' (planned, selling or archived)", word));
@@ -49,7 +39,6 @@ void add_job_commands(CLI::App& app, Context& ctx) {
     add->add_option("--status", add_opts->status, "planned (open for uploads), selling or archived")
         ->capture_default_str();
     ctx.on(add, [&ctx, o = add_opts] {
-        check_job_name(o->name);
         auto layout = parse_layout(o->layout);
         if (!layout) throw std::runtime_error(fmt::format("invalid layout '{}' (albums or flat)", o->layout));
         auto status = parse_status_word(o->status);

@@ -1,0 +1,65 @@
+#pragma once
+// The HTTP API's requests and replies, without the sockets: a request in, a
+// reply out (api/server.cpp serves it). Routes, under /v1, JSON:
+//
+//   GET   /v1/openapi.json                       the OpenAPI 3 document (no token)
+//   GET   /v1/jobs[?status=]                     POST /v1/jobs
+//   GET   /v1/jobs/{job}                         PATCH /v1/jobs/{job}  {"status": ...}
+//   GET   /v1/jobs/{job}/albums
+//   GET   /v1/jobs/{job}/uploads[?state=&after=&limit=]
+//   GET   /v1/jobs/{job}/photos[?album=&section=&after=&limit=]
+//   GET   /v1/photos/{id}
+//   GET   /v1/photos/{id}/thumbnail|preview|original   ETag, Range, Cache-Control
+//   GET   /v1/events[?after=&limit=]
+//
+// A bearer token names its tenant; an operator's token names it with
+// ?tenant=SLUG (and reads every tenant's events without). A tenant's token
+// reaches nothing of another tenant: what is not its own is "not found".
+
+#include "api/catalog_pool.hpp"
+#include "api/file_slice_body.hpp"
+
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace photodrop::api {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+struct Reply {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::optional<FileSliceBody::value_type> file;  // sent instead of `body`
+    std::string tenant;                             // whose request it was, for the log line
+};
+
+struct ApiSettings {
+    std::string data_dir;  // the tenants' files: DATA/<tenant>/...
+};
+
+// An event as the API and the webhooks give it: id, type, timestamp, tenant,
+// the ids it concerns, and its data.
+nlohmann::json event_json(const Event& event, const std::string& tenant_slug);
+
+class Api {
+public:
+    Api(CatalogPool& catalogs, ApiSettings settings) : catalogs_(catalogs), settings_(std::move(settings)) {}
+    // Never throws for what a client sent: a refusal is a JSON error reply.
+    Reply handle(const Request& request);
+
+    static constexpr int default_page = 100;
+    static constexpr int max_page = 1000;
+
+private:
+    CatalogPool& catalogs_;
+    ApiSettings settings_;
+};
+
+}  // namespace photodrop::api

@@ -1,0 +1,191 @@
+#include "api/server.hpp"
+
+// GCC 12 takes Boost 1.74's coroutine frames, allocated by their own
+// operator new and freed by their own operator delete, for a mismatch when
+// a coroutine is large (a GCC false positive).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <system_error>
+
+namespace photodrop::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+tcp::acceptor listen_at(asio::io_context& io, const tcp::endpoint& at) {
+    try {
+        return tcp::acceptor(io, at);
+    } catch (const boost::system::system_error& e) {
+        throw std::system_error(e.code().value(), std::generic_category(),
+                                fmt::format("cannot listen on {}:{}", at.address().to_string(), at.port()));
+    }
+}
+
+// The request line as logged: method and target, each byte a log line must
+// not hold escaped.
+std::string logged(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') out += fmt::format("\\x{:02x}", c);
+        else out += static_cast<char>(c);
+    }
+    return out;
+}
+
+template <class Body>
+void set_common(http::response<Body>& response, const Reply& reply) {
+    response.set(http::field::server, "photodrop-api");
+    response.set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) response.set(name, value);
+    if (reply.file == std::nullopt && reply.status != 304) response.set(http::field::cache_control, "no-store");
+}
+
+// A refusal before the request could be read whole (too large, malformed).
+http::response<http::string_body> refusal(unsigned status, const std::string& code, const std::string& message) {
+    http::response<http::string_body> response(static_cast<http::status>(status), 11);
+    response.set(http::field::server, "photodrop-api");
+    response.set(http::field::content_type, "application/json");
+    response.body() = nlohmann::json{{"error", {{"status", status}, {"code", code}, {"message", message}}}}.dump();
+    response.keep_alive(false);
+    response.prepare_payload();
+    return response;
+}
+
+// The answer to a request that could not be read whole.
+http::response<http::string_body> unreadable(const boost::system::error_code& ec, const ServerLimits& limits) {
+    if (ec == http::error::body_limit)
+        return refusal(413, "too_large", fmt::format("the body is over {} bytes", limits.max_body_bytes));
+    if (ec == http::error::header_limit)
+        return refusal(431, "headers_too_large", fmt::format("the headers are over {} bytes", limits.max_header_bytes));
+    return refusal(400, "malformed", fmt::format("the request is not HTTP/1.1 as it should be: {}", ec.message()));
+}
+}  // namespace
+
+Server::Server(asio::io_context& io, const tcp::endpoint& at, Api& api, ServerLimits limits)
+    : acceptor_(listen_at(io, at)), api_(api), limits_(limits) {
+    asio::co_spawn(acceptor_.get_executor(), accept(), asio::detached);
+}
+
+void Server::stop() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+}
+
+asio::awaitable<void> Server::accept() {
+    for (;;) {
+        tcp::socket socket(acceptor_.get_executor());
+        try {
+            socket = co_await acceptor_.async_accept(asio::use_awaitable);
+        } catch (const boost::system::system_error& e) {
+            if (e.code() == asio::error::operation_aborted || e.code() == asio::error::bad_descriptor) co_return;
+            continue;  // e.g. EMFILE: try the next one
+        }
+        if (*connections_ >= limits_.max_connections) continue;  // the socket closes here
+        asio::co_spawn(socket.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+}
+
+asio::awaitable<void> Server::serve(tcp::socket socket) {
+    auto connections = connections_;
+    ++*connections;
+    struct Leave {
+        std::shared_ptr<std::atomic<int>> count;
+        ~Leave() { --*count; }
+    } leave{connections};
+
+    std::string peer;
+    {
+        boost::system::error_code ec;
+        auto remote = socket.remote_endpoint(ec);
+        if (!ec) peer = remote.address().to_string();
+    }
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer(8192);
+    const auto idle = std::chrono::seconds(limits_.idle_seconds);
+    try {
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(limits_.max_header_bytes);
+            parser.body_limit(limits_.max_body_bytes);
+            stream.expires_after(idle);
+            boost::system::error_code ec;
+            co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+                ec == asio::error::connection_reset)
+                break;
+            if (ec) {
+                auto response = unreadable(ec, limits_);
+                fmt::print(stderr, "photodrop-api: {} \"-\" {} {}\n", peer, response.result_int(), response.body());
+                stream.expires_after(idle);
+                co_await http::async_write(stream, response, asio::use_awaitable);
+                break;
+            }
+            auto started = std::chrono::steady_clock::now();
+            const auto& request = parser.get();
+            Reply reply = api_.handle(request);
+            bool keep = request.keep_alive();
+            bool head = request.method() == http::verb::head;
+            uint64_t bytes = 0;
+            stream.expires_after(std::chrono::seconds(300));  // a large original to a slow client
+            if (reply.file && reply.status != 304) {
+                http::response<FileSliceBody> response(static_cast<http::status>(reply.status), request.version());
+                set_common(response, reply);
+                bytes = reply.file->length;
+                response.body() = std::move(*reply.file);
+                response.keep_alive(keep);
+                response.prepare_payload();
+                if (head) {
+                    http::response_serializer<FileSliceBody> serializer(response);
+                    co_await http::async_write_header(stream, serializer, asio::use_awaitable);
+                } else {
+                    co_await http::async_write(stream, response, asio::use_awaitable);
+                }
+            } else {
+                http::response<http::string_body> response(static_cast<http::status>(reply.status), request.version());
+                set_common(response, reply);
+                bytes = reply.body.size();
+                response.keep_alive(keep);
+                if (reply.status == 304) {
+                    bytes = 0;
+                } else if (head) {
+                    response.content_length(reply.body.size());
+                } else {
+                    response.body() = std::move(reply.body);
+                    response.prepare_payload();
+                }
+                if (head) {
+                    http::response_serializer<http::string_body> serializer(response);
+                    co_await http::async_write_header(stream, serializer, asio::use_awaitable);
+                } else {
+                    co_await http::async_write(stream, response, asio::use_awaitable);
+                }
+            }
+            auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+            fmt::print(stderr, "photodrop-api: {} \"{} {}\" {} {} {:.1f}ms tenant={}\n", peer,
+                       logged(std::string_view(request.method_string().data(), request.method_string().size())),
+                       logged(std::string_view(request.target().data(), request.target().size())), reply.status,
+                       head ? 0 : bytes, took, reply.tenant.empty() ? "-" : reply.tenant);
+            if (!keep) break;
+        }
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    } catch (const boost::system::system_error&) {
+        // The client went away or timed out.
+    }
+}
+
+}  // namespace photodrop::api
