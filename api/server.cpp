@@ -8,6 +8,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -36,9 +38,14 @@ tcp::acceptor listen_at(asio::io_context& io, const tcp::endpoint& at) {
 }
 
 // The request line as logged: method and target, each byte a log line must
-// not hold escaped.
+// not hold escaped, and a signed link's grant left out (it opens a job page).
 std::string logged(std::string_view text) {
     std::string out;
+    if (auto at = text.find("grant="); at != std::string_view::npos) {
+        auto end = text.find('&', at);
+        return logged(std::string(text.substr(0, at + 6)) + "..." +
+                      std::string(end == std::string_view::npos ? "" : text.substr(end)));
+    }
     for (unsigned char c : text) {
         if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') out += fmt::format("\\x{:02x}", c);
         else out += static_cast<char>(c);
@@ -99,6 +106,40 @@ asio::awaitable<void> Server::accept() {
     }
 }
 
+asio::awaitable<void> Server::send_stream(beast::tcp_stream& stream, EventStream events, unsigned version) {
+    http::response<http::empty_body> response(http::status::ok, version);
+    response.set(http::field::server, "photodrop-api");
+    response.set(http::field::content_type, "text/event-stream");
+    response.set(http::field::cache_control, "no-store");
+    response.keep_alive(false);  // the body ends when the connection does
+    http::response_serializer<http::empty_body> serializer(response);
+    stream.expires_after(std::chrono::seconds(30));
+    co_await http::async_write_header(stream, serializer, asio::use_awaitable);
+    std::string text = "retry: 2000\n\n";
+    asio::steady_timer timer(stream.get_executor());
+    auto started = std::chrono::steady_clock::now();
+    auto last_sent = started;
+    Id after = events.after;
+    while (std::chrono::steady_clock::now() - started < limits_.stream_seconds) {
+        try {
+            text += api_.stream_lines(events, after);
+        } catch (const std::exception& e) {
+            // The catalog is away for now: the client is told nothing new, and asked again.
+            fmt::print(stderr, "photodrop-api: a stream could not read the catalog: {}\n", e.what());
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (text.empty() && now - last_sent > std::chrono::seconds(15)) text = ": still here\n\n";
+        if (!text.empty()) {
+            stream.expires_after(std::chrono::seconds(30));
+            co_await asio::async_write(stream, asio::buffer(text), asio::use_awaitable);
+            text.clear();
+            last_sent = now;
+        }
+        timer.expires_after(limits_.stream_poll);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
+
 asio::awaitable<void> Server::serve(tcp::socket socket) {
     auto connections = connections_;
     ++*connections;
@@ -141,6 +182,12 @@ asio::awaitable<void> Server::serve(tcp::socket socket) {
             bool head = request.method() == http::verb::head;
             uint64_t bytes = 0;
             stream.expires_after(std::chrono::seconds(300));  // a large original to a slow client
+            if (reply.stream && !head) {
+                co_await send_stream(stream, *reply.stream, request.version());
+                fmt::print(stderr, "photodrop-api: {} \"GET {}\" 200 stream ended tenant={}\n", peer,
+                           logged(std::string_view(request.target().data(), request.target().size())), reply.tenant);
+                break;
+            }
             if (reply.file && reply.status != 304) {
                 http::response<FileSliceBody> response(static_cast<http::status>(reply.status), request.version());
                 set_common(response, reply);

@@ -10,8 +10,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 namespace photodrop::api {
@@ -21,6 +23,8 @@ struct ServerLimits {
     uint32_t max_header_bytes = 8192;  // a larger request line and headers: 431
     uint64_t max_body_bytes = 65536;   // a larger body: 413
     int idle_seconds = 30;             // a connection that sends nothing for this long is closed
+    std::chrono::milliseconds stream_poll{250};  // how often a job page's stream looks for new events
+    std::chrono::seconds stream_seconds{3600};   // a stream ends then; the browser reconnects from its last event
 };
 
 class Server {
@@ -34,6 +38,7 @@ public:
 private:
     boost::asio::awaitable<void> accept();
     boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<void> send_stream(boost::beast::tcp_stream& stream, EventStream events, unsigned version);
 
     boost::asio::ip::tcp::acceptor acceptor_;
     Api& api_;

@@ -9,20 +9,24 @@
 
 namespace photodrop::api {
 
-std::string new_token() {
-    std::array<unsigned char, 32> random{};
-    if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1)
-        throw std::runtime_error("cannot make a token: the system has no random bytes to give");
-    std::array<unsigned char, 48> encoded{};
-    int length = EVP_EncodeBlock(encoded.data(), random.data(), static_cast<int>(random.size()));
-    std::string token = "pd_";
-    for (int i = 0; i < length; ++i) {
-        char c = static_cast<char>(encoded[static_cast<size_t>(i)]);
-        if (c == '=') break;
-        token += c == '+' ? '-' : c == '/' ? '_' : c;
-    }
-    return token;
+std::string random_bytes(size_t count) {
+    std::string out(count, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(count)) != 1)
+        throw std::runtime_error("the system has no random bytes to give");
+    return out;
 }
+
+std::string base64url(std::string_view bytes) {
+    std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                 reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    encoded.resize(static_cast<size_t>(length));
+    while (!encoded.empty() && encoded.back() == '=') encoded.pop_back();
+    for (auto& c : encoded) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    return encoded;
+}
+
+std::string new_token() { return "pd_" + base64url(random_bytes(32)); }
 
 std::string token_hash(std::string_view token) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -32,6 +36,15 @@ std::string token_hash(std::string_view token) {
     std::string hex;
     for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
     return hex;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    size_t length = 0;
+    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                   reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), out.size(), &length))
+        throw std::runtime_error("OpenSSL's HMAC-SHA256 failed");
+    return std::string(reinterpret_cast<const char*>(out.data()), length);
 }
 
 }  // namespace photodrop::api

@@ -251,6 +251,11 @@ public:
     // oldest first, at most `limit`. An event is there once the change it
     // reports is committed, and never before an event of a smaller id.
     virtual std::vector<Event> events(std::optional<Id> tenant_id, Id after, int limit) = 0;
+    // The id of the last event of the tenant (of every tenant: nullopt); 0 if none.
+    virtual Id last_event(std::optional<Id> tenant_id) = 0;
+    // The key that signs links to job pages, the same on every host: the one
+    // stored, or `candidate` if none is (then stored).
+    virtual std::string link_key(const std::string& candidate) = 0;
 
     virtual ApiToken add_token(std::optional<Id> tenant_id, const std::string& label, const std::string& token_hash,
                                bool read_only) = 0;

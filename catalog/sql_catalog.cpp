@@ -833,6 +833,19 @@ public:
                           read_photo);
     }
 
+    Id last_event(std::optional<Id> tenant_id) override {
+        return c_->run("SELECT coalesce(max(id), 0) AS last FROM events WHERE CAST($1 AS BIGINT) IS NULL OR tenant_id = $1",
+                       tenant_id)[0]
+            .integer("last");
+    }
+
+    std::string link_key(const std::string& candidate) override {
+        return transaction([&] {
+            c_->run("INSERT INTO secrets(name, value) VALUES ('link_key', $1) ON CONFLICT DO NOTHING", candidate);
+            return c_->run("SELECT value FROM secrets WHERE name = 'link_key'")[0].text("value");
+        });
+    }
+
     ApiToken add_token(std::optional<Id> tenant_id, const std::string& label, const std::string& token_hash,
                        bool read_only) override {
         return transaction([&] {

@@ -2,6 +2,8 @@
 #include "tools/context.hpp"
 #include "tools/format.hpp"
 
+#include "api/link.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -149,6 +151,36 @@ void add_job_commands(CLI::App& app, Context& ctx) {
             ctx.io.out << fmt::format("job {} is {} already\n", j.name, to_string(status));
         } else {
             ctx.io.out << fmt::format("job {}: {} -> {}\n", j.name, to_string(j.status), to_string(status));
+        }
+        return exit_ok;
+    });
+
+    struct LinkOptions {
+        std::string tenant, name, base_url;
+        int days = 30;
+    };
+    auto link_opts = std::make_shared<LinkOptions>();
+    auto* link = job->add_subcommand("link", "Print a signed link to the job's page (photodrop-api): it shows the job's "
+                                             "photos as they arrive to whoever opens it, read-only, until it expires");
+    add_tenant_option(link, link_opts->tenant);
+    link->add_option("name", link_opts->name, "The job's name")->required();
+    link->add_option("--days", link_opts->days, "Days the link works")->capture_default_str()->check(CLI::Range(1, 3650));
+    link->add_option("--base-url", link_opts->base_url,
+                     "Where studios reach photodrop-api (default: http://API_LISTEN; behind nginx, its https:// address)")
+        ->type_name("URL");
+    ctx.on(link, [&ctx, o = link_opts] {
+        auto tenant = ctx.tenant(o->tenant);
+        auto j = ctx.job(tenant, o->name);
+        std::string base = o->base_url.empty() ? "http://" + ctx.config.api_listen : o->base_url;
+        while (base.ends_with('/')) base.pop_back();
+        int64_t expires = now_ns() / 1'000'000'000 + int64_t{o->days} * 86400;
+        std::string grant = api::sign_grant(api::JobGrant{tenant.slug, j.name, expires},
+                                            ctx.catalog().link_key(api::new_link_key()));
+        std::string url = base + api::page_address(j.name, tenant.slug) + "&grant=" + grant;
+        if (ctx.json) {
+            ctx.print_json({{"url", url}, {"job", j.name}, {"tenant", tenant.slug}, {"expires", utc_time(expires * 1'000'000'000)}});
+        } else {
+            ctx.io.out << url << '\n';
         }
         return exit_ok;
     });

@@ -1,0 +1,343 @@
+#include "api/v1.hpp"
+
+#include "api/files.hpp"
+#include "catalog/text.hpp"
+
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <filesystem>
+#include <map>
+
+namespace photodrop::api {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+// A page of items: {"items": [...], "next": "<cursor>"} (null on the last page).
+template <class T, class ToJson>
+json paged(const std::vector<T>& rows, const Page& page, ToJson to_json) {
+    json items = json::array();
+    for (const auto& row : rows) items.push_back(to_json(row));
+    json out{{"items", std::move(items)}};
+    out["next"] = static_cast<int>(rows.size()) == page.limit && !rows.empty() ? json(std::to_string(rows.back().id))
+                                                                               : json(nullptr);
+    return out;
+}
+
+class Handler {
+public:
+    Handler(ApiCatalog& catalog, const ApiSettings& settings, const Request& request, const Caller& caller,
+            Reply& reply)
+        : catalog_(catalog), settings_(settings), request_(request), caller_(caller), reply_(reply) {}
+
+    void handle(const Target& t) {
+        auto method = request_.method();
+        const auto& s = t.segments;
+        if (caller_.read_only && method != http::verb::get && method != http::verb::head)
+            throw ApiError{403, "read_only", caller_.only_job ? "a job link may only read" : "this token may only read"};
+        if (s.size() == 2 && s[1] == "events") {
+            only(method, {http::verb::get, http::verb::head});
+            if (caller_.only_job) throw ApiError{403, "job_link", "a job link reads its job, not the event feed"};
+            return events(t);
+        }
+        const Tenant& tenant = tenant_of(caller_);
+        if (s.size() >= 2 && s[1] == "jobs") {
+            if (s.size() == 2) {
+                only(method, {http::verb::get, http::verb::head, http::verb::post});
+                return method == http::verb::post ? create_job(tenant) : list_jobs(tenant, t);
+            }
+            Job job = job_of(tenant, s[2]);
+            if (s.size() == 3) {
+                only(method, {http::verb::get, http::verb::head, http::verb::patch});
+                if (method == http::verb::patch) return change_job(job);
+                return respond(job_json(job));
+            }
+            if (s.size() == 4) {
+                only(method, {http::verb::get, http::verb::head});
+                if (s[3] == "albums") return list_albums(job);
+                if (s[3] == "uploads") return list_uploads(job, t);
+                if (s[3] == "photos") return list_photos(job, t);
+                if (s[3] == "stream") return stream(job, t);
+            }
+        }
+        if (s.size() >= 3 && s[1] == "photos") {
+            only(method, {http::verb::get, http::verb::head});
+            auto [photo, job] = photo_of(tenant, s[2]);
+            if (s.size() == 3) return respond(photo_json(photo, job, album_names(job)));
+            if (s.size() == 4 && (s[3] == "thumbnail" || s[3] == "preview" || s[3] == "original"))
+                return send_photo_file(photo, s[3]);
+        }
+        throw not_found("no such address; see /v1/openapi.json");
+    }
+
+private:
+    static void only(http::verb method, std::initializer_list<http::verb> allowed) {
+        for (auto m : allowed)
+            if (m == method) return;
+        std::string names;
+        for (auto m : allowed) names += (names.empty() ? "" : ", ") + std::string(http::to_string(m));
+        throw ApiError{405, "method_not_allowed", fmt::format("this address takes {}", names)};
+    }
+
+    void respond(const json& body, unsigned status = 200) {
+        reply_.status = status;
+        reply_.body = body.dump();
+    }
+
+    static const Tenant& tenant_of(const Caller& caller) {
+        if (!caller.tenant)
+            throw bad_request("an operator's token names the tenant: add ?tenant=SLUG");
+        return *caller.tenant;
+    }
+
+    Job job_of(const Tenant& tenant, const std::string& name) {
+        auto job = catalog_.job(tenant.id, name);
+        if (!job || (caller_.only_job && *caller_.only_job != name))
+            throw not_found(fmt::format("no job {}", text::shown(name)));
+        return *job;
+    }
+
+    std::map<Id, std::string> album_names(const Job& job) {
+        std::map<Id, std::string> names;
+        for (const auto& a : catalog_.albums(job.id)) names[a.id] = a.name;
+        return names;
+    }
+
+    json job_json(const Job& job) {
+        return {{"id", job.id},
+                {"name", text::shown(job.name)},
+                {"title", text::shown(job.title)},
+                {"status", to_string(job.status)},
+                {"layout", to_string(job.layout)}};
+    }
+
+    void list_jobs(const Tenant& tenant, const Target& t) {
+        std::optional<JobStatus> status;
+        if (auto word = t.param("status")) {
+            status = parse_job_status(*word);
+            if (!status) throw bad_request("status must be planned, selling or archived");
+        }
+        json items = json::array();
+        for (const auto& job : catalog_.jobs(tenant.id, status))
+            if (!caller_.only_job || *caller_.only_job == job.name) items.push_back(job_json(job));
+        respond(json{{"items", std::move(items)}, {"next", nullptr}});
+    }
+
+    json body() {
+        auto type = request_[http::field::content_type];
+        if (!std::string_view(type.data(), type.size()).starts_with("application/json"))
+            throw ApiError{415, "unsupported_media_type", "send the body as application/json"};
+        try {
+            json parsed = json::parse(request_.body());
+            if (!parsed.is_object()) throw bad_request("the body must be a JSON object");
+            return parsed;
+        } catch (const json::parse_error& e) {
+            throw bad_request(fmt::format("the body is not JSON: {}", e.what()));
+        }
+    }
+
+    static std::string string_field(const json& body, const char* name, std::optional<std::string> fallback) {
+        auto it = body.find(name);
+        if (it == body.end() || it->is_null()) {
+            if (fallback) return *fallback;
+            throw bad_request(fmt::format("the body needs \"{}\"", name));
+        }
+        if (!it->is_string()) throw bad_request(fmt::format("\"{}\" must be a string", name));
+        return it->get<std::string>();
+    }
+
+    void create_job(const Tenant& tenant) {
+        json b = body();
+        std::string name = string_field(b, "name", std::nullopt);
+        std::string title = string_field(b, "title", name);
+        auto layout = parse_layout(string_field(b, "layout", "albums"));
+        if (!layout) throw bad_request("layout must be albums or flat");
+        auto status = parse_job_status(string_field(b, "status", "planned"));
+        if (!status) throw bad_request("status must be planned, selling or archived");
+        Job job = catalog_.add_job(tenant.id, name, title, *layout, *status);
+        reply_.headers.emplace_back("Location", fmt::format("/v1/jobs/{}", job.name));
+        respond(job_json(job), 201);
+    }
+
+    void change_job(const Job& job) {
+        json b = body();
+        auto status = parse_job_status(string_field(b, "status", std::nullopt));
+        if (!status) throw bad_request("status must be planned, selling or archived");
+        catalog_.set_job_status(job.id, *status);
+        respond(job_json(*catalog_.job(job.id)));
+    }
+
+    void list_albums(const Job& job) {
+        json items = json::array();
+        for (const auto& a : catalog_.albums(job.id)) {
+            json sections = json::array({"individuals"});
+            if (a.has_group) sections.push_back("group");
+            items.push_back({{"id", a.id},
+                             {"name", text::shown(a.name)},
+                             {"sections", std::move(sections)},
+                             {"created_at", rfc3339(a.created_ns)}});
+        }
+        respond(json{{"items", std::move(items)}, {"next", nullptr}});
+    }
+
+    void list_uploads(const Job& job, const Target& t) {
+        std::optional<UploadState> state;
+        if (auto word = t.param("state")) {
+            state = parse_upload_state(*word);
+            if (!state) throw bad_request(fmt::format("no upload state {}", text::shown(*word)));
+        }
+        Page page = page_of(t);
+        auto names = album_names(job);
+        std::map<Id, std::string> users;
+        for (const auto& u : catalog_.users(job.tenant_id)) users[u.id] = u.username;
+        auto rows = catalog_.uploads_page(job.id, state, page);
+        respond(paged(rows, page, [&](const Upload& u) {
+            std::string album = u.folder.album_id ? names[*u.folder.album_id] : "";
+            json j{{"id", u.id},
+                   {"job", text::shown(job.name)},
+                   {"album", u.folder.album_id ? json(text::shown(album)) : json(nullptr)},
+                   {"section", to_string(u.folder.section)},
+                   {"file", text::shown(u.filename)},
+                   {"path", text::shown(path_in_job(u.folder, u.filename, album))},
+                   {"size", u.size},
+                   {"state", to_string(u.state)},
+                   {"reason", text::shown(u.reason)},
+                   {"uid", u.uid},
+                   {"created_at", rfc3339(u.created_ns)},
+                   {"updated_at", rfc3339(u.updated_ns)}};
+            j["user"] = u.user_id && users.contains(*u.user_id) ? json(users[*u.user_id]) : json(nullptr);
+            j["photo_id"] = u.photo_id && !u.duplicate ? json(*u.photo_id) : json(nullptr);
+            j["duplicate_of"] = u.photo_id && u.duplicate ? json(*u.photo_id) : json(nullptr);
+            return j;
+        }));
+    }
+
+    json photo_json(const Photo& p, const Job& job, const std::map<Id, std::string>& names) {
+        std::string album;
+        if (p.album_id)
+            if (auto it = names.find(*p.album_id); it != names.end()) album = it->second;
+        struct stat st {};
+        int64_t size = ::stat((std::filesystem::path(settings_.data_dir) / p.original_path).c_str(), &st) == 0
+                           ? static_cast<int64_t>(st.st_size)
+                           : 0;
+        std::string base = fmt::format("/v1/photos/{}", p.id);
+        return {{"id", p.id},
+                {"upload_id", p.upload_id},
+                {"job", text::shown(job.name)},
+                {"album", p.album_id ? json(text::shown(album)) : json(nullptr)},
+                {"section", to_string(p.section)},
+                {"file", text::shown(p.filename)},
+                {"size", size},
+                {"width", p.width},
+                {"height", p.height},
+                {"captured_at", p.captured_at ? json(*p.captured_at) : json(nullptr)},
+                {"camera", {{"make", text::shown(p.camera_make)},
+                            {"model", text::shown(p.camera_model)},
+                            {"serial", text::shown(p.camera_serial)}}},
+                {"orientation", p.orientation},
+                {"content_hash", p.content_hash},
+                {"subject", nullptr},
+                {"note", text::shown(p.note)},
+                {"created_at", rfc3339(p.created_ns)},
+                {"files", {{"thumbnail", base + "/thumbnail"}, {"preview", base + "/preview"}, {"original", base + "/original"}}}};
+    }
+
+    void list_photos(const Job& job, const Target& t) {
+        auto names = album_names(job);
+        std::optional<Id> album_id;
+        if (auto name = t.param("album")) {
+            for (const auto& [id, n] : names)
+                if (n == *name) album_id = id;
+            if (!album_id) throw not_found(fmt::format("no album {} in job {}", text::shown(*name), text::shown(job.name)));
+        }
+        std::optional<Section> section;
+        if (auto word = t.param("section")) {
+            section = parse_section(*word);
+            if (!section) throw bad_request("section must be individuals or group");
+        }
+        Page page = page_of(t);
+        auto rows = catalog_.photos_page(job.id, album_id, section, page);
+        respond(paged(rows, page, [&](const Photo& p) { return photo_json(p, job, names); }));
+    }
+
+    std::pair<Photo, Job> photo_of(const Tenant& tenant, const std::string& id_text) {
+        Id id = 0;
+        auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+        if (ec != std::errc() || end != id_text.data() + id_text.size()) throw not_found("no such photo");
+        auto photo = catalog_.photo(id);
+        std::optional<Job> job;
+        if (photo) job = catalog_.job(photo->job_id);
+        if (!photo || !job || job->tenant_id != tenant.id || photo->deleted ||
+            (caller_.only_job && *caller_.only_job != job->name))
+            throw not_found(fmt::format("no photo {}", id));
+        return {*photo, *job};
+    }
+
+    void send_photo_file(const Photo& photo, const std::string& kind) {
+        const std::string& relative = kind == "thumbnail" ? photo.thumbnail_path
+                                      : kind == "preview" ? photo.preview_path
+                                                          : photo.original_path;
+        if (kind == "original") reply_.headers.emplace_back("Content-Disposition", content_disposition(photo.filename));
+        // A photo's files never change (a new version is a new photo): its content names them.
+        send_file(request_, reply_, std::filesystem::path(settings_.data_dir) / relative,
+                  fmt::format("\"{}-{}\"", photo.content_hash.substr(0, 32), kind),
+                  kind == "original" ? content_type_of(photo.original_path) : "image/jpeg");
+    }
+
+    // Server-sent events of the job from ?after= (or Last-Event-ID, or now) on.
+    void stream(const Job& job, const Target& t) {
+        auto resume = request_["Last-Event-ID"];
+        Id after = resume.empty() ? 0 : number_param(Target{{}, {{"after", std::string(resume)}}}, "after", 0, 0, INT64_MAX);
+        if (resume.empty()) after = t.param("after") ? number_param(t, "after", 0, 0, INT64_MAX) : catalog_.last_event(job.tenant_id);
+        reply_.content_type = "text/event-stream";
+        reply_.stream = EventStream{job.tenant_id, job.id, after};
+    }
+
+    void events(const Target& t) {
+        std::optional<Id> tenant_id;
+        if (caller_.tenant) tenant_id = caller_.tenant->id;
+        Page page = page_of(t);
+        auto rows = catalog_.events(tenant_id, page.after, page.limit);
+        std::map<Id, std::string> slugs;
+        respond(paged(rows, page, [&](const Event& e) {
+            if (!slugs.contains(e.tenant_id))
+                if (auto tenant = catalog_.tenant(e.tenant_id)) slugs[e.tenant_id] = tenant->slug;
+            return event_json(e, slugs[e.tenant_id]);
+        }));
+    }
+
+    ApiCatalog& catalog_;
+    const ApiSettings& settings_;
+    const Request& request_;
+    const Caller& caller_;
+    Reply& reply_;
+};
+
+}  // namespace
+
+json event_json(const Event& e, const std::string& tenant_slug) {
+    json data = json::parse(e.data, nullptr, false);
+    if (data.is_discarded()) data = json::object();
+    auto id_or_null = [](const std::optional<Id>& id) { return id ? json(*id) : json(nullptr); };
+    return {{"id", e.id},
+            {"type", e.type},
+            {"timestamp", rfc3339(e.occurred_ns)},
+            {"tenant", tenant_slug},
+            {"job_id", id_or_null(e.job_id)},
+            {"album_id", id_or_null(e.album_id)},
+            {"upload_id", id_or_null(e.upload_id)},
+            {"photo_id", id_or_null(e.photo_id)},
+            {"data", std::move(data)}};
+}
+
+void answer_v1(ApiCatalog& catalog, const ApiSettings& settings, const Request& request, const Target& target,
+               const Caller& caller, Reply& reply) {
+    Handler(catalog, settings, request, caller, reply).handle(target);
+}
+
+}  // namespace photodrop::api
