@@ -41,14 +41,16 @@ tcp::acceptor listen_at(asio::io_context& io, const tcp::endpoint& at) {
 // not hold escaped, and a signed link's grant left out (it opens a job page).
 std::string logged(std::string_view text) {
     std::string out;
-    if (auto at = text.find("grant="); at != std::string_view::npos) {
-        auto end = text.find('&', at);
-        return logged(std::string(text.substr(0, at + 6)) + "..." +
-                      std::string(end == std::string_view::npos ? "" : text.substr(end)));
-    }
-    for (unsigned char c : text) {
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') out += fmt::format("\\x{:02x}", c);
-        else out += static_cast<char>(c);
+    for (size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (text.substr(i).starts_with("grant=")) {
+            out += "grant=...";
+            while (i + 1 < text.size() && text[i + 1] != '&') ++i;
+        } else if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
     }
     return out;
 }

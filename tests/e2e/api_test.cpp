@@ -278,6 +278,16 @@ TEST_CASE("every route answers what the OpenAPI document says, over real uploads
     CHECK(types.count("upload.rejected") == 1);
     CHECK(types.count("album.created") == 1);
 
+    // The job's events as a stream: what happens from `after` on.
+    auto streamed = raw_exchange(s.port, fmt::format("GET /v1/jobs/job00003/stream?after={} HTTP/1.1\r\nHost: x\r\n"
+                                                     "Authorization: Bearer {}\r\n\r\n", before, a),
+                                 std::chrono::milliseconds(1500));
+    CHECK(streamed.starts_with("HTTP/1.1 200"));
+    CHECK(streamed.find("Content-Type: text/event-stream") != std::string::npos);
+    CHECK(streamed.find("event: job.status_changed\ndata: {") != std::string::npos);
+    s.exchanges.push_back({{"method", "GET"}, {"path", "/v1/jobs/{job}/stream"}, {"status", 200},
+                           {"content_type", "text/event-stream"}, {"body", ""}});
+
     // The answers against the document.
     TempDir dir;
     auto recorded = dir.path() / "exchanges.json";
