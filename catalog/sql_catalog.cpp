@@ -899,6 +899,8 @@ public:
                 "SELECT w.id, e.id, coalesce(e.job_id, 0), $1, $1 FROM webhooks w "
                 "JOIN events e ON e.tenant_id = w.tenant_id AND e.id > w.after_event AND e.id <= $2 "
                 "WHERE w.event_types = '' OR (',' || w.event_types || ',') LIKE ('%,' || e.type || ',%') "
+                // Ids in the events' order: a job's deliveries are attempted in the order of their ids.
+                "ORDER BY e.id, w.id "
                 "ON CONFLICT DO NOTHING",
                 now, last);
             c_->run("UPDATE webhooks SET after_event = $1 WHERE after_event < $1", last);
