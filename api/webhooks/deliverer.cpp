@@ -14,7 +14,7 @@
 
 #include <iostream>
 #include <map>
-#include <set>
+#include <vector>
 
 namespace photodrop::webhooks {
 
@@ -67,15 +67,26 @@ private:
             try {
                 auto& cat = catalog();
                 cat.enqueue_deliveries();
-                int room = settings_.concurrency - static_cast<int>(in_flight_.size());
+                // A few at a time, each batch skipping the webhooks with
+                // their share in flight, so that no endpoint takes every slot.
                 // A claim stamps the attempt: each one claimed is sent, or
                 // (a failure here) due again when its lease runs out.
-                if (room > 0)
-                    for (auto& a : cat.claim_deliveries(ns_of(settings_.lease), room)) {
+                int share = std::max(1, settings_.per_webhook);
+                for (;;) {
+                    int room = settings_.concurrency - static_cast<int>(in_flight_.size());
+                    if (room <= 0) break;
+                    std::vector<Id> busy;
+                    for (const auto& [webhook, count] : per_webhook_)
+                        if (count >= share) busy.push_back(webhook);
+                    auto claimed = cat.claim_deliveries(ns_of(settings_.lease), std::min(room, share), busy);
+                    for (auto& a : claimed) {
                         std::string slug = tenant_slug(a.webhook.tenant_id);
-                        in_flight_.insert(a.delivery.id);
+                        in_flight_[a.delivery.id] = a.webhook.id;
+                        ++per_webhook_[a.webhook.id];
                         asio::co_spawn(io_, attempt(std::move(a), std::move(slug)), asio::detached);
                     }
+                    if (static_cast<int>(claimed.size()) < std::min(room, share)) break;
+                }
             } catch (const std::exception& e) {
                 catalog_failed(e, "looking for deliveries (trying again in 1 s)");
                 failed = true;
@@ -104,6 +115,7 @@ private:
 
     void settle(const DeliveryAttempt& a, const std::string& tenant, const Message& message, const Outcome& outcome) {
         in_flight_.erase(a.delivery.id);
+        if (--per_webhook_[a.webhook.id] <= 0) per_webhook_.erase(a.webhook.id);
         std::string what;
         if (outcome.delivered())
             what = fmt::format("HTTP {}", *outcome.status);
@@ -140,7 +152,7 @@ private:
 
     // Stopping: what was on its way is due again at once, not a lease later.
     void abandon_in_flight() {
-        for (Id id : in_flight_) {
+        for (const auto& [id, webhook] : in_flight_) {
             try {
                 catalog().delivery_failed(id, std::nullopt, "stopped during the attempt", now_ns());
             } catch (const std::exception& e) {
@@ -148,6 +160,7 @@ private:
             }
         }
         in_flight_.clear();
+        per_webhook_.clear();
     }
 
     std::string location_;
@@ -155,7 +168,8 @@ private:
     std::mt19937_64 random_;
     std::unique_ptr<Catalog> catalog_;  // opened on first use, again after an engine's failure
     std::map<Id, std::string> slugs_;   // tenants' slugs by id: a slug does not change
-    std::set<Id> in_flight_;            // deliveries claimed and not settled
+    std::map<Id, Id> in_flight_;        // deliveries claimed and not settled: their webhooks
+    std::map<Id, int> per_webhook_;     // attempts in flight by webhook
     HttpClient client_;
     // Declared last: destroyed first, with the coroutines it holds, which use the members above.
     asio::io_context io_;

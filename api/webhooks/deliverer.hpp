@@ -8,7 +8,8 @@
 // webhook and job still pending, under a lease), and sends them concurrently,
 // each attempt bounded by its timeout. A slow or dead endpoint holds up only
 // its own webhook and job, never another webhook or tenant: the next event of
-// a job waits for its own predecessor alone. Another deliverer on another
+// a job waits for its own predecessor alone, and one webhook has at most
+// `per_webhook` of the `concurrency` slots. Another deliverer on another
 // host may share the catalog: a claim is one delivery's, for its lease.
 
 #include "api/webhooks/backoff.hpp"
@@ -35,6 +36,9 @@ struct DelivererSettings {
     std::chrono::milliseconds give_up{std::chrono::hours(24)};
     // Attempts in flight at most (photodrop.conf: webhook_concurrency).
     int concurrency = 32;
+    // Attempts in flight to one webhook at most (its jobs' deliveries go out
+    // side by side): an endpoint that hangs holds this many slots, not all.
+    int per_webhook = 4;
     Backoff backoff;
     // Where each attempt's line goes, and the deliverer's own troubles; default stderr.
     std::function<void(const std::string&)> log;

@@ -11,6 +11,7 @@
 #include "tests/support/tempdir.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -251,8 +252,9 @@ TEST_CASE("dead endpoints of one tenant do not delay a live endpoint of another"
                                       secret, {});
     auto hanging = f.cat->add_webhook(f.other.id, receiver.url("/hang"), secret, {});
     std::vector<Job> other_jobs;
-    for (int i = 1; i <= 5; ++i) {
-        auto j = f.cat->add_job(f.other.id, "job0000" + std::to_string(i), "", Layout::Albums, JobStatus::Planned);
+    // More of its jobs with events to send than there are slots.
+    for (int i = 1; i <= 12; ++i) {
+        auto j = f.cat->add_job(f.other.id, fmt::format("job{:05}", i), "", Layout::Albums, JobStatus::Planned);
         f.status_change(j.id);
         f.status_change(j.id);
         f.cat->add_album(j.id, "Class 1A");
@@ -262,9 +264,10 @@ TEST_CASE("dead endpoints of one tenant do not delay a live endpoint of another"
     auto settings = f.quick();
     settings.timeout = 2000ms;
     settings.concurrency = 8;
+    settings.per_webhook = 3;
     webhooks::Deliverer deliverer(f.location, settings);
     // The dead ones are being tried (and hang) ...
-    REQUIRE(wait_until([&] { return receiver.requests("/hang").size() >= 5; }, 10s));
+    REQUIRE(wait_until([&] { return receiver.requests("/hang").size() >= 3; }, 10s));
     // ... while the live one gets each of its events within a second or two.
     for (int i = 0; i < 3; ++i) {
         Id event = f.status_change(i % 2 ? f.job.id : f.job2.id);

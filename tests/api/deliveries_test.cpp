@@ -181,3 +181,19 @@ TEST_CASE("removing a webhook drops what was still to be sent to it") {
     CHECK(f.claim().empty());
     CHECK_THROWS_AS(f.cat->remove_webhook(hook.id), CatalogError);
 }
+
+TEST_CASE("a claim can pass over the webhooks that are busy") {
+    Fixture f;
+    auto a = f.cat->add_webhook(f.tenant.id, "https://a.example/hook", f.secret, {});
+    auto b = f.cat->add_webhook(f.tenant.id, "https://b.example/hook", f.secret, {});
+    Id event = f.status_change(f.job.id);
+    f.cat->enqueue_deliveries();
+    auto claimed = f.cat->claim_deliveries(minute_ns, 10, {a.id});
+    REQUIRE(claimed.size() == 1);
+    CHECK(claimed[0].webhook.id == b.id);
+    CHECK(f.cat->claim_deliveries(minute_ns, 10, {a.id, b.id}).empty());
+    auto rest = f.cat->claim_deliveries(minute_ns, 10, {b.id});
+    REQUIRE(rest.size() == 1);
+    CHECK(rest[0].webhook.id == a.id);
+    CHECK(rest[0].event.id == event);
+}
