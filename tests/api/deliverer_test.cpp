@@ -9,6 +9,7 @@
 #include "tests/support/catalog_location.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/tempdir.hpp"
+#include "tests/api/receiver.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -27,66 +28,9 @@ using json = nlohmann::json;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Polls `done` until it holds or `limit` passes; returns whether it held.
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    auto until = Clock::now() + limit;
-    while (Clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return done();
-}
-
-// receiver.py, started for one test and killed (by its PID) at its end.
-class Receiver {
-public:
-    explicit Receiver(const std::filesystem::path& dir, const std::vector<std::string>& tls = {})
-        : log_(dir / "requests.jsonl"), config_(dir / "receiver.json") {
-        configure(json::object());
-        auto port_file = dir / "port";
-        std::vector<std::string> argv{"python3",        PHOTODROP_RECEIVER,  "--port-file", port_file.string(),
-                                      "--log",          log_.string(),       "--config",    config_.string(),
-                                      "--lifetime",     "120"};
-        argv.insert(argv.end(), tls.begin(), tls.end());
-        process_ = test::Process(argv, (dir / "receiver.out").string());
-        bool up = wait_until([&] { return std::filesystem::exists(port_file); }, 10s);
-        if (!up) throw std::runtime_error("receiver.py did not start: " + process_.log());
-        std::ifstream(port_file) >> port_;
-    }
-
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-    int port() const { return port_; }
-
-    // What receiver.py does, by path (see its header).
-    void configure(const json& config) {
-        auto temporary = config_.string() + ".tmp";
-        std::ofstream(temporary) << config.dump();
-        std::filesystem::rename(temporary, config_);
-    }
-
-    // Every request so far, in the order they came.
-    std::vector<json> requests() const {
-        std::vector<json> out;
-        std::ifstream in(log_);
-        std::string line;
-        while (std::getline(in, line))
-            if (!line.empty()) out.push_back(json::parse(line));
-        return out;
-    }
-    std::vector<json> requests(const std::string& path) const {
-        std::vector<json> out;
-        for (auto& r : requests())
-            if (r["path"] == path) out.push_back(r);
-        return out;
-    }
-
-private:
-    std::filesystem::path log_, config_;
-    test::Process process_;
-    int port_ = 0;
-};
+using test::Clock;
+using test::Receiver;
+using test::wait_until;
 
 // The deliverer's lines, kept for the checks.
 struct Lines {
