@@ -282,3 +282,45 @@ TEST_CASE("the client reports what went wrong, never waits past its timeout") {
     CHECK(ok.delivered());
     CHECK(ok.status == 200);
 }
+
+TEST_CASE("stopping gives back what was on its way: due again at once, not a lease later") {
+    Fixture f;
+    Receiver receiver(f.dir.path());
+    auto secret = webhooks::new_secret();
+    receiver.configure({{"/hang", {{"secret", secret}, {"hang", 1}, {"hang_seconds", 30}}}});
+    f.cat->add_webhook(f.tenant.id, receiver.url("/hang"), secret, {});
+    f.status_change(f.job.id);
+    {
+        auto settings = f.quick();
+        settings.timeout = 20'000ms;
+        webhooks::Deliverer deliverer(f.location, settings);
+        REQUIRE(wait_until([&] { return receiver.requests("/hang").size() == 1; }, 10s));
+        auto started = Clock::now();
+        deliverer.stop();
+        CHECK(Clock::now() - started < 2s);
+    }
+    auto d = f.deliveries(f.tenant);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].state == DeliveryState::Pending);
+    CHECK(d[0].last_error == "stopped during the attempt");
+    CHECK(d[0].next_attempt_ns <= now_ns());
+
+    // The next deliverer sends it again, with the same webhook-id.
+    webhooks::Deliverer again(f.location, f.quick());
+    REQUIRE(wait_until([&] { return f.deliveries(f.tenant, DeliveryState::Delivered).size() == 1; }, 10s));
+    auto requests = receiver.requests("/hang");
+    REQUIRE(requests.size() == 2);
+    CHECK(requests[0]["headers"]["webhook-id"] == requests[1]["headers"]["webhook-id"]);
+}
+
+TEST_CASE("a catalog that cannot be opened is logged and tried again, and the deliverer still stops") {
+    test::TempDir dir;
+    Lines lines;
+    webhooks::DelivererSettings settings;
+    settings.log = lines.sink();
+    webhooks::Deliverer deliverer((dir.path() / "no such directory" / "catalog.db").string(), settings);
+    CHECK(wait_until([&] { return lines.any("looking for deliveries"); }, 5s));
+    auto started = Clock::now();
+    deliverer.stop();
+    CHECK(Clock::now() - started < 2s);
+}
