@@ -7,9 +7,9 @@
 namespace photodrop::webhooks {
 
 struct Backoff {
-    std::chrono::milliseconds first{1000};   // after the first failed attempt
+    std::chrono::milliseconds first{1000};     // after the first failed attempt
     std::chrono::milliseconds most{3600'000};  // never longer than this
-    double jitter = 0.2;                     // ± this fraction, so that retries of many do not come in step
+    double jitter = 0.2;                       // ± this fraction, so that retries of many do not come in step
 };
 
 // The wait after attempt number `attempts` (1 for the first) failed: `first`

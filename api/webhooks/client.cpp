@@ -75,8 +75,8 @@ asio::awaitable<Outcome> HttpClient::post(Url url, Headers headers, std::string 
         if (url.tls) {
             beast::ssl_stream<beast::tcp_stream> stream(executor, tls_);
             if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()))
-                throw beast::system_error(beast::error_code(static_cast<int>(::ERR_get_error()),
-                                                            asio::error::get_ssl_category()));
+                throw beast::system_error(
+                    beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()));
             stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
             beast::get_lowest_layer(stream).expires_at(deadline);
             co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);

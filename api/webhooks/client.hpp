@@ -34,8 +34,7 @@ public:
     // POSTs `body` with `headers` to `url`, within `timeout` in all. Runs on
     // the caller's executor; an instance serves any number of posts at once
     // from the thread that runs that executor.
-    boost::asio::awaitable<Outcome> post(Url url, Headers headers, std::string body,
-                                         std::chrono::milliseconds timeout);
+    boost::asio::awaitable<Outcome> post(Url url, Headers headers, std::string body, std::chrono::milliseconds timeout);
 
     // The same, on an io_context of its own, waiting for the outcome.
     Outcome post_now(const Url& url, const Headers& headers, const std::string& body,

@@ -25,7 +25,9 @@ namespace {
 
 int64_t ns_of(std::chrono::milliseconds d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); }
 
-std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:.1f} s", static_cast<double>(d.count()) / 1000); }
+std::string seconds_text(std::chrono::milliseconds d) {
+    return fmt::format("{:.1f} s", static_cast<double>(d.count()) / 1000);
+}
 
 // One run of the deliverer: everything here belongs to its thread.
 class Run {

@@ -77,9 +77,10 @@ bool is_loopback_host(std::string_view host) {
 Url check_endpoint_url(std::string_view text) {
     Url url = parse_url(text);
     if (!url.tls && !is_loopback_host(url.host))
-        throw UrlError(fmt::format("invalid URL '{}': plain http is allowed only to this machine (127.0.0.1, ::1, "
-                                   "localhost); use https",
-                                   text));
+        throw UrlError(
+            fmt::format("invalid URL '{}': plain http is allowed only to this machine (127.0.0.1, ::1, "
+                        "localhost); use https",
+                        text));
     return url;
 }
 

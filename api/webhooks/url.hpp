@@ -15,10 +15,10 @@ public:
 };
 
 struct Url {
-    bool tls = false;       // https
-    std::string host;       // without the brackets of an IPv6 literal
-    std::string port;       // "80" and "443" when the URL gives none
-    std::string target;     // path and query, "/" at least
+    bool tls = false;    // https
+    std::string host;    // without the brackets of an IPv6 literal
+    std::string port;    // "80" and "443" when the URL gives none
+    std::string target;  // path and query, "/" at least
     // The Host header: the host (bracketed if IPv6), and the port unless the scheme's default.
     std::string host_header() const;
 };

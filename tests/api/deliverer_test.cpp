@@ -189,11 +189,11 @@ TEST_CASE("dead endpoints of one tenant do not delay a live endpoint of another"
     Fixture f;
     Receiver receiver(f.dir.path());
     auto secret = webhooks::new_secret();
-    receiver.configure({{"/hang", {{"secret", secret}, {"hang", 1000}, {"hang_seconds", 30}}},
-                        {"/live", {{"secret", secret}}}});
+    receiver.configure(
+        {{"/hang", {{"secret", secret}, {"hang", 1000}, {"hang_seconds", 30}}}, {"/live", {{"secret", secret}}}});
     // The other tenant's endpoints: one nobody listens on, one that never answers.
-    auto refused = f.cat->add_webhook(f.other.id, "http://127.0.0.1:" + std::to_string(test::free_port()) + "/",
-                                      secret, {});
+    auto refused =
+        f.cat->add_webhook(f.other.id, "http://127.0.0.1:" + std::to_string(test::free_port()) + "/", secret, {});
     auto hanging = f.cat->add_webhook(f.other.id, receiver.url("/hang"), secret, {});
     std::vector<Job> other_jobs;
     // More of its jobs with events to send than there are slots.

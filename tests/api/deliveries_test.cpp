@@ -62,7 +62,8 @@ TEST_CASE("deliveries are made for the webhooks of the event's tenant that take 
     std::map<Id, std::vector<Id>> by_webhook;
     for (const auto& d : f.cat->deliveries(f.tenant.id, std::nullopt, Page{}))
         by_webhook[d.webhook_id].push_back(d.event_id);
-    for (const auto& d : f.cat->deliveries(f.other.id, std::nullopt, Page{})) by_webhook[d.webhook_id].push_back(d.event_id);
+    for (const auto& d : f.cat->deliveries(f.other.id, std::nullopt, Page{}))
+        by_webhook[d.webhook_id].push_back(d.event_id);
     CHECK(by_webhook[albums_only.id] == std::vector<Id>{album});
     CHECK(by_webhook[every.id] == std::vector<Id>{status, album});  // newest first
     CHECK(by_webhook[others.id] == std::vector<Id>{other_status});

@@ -42,9 +42,9 @@ public:
         : log_(dir / "requests.jsonl"), config_(dir / "receiver.json") {
         configure(json::object());
         auto port_file = dir / "port";
-        std::vector<std::string> argv{"python3",        PHOTODROP_RECEIVER,  "--port-file", port_file.string(),
-                                      "--log",          log_.string(),       "--config",    config_.string(),
-                                      "--lifetime",     "120"};
+        std::vector<std::string> argv{"python3",  PHOTODROP_RECEIVER, "--port-file", port_file.string(),
+                                      "--log",    log_.string(),      "--config",    config_.string(),
+                                      "--lifetime", "120"};
         argv.insert(argv.end(), tls.begin(), tls.end());
         process_ = test::Process(argv, (dir / "receiver.out").string());
         bool up = wait_until([&] { return std::filesystem::exists(port_file); }, std::chrono::seconds(10));

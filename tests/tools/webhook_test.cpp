@@ -77,9 +77,9 @@ TEST_CASE("webhook test sends one signed POST now and says what the endpoint ans
     CHECK(refused_json.json()["status"] == 500);
     CHECK(refused_json.json()["delivered"] == false);
 
-    REQUIRE(ctl.run({"webhook", "add", "--tenant", "demo",
-                     "http://127.0.0.1:" + std::to_string(test::free_port()) + "/"})
-                .status == 0);
+    REQUIRE(
+        ctl.run({"webhook", "add", "--tenant", "demo", "http://127.0.0.1:" + std::to_string(test::free_port()) + "/"})
+            .status == 0);
     auto nobody = ctl.run({"webhook", "test", "3", "--timeout", "2"});
     CHECK(nobody.status == 1);
     CHECK(nobody.err.find("refused") != std::string::npos);

@@ -63,7 +63,8 @@ std::string last_outcome(const Delivery& d) {
 }  // namespace
 
 void add_webhook_commands(CLI::App& app, Context& ctx) {
-    auto* webhook = app.add_subcommand("webhook", "Add, list, remove and test tenants' webhook endpoints; list their deliveries");
+    auto* webhook =
+        app.add_subcommand("webhook", "Add, list, remove and test tenants' webhook endpoints; list their deliveries");
     webhook->require_subcommand(1);
 
     struct AddOptions {
@@ -87,10 +88,11 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
             out["secret"] = w.secret;
             ctx.print_json(out);
         } else {
-            ctx.io.out << fmt::format("webhook {} added to tenant {}: {} (events: {})\n", w.id, tenant.slug, w.url,
-                                      events_text(w.event_types))
-                       << fmt::format("secret: {}\n", w.secret)
-                       << "the secret is shown only now: give it to the receiver, which checks the signatures with it\n";
+            ctx.io.out
+                << fmt::format("webhook {} added to tenant {}: {} (events: {})\n", w.id, tenant.slug, w.url,
+                               events_text(w.event_types))
+                << fmt::format("secret: {}\n", w.secret)
+                << "the secret is shown only now: give it to the receiver, which checks the signatures with it\n";
         }
         return exit_ok;
     });
@@ -100,7 +102,8 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
     };
     auto list_opts = std::make_shared<ListOptions>();
     auto* list = webhook->add_subcommand("list", "List endpoints (of one tenant, or of all)");
-    list->add_option("--tenant,-t", list_opts->tenant, "Only this tenant's (default: every tenant's)")->type_name("SLUG");
+    list->add_option("--tenant,-t", list_opts->tenant, "Only this tenant's (default: every tenant's)")
+        ->type_name("SLUG");
     ctx.on(list, [&ctx, o = list_opts] {
         auto& cat = ctx.catalog();
         std::optional<Id> tenant_id;
@@ -121,7 +124,8 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
         }
         Table table({"ID", "TENANT", "EVENTS", "CREATED", "URL"});
         for (const auto& w : hooks)
-            table.add({std::to_string(w.id), slugs[w.tenant_id], events_text(w.event_types), utc_time(w.created_ns), w.url});
+            table.add(
+                {std::to_string(w.id), slugs[w.tenant_id], events_text(w.event_types), utc_time(w.created_ns), w.url});
         table.print(ctx.io.out);
         return exit_ok;
     });
@@ -145,7 +149,8 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
         double timeout = 10;
     };
     auto test_opts = std::make_shared<TestOptions>();
-    auto* test = webhook->add_subcommand("test", "Send one signed POST of type webhook.test now; print what the endpoint answered");
+    auto* test = webhook->add_subcommand(
+        "test", "Send one signed POST of type webhook.test now; print what the endpoint answered");
     test->add_option("id", test_opts->id, "The webhook's id (webhook list)")->required();
     test->add_option("--timeout", test_opts->timeout, "Seconds to wait for the answer")
         ->capture_default_str()
@@ -169,8 +174,8 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
             return outcome.delivered() ? exit_ok : exit_failure;
         }
         if (!outcome.delivered())
-            throw std::runtime_error(fmt::format("webhook {} ({}): {} after {} ms", w.id, w.url, outcome.error,
-                                                 outcome.took.count()));
+            throw std::runtime_error(
+                fmt::format("webhook {} ({}): {} after {} ms", w.id, w.url, outcome.error, outcome.took.count()));
         ctx.io.out << fmt::format("webhook {} ({}): HTTP {} in {} ms\n", w.id, w.url, *outcome.status,
                                   outcome.took.count());
         return exit_ok;
@@ -185,7 +190,9 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
     auto* deliveries = webhook->add_subcommand("deliveries", "List a tenant's deliveries, newest first");
     add_tenant_option(deliveries, del_opts->tenant);
     deliveries->add_flag("--failed", del_opts->failed, "Only those given up");
-    deliveries->add_option("--limit,-n", del_opts->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 100000));
+    deliveries->add_option("--limit,-n", del_opts->limit, "At most this many")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
     ctx.on(deliveries, [&ctx, o = del_opts] {
         auto& cat = ctx.catalog();
         auto tenant = ctx.tenant(o->tenant);
@@ -211,20 +218,20 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
                 auto optional_time = [](const std::optional<int64_t>& ns) {
                     return ns ? nlohmann::json(utc_time(*ns)) : nlohmann::json(nullptr);
                 };
-                out.push_back({{"id", d.id},
-                               {"webhook_id", d.webhook_id},
-                               {"event_id", d.event_id},
-                               {"type", types[d.event_id]},
-                               {"job", d.job_id ? nlohmann::json(job_name(d.job_id)) : nlohmann::json(nullptr)},
-                               {"state", to_string(d.state)},
-                               {"attempts", d.attempts},
-                               {"last_status", d.last_status ? nlohmann::json(*d.last_status) : nlohmann::json(nullptr)},
-                               {"last_error", d.last_error},
-                               {"created", utc_time(d.created_ns)},
-                               {"next_attempt", d.state == DeliveryState::Pending
-                                                    ? optional_time(d.next_attempt_ns)
-                                                    : nlohmann::json(nullptr)},
-                               {"done", optional_time(d.done_ns)}});
+                out.push_back(
+                    {{"id", d.id},
+                     {"webhook_id", d.webhook_id},
+                     {"event_id", d.event_id},
+                     {"type", types[d.event_id]},
+                     {"job", d.job_id ? nlohmann::json(job_name(d.job_id)) : nlohmann::json(nullptr)},
+                     {"state", to_string(d.state)},
+                     {"attempts", d.attempts},
+                     {"last_status", d.last_status ? nlohmann::json(*d.last_status) : nlohmann::json(nullptr)},
+                     {"last_error", d.last_error},
+                     {"created", utc_time(d.created_ns)},
+                     {"next_attempt",
+                      d.state == DeliveryState::Pending ? optional_time(d.next_attempt_ns) : nlohmann::json(nullptr)},
+                     {"done", optional_time(d.done_ns)}});
             }
             ctx.print_json(out);
             return exit_ok;
@@ -235,12 +242,12 @@ void add_webhook_commands(CLI::App& app, Context& ctx) {
         }
         Table table({"ID", "WEBHOOK", "EVENT", "TYPE", "JOB", "STATE", "ATTEMPTS", "CREATED", "NEXT/DONE", "LAST"});
         for (const auto& d : rows) {
-            std::string when = d.done_ns ? utc_time(*d.done_ns)
+            std::string when = d.done_ns                           ? utc_time(*d.done_ns)
                                : d.state == DeliveryState::Pending ? utc_time(d.next_attempt_ns)
                                                                    : "-";
-            table.add({std::to_string(d.id), std::to_string(d.webhook_id), std::to_string(d.event_id), types[d.event_id],
-                       d.job_id ? job_name(d.job_id) : "-", std::string(to_string(d.state)), std::to_string(d.attempts),
-                       utc_time(d.created_ns), when, last_outcome(d)});
+            table.add({std::to_string(d.id), std::to_string(d.webhook_id), std::to_string(d.event_id),
+                       types[d.event_id], d.job_id ? job_name(d.job_id) : "-", std::string(to_string(d.state)),
+                       std::to_string(d.attempts), utc_time(d.created_ns), when, last_outcome(d)});
         }
         table.print(ctx.io.out);
         return exit_ok;
