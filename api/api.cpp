@@ -4,10 +4,12 @@
 #include "api/openapi.hpp"
 #include "api/pages.hpp"
 #include "api/v1.hpp"
+#include "api/webhooks/message.hpp"
 #include "catalog/sql.hpp"
 
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace photodrop::api {
 
@@ -90,7 +92,7 @@ std::string Api::stream_lines(const EventStream& stream, Id& after) {
             after = e.id;
             if (e.job_id != stream.job_id) continue;
             lines += fmt::format("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.type,
-                                 event_json(e, tenant ? tenant->slug : "").dump());
+                                 webhooks::event_json(e, tenant ? tenant->slug : "").dump(-1, ' ', false, json::error_handler_t::replace));
         }
         return lines;
     } catch (const sql::Error&) {

@@ -23,7 +23,6 @@
 #include "api/file_slice_body.hpp"
 
 #include <boost/beast/http/string_body.hpp>
-#include <nlohmann/json.hpp>
 
 #include <mutex>
 #include <optional>
@@ -55,10 +54,6 @@ struct Reply {
 struct ApiSettings {
     std::string data_dir;  // the tenants' files: DATA/<tenant>/...
 };
-
-// An event as the API and the webhooks give it: id, type, timestamp, tenant,
-// the ids it concerns, and its data.
-nlohmann::json event_json(const Event& event, const std::string& tenant_slug);
 
 class Api {
 public:

@@ -2,6 +2,7 @@
 
 #include "api/request.hpp"
 #include "api/token.hpp"
+#include "api/webhooks/signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -30,7 +31,7 @@ std::string unbase64url(std::string_view text) {
 
 std::string sign_grant(const JobGrant& grant, std::string_view key) {
     std::string body = grant.tenant + '\n' + grant.job + '\n' + std::to_string(grant.expires_s);
-    return base64url(body) + "." + base64url(hmac_sha256(key, body));
+    return base64url(body) + "." + base64url(webhooks::hmac_sha256(key, body));
 }
 
 std::optional<JobGrant> check_grant(std::string_view text, std::string_view key, int64_t now_s) {
@@ -38,7 +39,7 @@ std::optional<JobGrant> check_grant(std::string_view text, std::string_view key,
     if (dot == std::string_view::npos) return std::nullopt;
     std::string body = unbase64url(text.substr(0, dot));
     std::string signature = unbase64url(text.substr(dot + 1));
-    std::string expected = hmac_sha256(key, body);
+    std::string expected = webhooks::hmac_sha256(key, body);
     if (body.empty() || signature.size() != expected.size() ||
         CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0)
         return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include "api/api.hpp"
 #include "api/server.hpp"
+#include "api/webhooks/deliverer.hpp"
 #include "catalog/config.hpp"
 #include "ingest/listen_address.hpp"
 
@@ -10,7 +11,9 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -45,6 +48,10 @@ int main(int argc, char** argv) {
     app.add_option("--threads", config.api_threads, "Requests answered at once")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
+    app.add_option("--webhook-concurrency", config.webhook_concurrency,
+                   "Webhook deliveries attempted at once (0: this host delivers none)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1024));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -53,6 +60,11 @@ int main(int argc, char** argv) {
     }
     if (config.api_threads < 1 || config.api_threads > 256)
         return error(exit_usage, fmt::format("api_threads must be from 1 to 256, not {}", config.api_threads));
+    if (config.webhook_concurrency < 0 || config.webhook_concurrency > 1024)
+        return error(exit_usage,
+                     fmt::format("webhook_concurrency must be from 0 to 1024, not {}", config.webhook_concurrency));
+    if (config.webhook_timeout.count() < 1)
+        return error(exit_usage, "webhook_timeout must be at least 1s");
 
     boost::asio::ip::tcp::endpoint listen;
     try {
@@ -67,6 +79,15 @@ int main(int argc, char** argv) {
         photodrop::api::CatalogPool catalogs(config.catalog);
         catalogs.borrow();  // the catalog opens (and is migrated) before the first request
         photodrop::api::Api api(catalogs, photodrop::api::ApiSettings{config.data});
+        std::optional<photodrop::webhooks::Deliverer> deliverer;
+        if (config.webhook_concurrency > 0) {
+            photodrop::webhooks::DelivererSettings hooks;
+            hooks.timeout = config.webhook_timeout;
+            hooks.lease = std::max(hooks.lease, 6 * hooks.timeout);
+            hooks.concurrency = config.webhook_concurrency;
+            hooks.per_webhook = std::max(1, std::min(hooks.per_webhook, config.webhook_concurrency / 2));
+            deliverer.emplace(config.catalog, hooks);
+        }
         boost::asio::io_context io(config.api_threads);
         photodrop::api::Server server(io, listen, api);
         auto at = server.local_endpoint();
@@ -80,6 +101,7 @@ int main(int argc, char** argv) {
         for (int i = 1; i < config.api_threads; ++i) threads.emplace_back([&] { io.run(); });
         io.run();
         for (auto& t : threads) t.join();
+        if (deliverer) deliverer->stop();
     } catch (const std::exception& e) {
         return error(exit_failure, e.what());
     }

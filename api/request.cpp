@@ -1,12 +1,10 @@
 #include "api/request.hpp"
 
 #include <boost/beast/http.hpp>
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <cctype>
 #include <charconv>
-#include <ctime>
 
 namespace photodrop::api {
 
@@ -105,11 +103,6 @@ std::optional<std::string> cookie(const Request& request, std::string_view name)
         }
     }
     return std::nullopt;
-}
-
-std::string rfc3339(int64_t ns) {
-    std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(seconds), (ns / 1'000'000) % 1000);
 }
 
 std::string html_escaped(std::string_view text) {

@@ -46,9 +46,6 @@ Page page_of(const Target& t);
 // The value of cookie `name`, if the request has it.
 std::optional<std::string> cookie(const Request& request, std::string_view name);
 
-// RFC 3339 in UTC, milliseconds: "2026-05-04T10:11:12.345Z".
-std::string rfc3339(int64_t ns);
-
 // `text` for an HTML page: & < > " ' escaped.
 std::string html_escaped(std::string_view text);
 

@@ -1,10 +1,5 @@
 #include "api/server.hpp"
 
-// GCC 12 takes Boost 1.74's coroutine frames, allocated by their own
-// operator new and freed by their own operator delete, for a mismatch when
-// a coroutine is large (a GCC false positive).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>

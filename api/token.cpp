@@ -38,13 +38,4 @@ std::string token_hash(std::string_view token) {
     return hex;
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-    size_t length = 0;
-    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                   reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), out.size(), &length))
-        throw std::runtime_error("OpenSSL's HMAC-SHA256 failed");
-    return std::string(reinterpret_cast<const char*>(out.data()), length);
-}
-
 }  // namespace photodrop::api

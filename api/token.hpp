@@ -20,7 +20,4 @@ std::string new_token();
 // The SHA-256 of `token`, in hex: what the catalog stores and looks up.
 std::string token_hash(std::string_view token);
 
-// HMAC-SHA256 of `data` under `key`, raw bytes.
-std::string hmac_sha256(std::string_view key, std::string_view data);
-
 }  // namespace photodrop::api

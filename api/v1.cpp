@@ -1,6 +1,7 @@
 #include "api/v1.hpp"
 
 #include "api/files.hpp"
+#include "api/webhooks/message.hpp"
 #include "catalog/text.hpp"
 
 #include <boost/beast/http.hpp>
@@ -180,7 +181,7 @@ private:
             items.push_back({{"id", a.id},
                              {"name", text::shown(a.name)},
                              {"sections", std::move(sections)},
-                             {"created_at", rfc3339(a.created_ns)}});
+                             {"created_at", webhooks::rfc3339(a.created_ns)}});
         }
         respond(json{{"items", std::move(items)}, {"next", nullptr}});
     }
@@ -208,8 +209,8 @@ private:
                    {"state", to_string(u.state)},
                    {"reason", text::shown(u.reason)},
                    {"uid", u.uid},
-                   {"created_at", rfc3339(u.created_ns)},
-                   {"updated_at", rfc3339(u.updated_ns)}};
+                   {"created_at", webhooks::rfc3339(u.created_ns)},
+                   {"updated_at", webhooks::rfc3339(u.updated_ns)}};
             j["user"] = u.user_id && users.contains(*u.user_id) ? json(users[*u.user_id]) : json(nullptr);
             j["photo_id"] = u.photo_id && !u.duplicate ? json(*u.photo_id) : json(nullptr);
             j["duplicate_of"] = u.photo_id && u.duplicate ? json(*u.photo_id) : json(nullptr);
@@ -243,7 +244,7 @@ private:
                 {"content_hash", p.content_hash},
                 {"subject", nullptr},
                 {"note", text::shown(p.note)},
-                {"created_at", rfc3339(p.created_ns)},
+                {"created_at", webhooks::rfc3339(p.created_ns)},
                 {"files", {{"thumbnail", base + "/thumbnail"}, {"preview", base + "/preview"}, {"original", base + "/original"}}}};
     }
 
@@ -307,7 +308,7 @@ private:
         respond(paged(rows, page, [&](const Event& e) {
             if (!slugs.contains(e.tenant_id))
                 if (auto tenant = catalog_.tenant(e.tenant_id)) slugs[e.tenant_id] = tenant->slug;
-            return event_json(e, slugs[e.tenant_id]);
+            return webhooks::event_json(e, slugs[e.tenant_id]);
         }));
     }
 
@@ -319,21 +320,6 @@ private:
 };
 
 }  // namespace
-
-json event_json(const Event& e, const std::string& tenant_slug) {
-    json data = json::parse(e.data, nullptr, false);
-    if (data.is_discarded()) data = json::object();
-    auto id_or_null = [](const std::optional<Id>& id) { return id ? json(*id) : json(nullptr); };
-    return {{"id", e.id},
-            {"type", e.type},
-            {"timestamp", rfc3339(e.occurred_ns)},
-            {"tenant", tenant_slug},
-            {"job_id", id_or_null(e.job_id)},
-            {"album_id", id_or_null(e.album_id)},
-            {"upload_id", id_or_null(e.upload_id)},
-            {"photo_id", id_or_null(e.photo_id)},
-            {"data", std::move(data)}};
-}
 
 void answer_v1(ApiCatalog& catalog, const ApiSettings& settings, const Request& request, const Target& target,
                const Caller& caller, Reply& reply) {

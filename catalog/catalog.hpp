@@ -277,8 +277,11 @@ public:
     virtual int enqueue_deliveries() = 0;
     // Claims for `lease_ns` the deliveries due now that are first of their
     // webhook and job (none of that webhook and job is pending before them),
-    // at most `limit`, oldest first. A claim not settled in time is due again.
-    virtual std::vector<DeliveryAttempt> claim_deliveries(int64_t lease_ns, int limit) = 0;
+    // at most `limit`, oldest first, none of the webhooks in `busy` (those the
+    // caller has enough attempts in flight to: a slow endpoint must not take
+    // every slot). A claim not settled in time is due again.
+    virtual std::vector<DeliveryAttempt> claim_deliveries(int64_t lease_ns, int limit,
+                                                          const std::vector<Id>& busy = {}) = 0;
     // The endpoint took it (a 2xx).
     virtual void delivery_done(Id delivery_id, int status) = 0;
     // An attempt failed: tried again at `retry_at_ns`, or given up (failed) if none.

@@ -68,6 +68,9 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "ingest_workers") c.ingest_workers = number<int>(value, where);
     else if (key == "api_listen") c.api_listen = value;
     else if (key == "api_threads") c.api_threads = number<int>(value, where);
+    else if (key == "webhook_timeout") c.webhook_timeout = parse_duration(value, where);
+    else if (key == "webhook_concurrency") c.webhook_concurrency = number<int>(value, where);
+    else if (key == "album_idle") c.album_idle = parse_duration(value, where);
     else if (key == "pixel_limit") c.pixel_limit = number<int64_t>(value, where);
     else if (key == "decode_memory") c.decode_memory = parse_size(value, where);
     else if (key == "thumbnail_size") c.thumbnail_size = number<int>(value, where);
@@ -87,7 +90,8 @@ constexpr const char* keys[] = {"catalog",       "data",         "mounts",      
                                 "ingest_listen", "ingest_workers", "pixel_limit",    "thumbnail_size",
                                 "preview_size",  "image_extensions", "temporary_suffixes", "max_upload_size",
                                 "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry",
-                                "decode_memory", "api_listen", "api_threads"};
+                                "decode_memory", "api_listen", "api_threads", "webhook_timeout", "webhook_concurrency",
+                                "album_idle"};
 
 }  // namespace
 

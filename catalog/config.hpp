@@ -20,6 +20,9 @@ struct Config {
     int ingest_workers = 2;                                 // key: ingest_workers
     std::string api_listen = "127.0.0.1:8480";              // key: api_listen — photodrop-api (a reverse proxy in front for TLS)
     int api_threads = 4;                                    // key: api_threads — requests answered at once
+    std::chrono::seconds webhook_timeout{10};               // key: webhook_timeout — one delivery attempt, at most
+    int webhook_concurrency = 32;                           // key: webhook_concurrency — attempts at once; 0: this host delivers none
+    std::chrono::seconds album_idle{600};                   // key: album_idle — no upload into an album this long after one: album.idle
     int64_t pixel_limit = 100'000'000;                      // key: pixel_limit
     int64_t decode_memory = int64_t{640} << 20;             // key: decode_memory — whole-image decodes at once, together
     int thumbnail_size = 400;                               // key: thumbnail_size — long edge, px

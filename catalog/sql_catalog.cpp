@@ -4,6 +4,7 @@
 #include "catalog/text.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -924,6 +925,8 @@ public:
                 "SELECT w.id, e.id, coalesce(e.job_id, 0), $1, $1 FROM webhooks w "
                 "JOIN events e ON e.tenant_id = w.tenant_id AND e.id > w.after_event AND e.id <= $2 "
                 "WHERE w.event_types = '' OR (',' || w.event_types || ',') LIKE ('%,' || e.type || ',%') "
+                // Ids in the events' order: a job's deliveries are attempted in the order of their ids.
+                "ORDER BY e.id, w.id "
                 "ON CONFLICT DO NOTHING",
                 now, last);
             c_->run("UPDATE webhooks SET after_event = $1 WHERE after_event < $1", last);
@@ -931,16 +934,19 @@ public:
         });
     }
 
-    std::vector<DeliveryAttempt> claim_deliveries(int64_t lease_ns, int limit) override {
+    std::vector<DeliveryAttempt> claim_deliveries(int64_t lease_ns, int limit, const std::vector<Id>& busy) override {
+        // Ids, numbers only: written into the statement as they are.
+        std::string not_busy = busy.empty() ? "" : fmt::format("AND d.webhook_id NOT IN ({}) ", fmt::join(busy, ","));
         return transaction(Durability::Deferred, [&] {
             int64_t now = now_ns();
             auto due = all<Delivery>(
                 c_->run(fmt::format("SELECT {} FROM webhook_deliveries d WHERE d.state = 'pending' "
-                                    "AND d.next_attempt_ns <= $1 AND d.lease_until_ns <= $1 "
+                                    "AND d.next_attempt_ns <= $1 AND d.lease_until_ns <= $1 {}"
                                     "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.webhook_id = d.webhook_id "
                                     "  AND p.job_id = d.job_id AND p.state = 'pending' AND p.id < d.id) "
                                     "ORDER BY d.id LIMIT $2{}",
-                                    delivery_columns, c_->engine() == sql::Engine::Postgres ? " FOR UPDATE SKIP LOCKED" : ""),
+                                    delivery_columns, not_busy,
+                                    c_->engine() == sql::Engine::Postgres ? " FOR UPDATE SKIP LOCKED" : ""),
                         now, int64_t{limit}),
                 read_delivery);
             std::vector<DeliveryAttempt> out;

@@ -24,7 +24,7 @@ std::string command_path(const CLI::App& app) {
     }
 }
 
-const char* overview = R"(photodropctl: manage photodrop's tenants, jobs, SFTP users, uploads, photos, events, API tokens, ingest queue and disk usage.
+const char* overview = R"(photodropctl: manage photodrop's tenants, jobs, SFTP users, uploads, photos, events, API tokens, webhooks, ingest queue and disk usage.
 
 Settings come from /etc/photodrop/photodrop.conf (or $PHOTODROP_CONFIG), then
 PHOTODROP_<KEY> variables (PHOTODROP_CATALOG, PHOTODROP_DATA, ...), then these flags.
@@ -72,6 +72,7 @@ int run_photodropctl(const std::vector<std::string>& args, Console io) {
     add_purge_commands(app, ctx);
     add_events_command(app, ctx);
     add_token_commands(app, ctx);
+    add_webhook_commands(app, ctx);
 
     std::vector<const char*> argv;
     if (args.empty()) argv.push_back("photodropctl");
