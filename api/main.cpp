@@ -1,6 +1,7 @@
 // photodrop-api: the platform's side of photodrop (HTTP API, webhooks, job page).
 
 #include "api/api.hpp"
+#include "api/idle_albums.hpp"
 #include "api/server.hpp"
 #include "api/webhooks/deliverer.hpp"
 #include "catalog/config.hpp"
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
                    "Webhook deliveries attempted at once (0: this host delivers none)")
         ->capture_default_str()
         ->check(CLI::Range(0, 1024));
+    std::string album_idle = std::to_string(config.album_idle.count()) + "s";
+    app.add_option("--album-idle", album_idle, "No upload into an album this long after one: album.idle (30s, 10m, ...)")
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -63,6 +67,12 @@ int main(int argc, char** argv) {
     if (config.webhook_concurrency < 0 || config.webhook_concurrency > 1024)
         return error(exit_usage,
                      fmt::format("webhook_concurrency must be from 0 to 1024, not {}", config.webhook_concurrency));
+    try {
+        config.album_idle = photodrop::parse_duration(album_idle, "--album-idle");
+    } catch (const std::exception& e) {
+        return error(exit_usage, e.what());
+    }
+    if (config.album_idle.count() < 1) return error(exit_usage, "album_idle must be at least 1s");
     if (config.webhook_timeout.count() < 1)
         return error(exit_usage, "webhook_timeout must be at least 1s");
 
@@ -88,6 +98,8 @@ int main(int argc, char** argv) {
             hooks.per_webhook = std::max(1, std::min(hooks.per_webhook, config.webhook_concurrency / 2));
             deliverer.emplace(config.catalog, hooks);
         }
+        photodrop::api::IdleAlbums idle_albums(config.catalog, config.album_idle,
+                                               [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
         boost::asio::io_context io(config.api_threads);
         photodrop::api::Server server(io, listen, api);
         auto at = server.local_endpoint();

@@ -253,6 +253,11 @@ public:
     virtual std::vector<Event> events(std::optional<Id> tenant_id, Id after, int limit) = 0;
     // The id of the last event of the tenant (of every tenant: nullopt); 0 if none.
     virtual Id last_event(std::optional<Id> tenant_id) = 0;
+    // album.idle: for each album whose last upload is older than `idle_ns`
+    // (and younger than `idle_ns` + `lookback_ns`) and that had uploads since
+    // its last such event, an event with what they became (accepted, refused,
+    // duplicates, still on their way), by who sent them. Returns how many.
+    virtual int report_idle_albums(int64_t idle_ns, int64_t lookback_ns) = 0;
     // The key that signs links to job pages, the same on every host: the one
     // stored, or `candidate` if none is (then stored).
     virtual std::string link_key(const std::string& candidate) = 0;

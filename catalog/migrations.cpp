@@ -226,6 +226,8 @@ CREATE INDEX deliveries_pending ON webhook_deliveries(webhook_id, job_id, id) WH
 CREATE INDEX deliveries_by_state ON webhook_deliveries(state, id);
 CREATE INDEX uploads_by_job ON uploads(job_id, id);
 CREATE INDEX photos_by_job ON photos(job_id, id) WHERE deleted = 0;
+ALTER TABLE albums ADD COLUMN idle_reported_ns INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX uploads_by_created ON uploads(created_ns);
 CREATE TABLE secrets (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL

@@ -3,12 +3,14 @@
 #include "catalog/sql.hpp"
 #include "catalog/text.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
 
 namespace photodrop {
@@ -840,6 +842,21 @@ public:
             .integer("last");
     }
 
+    int report_idle_albums(int64_t idle_ns, int64_t lookback_ns) override {
+        int64_t now = now_ns();
+        auto idle = c_->run("SELECT a.id AS id FROM uploads u JOIN albums a ON a.id = u.album_id "
+                            "WHERE u.created_ns > $1 AND u.created_ns > a.idle_reported_ns "
+                            "AND u.state NOT IN ('deleted','discarded') "
+                            "GROUP BY a.id HAVING max(u.created_ns) <= $2 ORDER BY a.id",
+                            now - idle_ns - lookback_ns, now - idle_ns);
+        int reported = 0;
+        for (auto row : idle) {
+            Id album_id = row.integer("id");
+            reported += transaction([&] { return report_idle(album_id, now - idle_ns); });
+        }
+        return reported;
+    }
+
     std::string link_key(const std::string& candidate) override {
         return transaction([&] {
             c_->run("INSERT INTO secrets(name, value) VALUES ('link_key', $1) ON CONFLICT DO NOTHING", candidate);
@@ -1184,6 +1201,69 @@ private:
         auto u = read_upload(rows[0]);
         if (u.state == UploadState::Rejected) emit_refusal(event::upload_rejected, u, u.reason);
         return u;
+    }
+
+    // One album's album.idle, if it is still due (another host may have
+    // written it): its uploads since the last one, up to `cutoff`.
+    int report_idle(Id album_id, int64_t cutoff) {
+        auto a = c_->run(fmt::format("SELECT job_id, name, idle_reported_ns FROM albums WHERE id = $1{}", for_update_),
+                         album_id);
+        if (a.empty()) return 0;
+        int64_t since = a[0].integer("idle_reported_ns");
+        auto rows = c_->run("SELECT u.uid, u.user_id, s.username, u.state, u.duplicate, count(*) AS n, "
+                            "max(u.created_ns) AS last, min(u.created_ns) AS first "
+                            "FROM uploads u LEFT JOIN sftp_users s ON s.id = u.user_id "
+                            "WHERE u.album_id = $1 AND u.created_ns > $2 AND u.state NOT IN ('deleted','discarded') "
+                            "GROUP BY u.uid, u.user_id, s.username, u.state, u.duplicate",
+                            album_id, since);
+        int64_t last = 0, first = INT64_MAX;
+        for (auto r : rows) {
+            last = std::max(last, r.integer("last"));
+            first = std::min(first, r.integer("first"));
+        }
+        if (rows.empty() || last > cutoff) return 0;  // reported already, or busy again
+        struct Counts {
+            int64_t accepted = 0, refused = 0, duplicates = 0, pending = 0;
+        };
+        auto add = [](Counts& c, std::string_view state, bool duplicate, int64_t n) {
+            if (state == "ingested") (duplicate ? c.duplicates : c.accepted) += n;
+            else if (state == "rejected") c.refused += n;
+            else c.pending += n;
+        };
+        auto counts_json = [](const Counts& c) {
+            return nlohmann::json{{"accepted", c.accepted}, {"refused", c.refused}, {"duplicates", c.duplicates},
+                                  {"on_their_way", c.pending}};
+        };
+        Counts total;
+        std::map<std::pair<int64_t, std::string>, Counts> by_user;  // (uid, username)
+        for (auto r : rows) {
+            auto state = r.text("state");
+            bool duplicate = r.flag("duplicate");
+            int64_t n = r.integer("n");
+            add(total, state, duplicate, n);
+            add(by_user[{r.integer("uid"), r.opt_text("username").value_or("")}], state, duplicate, n);
+        }
+        nlohmann::json users = nlohmann::json::array();
+        for (const auto& [who, c] : by_user) {
+            auto entry = counts_json(c);
+            entry["user"] = who.second.empty() ? nlohmann::json(nullptr) : nlohmann::json(who.second);
+            entry["uid"] = who.first;
+            users.push_back(std::move(entry));
+        }
+        Id job_id = a[0].integer("job_id");
+        auto j = job(job_id);
+        auto d = counts_json(total);
+        d["job"] = j ? j->name : "";
+        d["album"] = text::shown(a[0].text("name"));
+        auto utc = [](int64_t ns) {
+            return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(static_cast<std::time_t>(ns / 1'000'000'000)));
+        };
+        d["first_upload"] = utc(first);
+        d["last_upload"] = utc(last);
+        d["by_user"] = std::move(users);
+        c_->run("UPDATE albums SET idle_reported_ns = $1 WHERE id = $2", last, album_id);
+        emit(event::album_idle, job_id, std::move(d), album_id);
+        return 1;
     }
 
     // The upload, read for a change in this transaction (locked on PostgreSQL).

@@ -219,3 +219,71 @@ TEST_CASE("a reader that goes on from the last event it saw misses none, however
     CHECK(std::is_sorted(read.begin(), read.end()));
     CHECK(f.cat->events(f.tenant.id, f.seen, 1000).size() == 2 * per_writer);
 }
+
+TEST_CASE("album.idle: an album that took no upload for the idle time, once, with what its uploads became and who sent them") {
+    Fixture f;
+    auto bob = f.cat->add_user(f.tenant.id, "bob", 2002, {});
+    auto album = f.cat->add_album(f.job.id, "Class 1A");
+    auto quiet = f.cat->add_album(f.job.id, "Class 1B");  // no upload: never idle
+    auto ingest = [&](const Upload& u, const std::string& hash) {
+        REQUIRE(f.cat->claim_next(30'000'000'000));
+        return f.cat->file_ingest(u.id, f.result(hash));
+    };
+    ingest(f.queued("IMG_0001.jpg", album.id), "aaa");
+    ingest(f.queued("IMG_0002.jpg", album.id), "bbb");
+    ingest(f.queued("IMG_0003.jpg", album.id), "aaa");  // a duplicate
+    NewUpload archive;
+    archive.job_id = f.job.id;
+    archive.folder = Folder{album.id, Section::Individuals, false};
+    archive.filename = "backup.zip";
+    archive.uid = bob.uid;
+    archive.state = UploadState::Rejected;
+    archive.reason = "archives are not taken";
+    f.cat->add_upload(archive);
+    NewUpload receiving = archive;  // still on its way
+    receiving.filename = "IMG_0004.jpg";
+    receiving.uid = f.anna.uid;
+    receiving.state = UploadState::Receiving;
+    receiving.reason = "";
+    f.cat->add_upload(receiving);
+    f.since();
+
+    constexpr int64_t hour = 3600'000'000'000;
+    CHECK(f.cat->report_idle_albums(hour, hour) == 0);  // not idle for an hour yet
+    CHECK(f.since().empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(f.cat->report_idle_albums(10'000'000, hour) == 1);  // idle for 10 ms
+    auto e = f.since();
+    REQUIRE(f.types(e) == std::vector<std::string>{"album.idle"});
+    CHECK(e[0].album_id == album.id);
+    auto d = json::parse(e[0].data);
+    CHECK(d["album"] == "Class 1A");
+    CHECK(d["accepted"] == 2);
+    CHECK(d["duplicates"] == 1);
+    CHECK(d["refused"] == 1);
+    CHECK(d["on_their_way"] == 1);
+    REQUIRE(d["by_user"].size() == 2);
+    for (const auto& who : d["by_user"]) {
+        if (who["user"] == "anna") CHECK(who["accepted"] == 2);
+        if (who["user"] == "bob") CHECK(who["refused"] == 1);
+    }
+
+    // Once: a second look (from another host, say) writes nothing.
+    auto other_host = open_catalog(f.location);
+    CHECK(other_host->report_idle_albums(10'000'000, hour) == 0);
+    CHECK(f.cat->report_idle_albums(10'000'000, hour) == 0);
+    CHECK(f.since().empty());
+
+    // More uploads later: the next album.idle counts only those.
+    ingest(f.queued("IMG_0005.jpg", album.id), "ccc");
+    f.since();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(f.cat->report_idle_albums(10'000'000, hour) == 1);
+    e = f.since();
+    REQUIRE(e.size() == 1);
+    d = json::parse(e[0].data);
+    CHECK(d["accepted"] == 1);
+    CHECK(d["duplicates"] == 0);
+    CHECK(d["refused"] == 0);
+    CHECK(e[0].album_id != quiet.id);
+}
