@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
                    "Webhook deliveries attempted at once (0: this host delivers none)")
         ->capture_default_str()
         ->check(CLI::Range(0, 1024));
+    std::string webhook_timeout = std::to_string(config.webhook_timeout.count()) + "s";
+    app.add_option("--webhook-timeout", webhook_timeout, "One delivery attempt at most (10s, 1m, ...)")
+        ->capture_default_str();
     std::string album_idle = std::to_string(config.album_idle.count()) + "s";
     app.add_option("--album-idle", album_idle, "No upload into an album this long after one: album.idle (30s, 10m, ...)")
         ->capture_default_str();
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
                      fmt::format("webhook_concurrency must be from 0 to 1024, not {}", config.webhook_concurrency));
     try {
         config.album_idle = photodrop::parse_duration(album_idle, "--album-idle");
+        config.webhook_timeout = photodrop::parse_duration(webhook_timeout, "--webhook-timeout");
     } catch (const std::exception& e) {
         return error(exit_usage, e.what());
     }
@@ -93,7 +97,8 @@ int main(int argc, char** argv) {
         if (config.webhook_concurrency > 0) {
             photodrop::webhooks::DelivererSettings hooks;
             hooks.timeout = config.webhook_timeout;
-            hooks.lease = std::max(hooks.lease, 6 * hooks.timeout);
+            // A claim outlives its attempt; one a crash left is due again after it.
+            hooks.lease = 3 * hooks.timeout;
             hooks.concurrency = config.webhook_concurrency;
             hooks.per_webhook = std::max(1, std::min(hooks.per_webhook, config.webhook_concurrency / 2));
             deliverer.emplace(config.catalog, hooks);
