@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -179,4 +180,52 @@ TEST_CASE("no photo without its event and no event without its photo, across a k
         CHECK(t.catalog().photo(*u.photo_id));
     }
     CHECK(events_of_upload.size() == files);
+}
+
+// photodrop-fs writes album.created and the refusals at create in the
+// transaction of their change: a kill -9 of photodrop-fs while a photographer
+// makes albums and sends refused files leaves no album without its event and
+// no event without its album (and the same for the refused files).
+TEST_CASE("no album or refusal without its event and no event without it, across a kill -9 of photodrop-fs") {
+    REQUIRE_DEPLOYABLE();
+    Deployment d({"studio-e"});
+    auto user = d.add_user("pdtf", "studio-e");
+    auto& t = d.tenant(0);
+    Id start = last_id(d);
+    const passwd* account = ::getpwnam(user.c_str());
+    REQUIRE(account);
+    std::atomic<int> made = 0;
+    std::thread photographer([&] {
+        AsUser as(account->pw_uid, account->pw_gid);
+        for (int i = 0; i < 2000; ++i) {
+            if (make_dir(t.path(fmt::format("job00001/Album {:04}", i))) != 0) return;
+            write_file(t.path(fmt::format("job00002/backup-{:04}.zip", i)), "PK\x03\x04");
+            ++made;
+        }
+    });
+    bool some = within(60, [&] { return made >= 20; });
+    t.kill_daemon();
+    photographer.join();
+    REQUIRE(some);
+    MESSAGE("killed after " << made << " albums");
+    t.mount();
+
+    std::map<Id, int> album_events, refusal_events;
+    for (const auto& e : events_after(d, start)) {
+        if (e["type"] == "album.created") ++album_events[e["album_id"].is_null() ? 0 : e["album_id"].get<Id>()];
+        if (e["type"] == "upload.rejected") ++refusal_events[e["data"]["upload_id"].get<Id>()];
+    }
+    auto albums = t.catalog().albums(t.albums_job.id);
+    CHECK(albums.size() >= static_cast<size_t>(made.load()));
+    for (const auto& a : albums) {
+        CAPTURE(a.name);
+        CHECK(album_events[a.id] == 1);
+    }
+    CHECK(album_events.size() == albums.size());
+    auto refused = t.catalog().uploads(t.flat_job.id, UploadState::Rejected);
+    for (const auto& u : refused) {
+        CAPTURE(u.filename);
+        CHECK(refusal_events[u.id] == 1);
+    }
+    CHECK(refusal_events.size() == refused.size());
 }

@@ -57,6 +57,9 @@ void add_events_command(CLI::App& app, Context& ctx) {
                                {"time", utc_time(e.occurred_ns)},
                                {"tenant_id", e.tenant_id},
                                {"job_id", e.job_id ? nlohmann::json(*e.job_id) : nlohmann::json(nullptr)},
+                               {"album_id", e.album_id ? nlohmann::json(*e.album_id) : nlohmann::json(nullptr)},
+                               {"upload_id", e.upload_id ? nlohmann::json(*e.upload_id) : nlohmann::json(nullptr)},
+                               {"photo_id", e.photo_id ? nlohmann::json(*e.photo_id) : nlohmann::json(nullptr)},
                                {"data", nlohmann::json::parse(e.data)}});
             ctx.print_json(out);
             return exit_ok;
