@@ -3,17 +3,19 @@
 # meet it: what it installs, its conffiles and maintainer scripts, its Depends
 # (and that apt can satisfy them), that the packaged programs run, that every
 # setting of photodrop.conf is one the programs accept, and that systemd
-# accepts the units. Then installs, removes and purges it with dpkg in a
+# accepts the units, and that nginx accepts the example in front of
+# photodrop-api (when nginx is installed). Then installs, removes and purges it with dpkg in a
 # throwaway overlay of this machine (as root; the machine is not changed).
 #
 # Usage: package_test.sh BUILD_DIR
 #   PHOTODROP_PROGRAMS  the programs this build has (CTest sets it); one that
-#                       is not listed is reported as skipped. Default: all three.
+#                       is not listed is reported as skipped. Default: all four.
 #
 # Needs (Debian 12): cmake (cpack), dpkg-dev (dpkg-shlibdeps), apt,
 # util-linux (unshare), coreutils (chroot), passwd; and the package's own
 # Depends (fuse3, openssh-server, ...) for the install check. systemd, for
-# systemd-analyze, is optional: without it the units are skipped.
+# systemd-analyze, is optional: without it the units are skipped; so is nginx
+# (with openssl), for the example's check.
 
 set -u
 
@@ -25,7 +27,7 @@ build=$(cd "$1" && pwd)
 source_dir=$(sed -n 's/^photodrop_SOURCE_DIR:STATIC=//p' "$build/CMakeCache.txt")
 version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$build/CPackConfig.cmake")
 arch=$(dpkg --print-architecture)
-all_programs="photodrop-fs photodrop-ingest photodropctl"
+all_programs="photodrop-fs photodrop-ingest photodrop-api photodropctl"
 programs=${PHOTODROP_PROGRAMS-$all_programs}
 
 passed=0 failed=0 skipped=0
@@ -72,7 +74,7 @@ for program in $all_programs; do
     fi
 done
 
-# Every unit of packaging/systemd; photodrop-fs@ always, photodrop-ingest once it exists.
+# Every unit of packaging/systemd, and at least these three.
 units=()
 for unit in "$source_dir"/packaging/systemd/*.service; do
     [ -e "$unit" ] || continue
@@ -84,10 +86,22 @@ for unit in "$source_dir"/packaging/systemd/*.service; do
         fail "contains /lib/systemd/system/$name (build the project again if the unit is new)"
     fi
 done
-[ -e "$source_dir/packaging/systemd/photodrop-fs@.service" ] ||
-    fail "contains /lib/systemd/system/photodrop-fs@.service: packaging/systemd/photodrop-fs@.service is missing"
-[ -e "$source_dir/packaging/systemd/photodrop-ingest.service" ] ||
-    skip "photodrop-ingest.service: packaging/systemd/photodrop-ingest.service does not exist yet"
+for name in photodrop-fs@.service photodrop-ingest.service photodrop-api.service; do
+    [ -e "$source_dir/packaging/systemd/$name" ] ||
+        fail "contains /lib/systemd/system/$name: packaging/systemd/$name is missing"
+done
+
+# The API posts webhooks to any address: its sandbox must leave it outbound TCP.
+api_unit="$source_dir/packaging/systemd/photodrop-api.service"
+if [ -e "$api_unit" ]; then
+    families=" $(sed -n 's/^RestrictAddressFamilies=//p' "$api_unit") "
+    allows_inet() { [ -z "${families// /}" ] || [[ $families == *" AF_INET "* && $families == *" AF_INET6 "* ]]; }
+    check "photodrop-api.service allows AF_INET and AF_INET6 (webhooks)" allows_inet
+    check "photodrop-api.service has no PrivateNetwork, IPAddressDeny or IPAddressAllow" \
+        bash -c "! grep -Eq '^(PrivateNetwork=(yes|true|1)|IPAddressDeny=|IPAddressAllow=)' '$api_unit'"
+    check "photodrop-api.service can write the catalog's directory and only read the data" \
+        bash -c "grep -qx 'ReadWritePaths=/var/lib/photodrop' '$api_unit' && grep -Eqx 'ReadOnlyPaths=-?/var/lib/photodrop/data' '$api_unit'"
+fi
 
 check "contains /etc/photodrop/photodrop.conf" has_file "-rw-r--r-- /etc/photodrop/photodrop.conf"
 
@@ -98,6 +112,8 @@ else
     skip "sshd snippet: packaging/sshd/photodrop.conf does not exist yet"
 fi
 check "contains /usr/lib/sysctl.d/60-photodrop.conf" has_file "-rw-r--r-- /usr/lib/sysctl.d/60-photodrop.conf"
+nginx_example=/usr/share/doc/photodrop/examples/nginx/photodrop-api.conf
+check "contains $nginx_example" has_file "-rw-r--r-- $nginx_example"
 check "installs nothing into /etc/ssh" bash -c "! grep -q ' /etc/ssh' '$tmp/contents'"
 check "installs nothing under /usr/local" bash -c "! grep -q ' /usr/local' '$tmp/contents'"
 
@@ -117,16 +133,23 @@ for script in postinst prerm postrm; do
     check "control has an executable $script" test -x "$tmp/control/$script"
     check "$script is valid sh" sh -n "$tmp/control/$script"
 done
+# prerm stops every service before its program goes away (a template's instances by pattern).
+for name in "${units[@]}"; do
+    stopped=$name
+    [[ $name == *@.service ]] && stopped="'${name%@.service}@*.service'"
+    check "prerm stops $name" grep -qF -- "$stopped" "$tmp/control/prerm"
+done
 
 depends=$(field Depends)
 echo "Depends: $depends"
 # depends_on PACKAGE: PACKAGE is one of the alternatives of Depends.
 depends_on() { tr ',|' '\n' <<<"$depends" | sed 's/^ *//; s/ .*//' | grep -qxF -- "$1"; }
-for package in fuse3 openssh-server libc6 libstdc++6 libsqlite3-0 libutf8proc2; do
+for package in fuse3 openssh-server ca-certificates libc6 libstdc++6 libsqlite3-0 libutf8proc2; do
     check "Depends names $package" depends_on "$package"
 done
 if has_program photodrop-fs; then check "Depends names libfuse3-3" depends_on libfuse3-3; fi
 if has_program photodrop-ingest; then check "Depends names libvips42" depends_on libvips42; fi
+if has_program photodrop-api; then check "Depends names libssl3" depends_on libssl3; fi
 
 # apt resolves the Depends against the installed and the known packages.
 if command -v apt-get >/dev/null; then
@@ -281,6 +304,46 @@ if command -v systemd-analyze >/dev/null; then
     done
 else
     skip "systemd-analyze is not installed (package systemd): units not verified"
+fi
+
+# --- nginx ------------------------------------------------------------------
+# The example as an administrator would use it: a certificate of its own, in
+# an nginx.conf of Debian's shape; `nginx -t` parses it (it binds nothing).
+if command -v nginx >/dev/null && command -v openssl >/dev/null && [ -f "$root$nginx_example" ]; then
+    n="$tmp/nginx"
+    mkdir -p "$n"
+    if openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=photos.example.com \
+        -keyout "$n/key.pem" -out "$n/cert.pem" >"$n/openssl.log" 2>&1; then
+        sed "s#/etc/letsencrypt/live/photos.example.com/fullchain.pem#$n/cert.pem#;
+             s#/etc/letsencrypt/live/photos.example.com/privkey.pem#$n/key.pem#" \
+            "$root$nginx_example" >"$n/photodrop-api.conf"
+        cat >"$n/nginx.conf" <<NGINX
+pid $n/nginx.pid;
+error_log $n/error.log;
+events {}
+http {
+    access_log off;
+    gzip on;
+    client_body_temp_path $n/body;
+    proxy_temp_path $n/proxy;
+    fastcgi_temp_path $n/fastcgi;
+    uwsgi_temp_path $n/uwsgi;
+    scgi_temp_path $n/scgi;
+    include $n/photodrop-api.conf;
+}
+NGINX
+        if nginx -t -q -p "$n" -c "$n/nginx.conf" >"$n/test.log" 2>&1; then
+            pass "nginx -t accepts $nginx_example"
+        else
+            cat "$n/test.log"
+            fail "nginx -t accepts $nginx_example"
+        fi
+    else
+        cat "$n/openssl.log"
+        fail "openssl made a test certificate for the nginx example"
+    fi
+else
+    skip "nginx (or openssl) is not installed: the nginx example is not checked"
 fi
 
 finish
