@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <system_error>
@@ -55,7 +56,9 @@ void set_common(http::response<Body>& response, const Reply& reply) {
     response.set(http::field::server, "photodrop-api");
     response.set(http::field::content_type, reply.content_type);
     for (const auto& [name, value] : reply.headers) response.set(name, value);
-    if (reply.file == std::nullopt && reply.status != 304) response.set(http::field::cache_control, "no-store");
+    bool cache_told = std::any_of(reply.headers.begin(), reply.headers.end(),
+                                  [](const auto& h) { return h.first == "Cache-Control"; });
+    if (!cache_told && reply.status != 304) response.set(http::field::cache_control, "no-store");
 }
 
 // A refusal before the request could be read whole (too large, malformed).

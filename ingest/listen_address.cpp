@@ -25,7 +25,7 @@ boost::asio::ip::tcp::endpoint parse_listen_address(const std::string& text) {
     boost::system::error_code parse_error;
     auto address = boost::asio::ip::make_address(host, parse_error);
     if (parse_error) throw bad("not an IP address");
-    if (!address.is_loopback()) throw bad("not a loopback address (health and metrics are for this host only)");
+    if (!address.is_loopback()) throw bad("not a loopback address (photodrop's servers listen on this host only; put a reverse proxy in front)");
     return {address, static_cast<unsigned short>(port)};
 }
 

@@ -398,6 +398,14 @@ TEST_CASE("bad tokens, malformed requests and oversize ones get clear errors, an
     CHECK(half.empty());  // still waiting for the body when the client gave up
     CHECK(serving());
 
+    // The job page's files are public and cached; its templates are not files.
+    auto script = get("/assets/job.js");
+    CHECK(script.status == 200);
+    CHECK(script.header("content-type").starts_with("text/javascript"));
+    CHECK(script.header("cache-control") == "public, max-age=300");
+    CHECK(get("/assets/job.html").status == 404);
+    CHECK(get("/assets/../v1/jobs").status != 200);
+
     // A revoked token opens nothing any more.
     REQUIRE(d.ctl({"token", "revoke", std::to_string(made["id"].get<Id>())}) == 0);
     CHECK(get("/v1/jobs", {{"Authorization", "Bearer " + token}}).status == 401);

@@ -52,7 +52,7 @@ void add_token_commands(CLI::App& app, Context& ctx) {
     });
 
     auto* list = token->add_subcommand("list", "List tokens (never the tokens themselves)");
-    add_tenant_option(list, o->tenant)->required(false);
+    list->add_option("--tenant,-t", o->tenant, "Only this tenant's tokens (default: every token)")->type_name("SLUG");
     ctx.on(list, [&ctx, o] {
         auto& cat = ctx.catalog();
         std::optional<Id> tenant_id;
