@@ -1306,7 +1306,7 @@ class Run:
         ingested = {e.kind: [] for e in self.engines}
         hooked = {e.kind: [] for e in self.engines}
         read_at = 0
-        received = {}  # webhook-id -> the first arrival (wall clock) and whether it was signed right
+        received = {}  # (path, webhook-id) -> the first arrival (wall clock) and whether it was signed right
         for p in photos:
             body = p.read_bytes()
             for e in self.engines:
@@ -1330,14 +1330,15 @@ class Run:
                     read_at += len(complete)
                     for line in complete.splitlines():
                         r = json.loads(line)
-                        received.setdefault(r["headers"].get("webhook-id"), (r["received"], r["signature_ok"]))
-                    if event is not None and event in received:
+                        received.setdefault((r["path"], r["headers"].get("webhook-id")),
+                                            (r["received"], r["signature_ok"]))
+                    if event is not None and (f"/{e.kind}", event) in received:  # each catalog numbers its events
                         break
                     if time.monotonic() > deadline or receiver.poll() is not None:
                         raise RuntimeError(f"webhook-latency ({e.label}): {p.name}: "
                                            f"{'no webhook' if event else 'not ingested'} in 30 s")
                     time.sleep(0.005)
-                at, signed = received[event]
+                at, signed = received[(f"/{e.kind}", event)]
                 if not signed:
                     raise RuntimeError(f"webhook-latency ({e.label}): {event} arrived with a bad signature")
                 hooked[e.kind].append(at - t0)
