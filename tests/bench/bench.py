@@ -410,10 +410,10 @@ class Run:
         self.engines = []  # SQLite first, then PostgreSQL, as chosen by --catalog
         self.postgres = None
         self.sshd_port = None
-        self.loadavg_start = os.getloadavg()
+        self.loadavg_start = os.getloadavg()  # the machine is shared: how busy it was is part of a figure
         self.tokens = {}       # engine kind -> a bearer token of its tenant (photodrop-api)
         self.real_photos = {}  # engine kind -> (job, photo row): one photo filed by photodrop-ingest
-        self.wrk_seconds = args.wrk_seconds  # the machine is shared: how busy it was is part of a figure
+        self.wrk_seconds = args.wrk_seconds
 
     def engine(self, kind):
         return next((e for e in self.engines if e.kind == kind), None)
