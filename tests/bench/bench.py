@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +36,7 @@ BUILD = Path(os.environ.get("PHOTODROP_BENCH_BUILD", REPO / "build-bench"))
 FS_BIN = BUILD / "fusefs" / "photodrop-fs"
 INGEST_BIN = BUILD / "ingest" / "photodrop-ingest"
 CTL_BIN = BUILD / "tools" / "photodropctl"
+API_BIN = BUILD / "api" / "photodrop-api"
 
 BASE = Path("/var/lib/photodrop-bench")  # root-owned parents: a chroot's rule
 STATE = BASE / "run"                     # catalog, data, keys, sshd, logs: made afresh per run
@@ -81,6 +83,19 @@ def run(argv, input=None, check=True, quiet=True):
     return r
 
 
+
+
+def wait_port(proc, port, what, timeout=15):
+    """Waits until `proc` accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.05)
 
 
 def vm_field(pid, field):
@@ -396,6 +411,9 @@ class Run:
         self.postgres = None
         self.sshd_port = None
         self.loadavg_start = os.getloadavg()  # the machine is shared: how busy it was is part of a figure
+        self.tokens = {}       # engine kind -> a bearer token of its tenant (photodrop-api)
+        self.real_photos = {}  # engine kind -> (job, photo row): one photo filed by photodrop-ingest
+        self.wrk_seconds = args.wrk_seconds
 
     def engine(self, kind):
         return next((e for e in self.engines if e.kind == kind), None)
@@ -1077,6 +1095,278 @@ class Run:
                                           scale=1000)
         self.results["scale"] = rows
 
+    # ---------------------------------------------------------- issue 12: the platform API
+    def start_api(self, e, name="api"):
+        """photodrop-api on a free loopback port, with its default threads and webhook deliverer; (proc, base URL)."""
+        port = free_port()
+        proc = start(self.stack, f"{name}-{e.kind}", [API_BIN, "--catalog", e.location, "--data", e.data,
+                                                      "--listen", f"127.0.0.1:{port}"])
+        wait_port(proc, port, f"photodrop-api; see {STATE}/{name}-{e.kind}.log")
+        return proc, f"http://127.0.0.1:{port}"
+
+    def api_token(self, e):
+        if e.kind not in self.tokens:
+            self.tokens[e.kind] = json.loads(e.ctl("--json", "token", "add", "--tenant", e.tenant,
+                                                   "--label", "bench").stdout)["token"]
+        return self.tokens[e.kind]
+
+    def real_photo(self, e):
+        """One photo uploaded through the mount and filed by photodrop-ingest: (job, photo row as a dict)."""
+        if e.kind in self.real_photos:
+            return self.real_photos[e.kind]
+        run([sys.executable, REPO / "tests/bench/make_images.py", IMAGES, 50], quiet=False)
+        photo = sorted(IMAGES.glob("photo*.jpg"))[0]
+        job, job_id = self.new_job(e, "api")
+        shutil.copyfile(photo, e.fs.path / job / photo.name)
+        proc = self.start_ingest(e)
+        try:
+            states = self.wait_ingested(e, job_id, [proc], time.monotonic() + 120, "api photo")
+        finally:
+            self.stop_ingest(proc)
+        if states.get("ingested", 0) != 1:
+            raise RuntimeError(f"api ({e.label}): the photo was not ingested: {states}")
+        cols = ("id", "original_path", "thumbnail_path", "preview_path", "width", "height", "content_hash")
+        row = dict(zip(cols, e.catalog.q(f"SELECT {', '.join(cols)} FROM photos WHERE job_id = ?", job_id)[0]))
+        self.real_photos[e.kind] = (job, row)
+        return job, row
+
+    def wrk(self, url, token=None, seconds=None):
+        """wrk -t2 -c32 for `seconds` on `url`: requests/s. Every answer must be a 2xx, every socket sound."""
+        seconds = seconds or self.wrk_seconds
+        argv = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "5s"]
+        if token:
+            argv += ["-H", f"Authorization: Bearer {token}"]
+        out = run([*argv, url], check=True).stdout
+        m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+        if not m or "Non-2xx" in out or "Socket errors" in out:
+            raise RuntimeError(f"wrk {url}: {out}")
+        return float(m.group(1))
+
+    def start_nginx(self, root):
+        """nginx (the Debian package) on a free loopback port, serving `root` read-only: its own configuration,
+        pid file, logs and temporary paths in a temporary directory, in the foreground (daemon off), stopped by
+        its PID; (proc, base URL). As Debian's default site: sendfile, an access log, ETags, two workers."""
+        tmp = Path(tempfile.mkdtemp(prefix="nginx-", dir=STATE))
+        self.stack.push(f"{tmp}", lambda: shutil.rmtree(tmp, ignore_errors=True))
+        port = free_port()
+        temps = "".join(f"  {k}_temp_path {tmp}/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (tmp / "nginx.conf").write_text(
+            f"daemon off;\nmaster_process on;\nuser root;\nworker_processes auto;\npid {tmp}/nginx.pid;\n"
+            f"error_log {tmp}/error.log warn;\nevents {{ worker_connections 1024; }}\n"
+            f"http {{\n  types {{ image/jpeg jpg; }}\n  default_type application/octet-stream;\n"
+            f"  access_log {tmp}/access.log;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 1000000;\n"
+            f"{temps}  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n  }}\n}}\n")
+        proc = start(self.stack, "nginx", ["nginx", "-p", tmp, "-e", tmp / "error.log", "-c", tmp / "nginx.conf"])
+        wait_port(proc, port, f"nginx; see {tmp}/error.log and {STATE}/nginx.log")
+        return proc, f"http://127.0.0.1:{port}"
+
+    def bench_api_files(self):
+        """One photo's thumbnail, over and over: photodrop-api (bearer token) vs nginx serving the same file."""
+        rows = []
+        for e in self.engines:
+            job, photo = self.real_photo(e)
+            thumb = e.data / photo["thumbnail_path"]
+            api, base = self.start_api(e)
+            token = self.api_token(e)
+            url = f"{base}/v1/photos/{photo['id']}/thumbnail"
+            nginx, nbase = self.start_nginx(thumb.parent)
+            nurl = f"{nbase}/{thumb.name}"
+            for u, t in ((url, token), (nurl, None)):  # both answer the same bytes
+                req = urllib.request.Request(u, headers={"Authorization": f"Bearer {t}"} if t else {})
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    if r.read() != thumb.read_bytes():
+                        raise RuntimeError(f"api-files ({e.label}): {u} did not answer the thumbnail's bytes")
+            a, b = [], []
+            for _ in range(self.reps):  # alternated
+                a.append(self.wrk(url, token))
+                b.append(self.wrk(nurl))
+            stop_pid(nginx)
+            stop_pid(api)
+            row = dict(bench=e.tag(f"12a one photo's thumbnail ({thumb.stat().st_size // 1024} KiB), wrk -t2 -c32, "
+                                   "photodrop-api vs nginx"), engine=e.kind, unit="req/s", photodrop=median(a),
+                       baseline=median(b), ratio=median(a) / median(b), target=">= 0.5", met=median(a) / median(b) >= 0.5,
+                       samples_photodrop=a, samples_baseline=b)
+            self.show(row)
+            rows.append(row)
+        self.results["api-files"] = rows
+
+    def page_rows(self, e, n, photo):
+        """A job `page` with n photos, written straight into the catalog in one transaction: uploads inserted
+        `receiving` and moved along the lifecycle to `ingested`, each with a photo row that names the files of the
+        real photo (so that every photo's thumbnail, preview and original exist); a content hash of its own each."""
+        job, job_id = self.new_job(e, "page")
+        now = time.time_ns()
+        sql = (
+            f"INSERT INTO photos (upload_id, job_id, album_id, section, filename, original_path, width, height, "
+            f"camera_make, camera_model, content_hash, thumbnail_path, preview_path, created_ns) "
+            f"SELECT u.id, u.job_id, NULL, 'individuals', u.filename, {sql_literal(photo['original_path'])}, "
+            f"{photo['width']}, {photo['height']}, 'Bench', 'Camera', 'bench' || u.id, "
+            f"{sql_literal(photo['thumbnail_path'])}, {sql_literal(photo['preview_path'])}, {now} "
+            f"FROM uploads u WHERE u.job_id = {job_id};\n"
+            f"UPDATE uploads SET photo_id = (SELECT p.id FROM photos p WHERE p.upload_id = uploads.id) "
+            f"WHERE job_id = {job_id};\n"
+            + "".join(f"UPDATE uploads SET state = '{s}' WHERE job_id = {job_id};\n"
+                      for s in ("queued", "processing", "ingested")))
+        if e.kind == "sqlite":
+            db = sqlite3.connect(e.location, timeout=30, isolation_level=None)
+            try:
+                db.execute("PRAGMA busy_timeout = 30000")
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT INTO uploads (job_id, section, filename, size, mtime_ns, uid, state, data_path, "
+                    "created_ns, updated_ns) VALUES (?, 'individuals', ?, 9000000, ?, 0, 'receiving', '', ?, ?)",
+                    [(job_id, f"IMG_{i:05d}.jpg", now, now, now) for i in range(n)])
+                for stmt in sql.strip().split(";\n"):
+                    db.execute(stmt)
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        else:
+            self.postgres.psql(
+                f"INSERT INTO uploads (job_id, section, filename, size, mtime_ns, uid, state, data_path, created_ns, "
+                f"updated_ns) SELECT {job_id}, 'individuals', 'IMG_' || lpad(i::text, 5, '0') || '.jpg', 9000000, "
+                f"{now}, 0, 'receiving', '', {now}, {now} FROM generate_series(0, {n - 1}) i;\n" + sql + "ANALYZE;")
+        ids = [r[0] for r in e.catalog.q("SELECT id FROM photos WHERE job_id = ? ORDER BY id", job_id)]
+        if len(ids) != n:
+            raise RuntimeError(f"api-page ({e.label}): {len(ids)} photos made, not {n}")
+        return job, ids
+
+    def bench_api_page(self):
+        """A page of 100 of a job's 10,000 photos (the first and one near the end) vs the static OpenAPI document,
+        alternated; photodrop-api's peak RSS under that load."""
+        n = 10000
+        rows = []
+        for e in self.engines:
+            _, photo = self.real_photo(e)
+            job, ids = self.page_rows(e, n, photo)
+            api, base = self.start_api(e)
+            token = self.api_token(e)
+            urls = {"first": f"{base}/v1/jobs/{job}/photos?limit=100",
+                    "late": f"{base}/v1/jobs/{job}/photos?after={ids[-150]}&limit=100",
+                    "openapi": f"{base}/v1/openapi.json"}
+            for what in ("first", "late"):
+                req = urllib.request.Request(urls[what], headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    items = json.load(r)["items"]
+                if len(items) != 100:
+                    raise RuntimeError(f"api-page ({e.label}): {urls[what]} answered {len(items)} photos, not 100")
+            reset_peak_rss(api.pid)
+            samples = {k: [] for k in urls}
+            for _ in range(self.reps):  # alternated
+                for k, u in urls.items():
+                    samples[k].append(self.wrk(u, token))
+            hwm = vm_field(api.pid, "VmHWM") / 1024
+            rss = vm_field(api.pid, "VmRSS") / 1024
+            stop_pid(api)
+            b = median(samples["openapi"])
+            for k, label in (("first", "the first page"), ("late", f"a page near the end (after={ids[-150]})")):
+                a = median(samples[k])
+                row = dict(bench=e.tag(f"12b GET /v1/jobs/JOB/photos?limit=100 of {n:,} photos, {label}, wrk -t2 -c32, "
+                                       "vs GET /v1/openapi.json"), engine=e.kind, unit="req/s", photodrop=a,
+                           baseline=b, ratio=a / b, target=">= 1000 req/s", met=a >= 1000,
+                           samples_photodrop=samples[k], samples_baseline=samples["openapi"])
+                self.show(row)
+                rows.append(row)
+            row = dict(bench=e.tag("12b photodrop-api peak RSS (VmHWM) under that load"), engine=e.kind, unit="MiB",
+                       photodrop=hwm, baseline=None, ratio=None, target="<= 64 MiB", met=hwm <= 64, rss_after=rss)
+            self.show(row)
+            rows.append(row)
+        self.results["api-page"] = rows
+
+    def bench_webhook_latency(self):
+        """One photo at a time into the mount, with photodrop-ingest and photodrop-api running and a webhook to a
+        receiver on loopback: close -> photo.ingested written (the baseline) and close -> the webhook received."""
+        samples_n = self.args.samples or (20 if self.quick else 50)
+        run([sys.executable, REPO / "tests/bench/make_images.py", IMAGES, max(samples_n, 50)], quiet=False)
+        photos = sorted(IMAGES.glob("photo*.jpg"))[:samples_n]
+        tmp = Path(tempfile.mkdtemp(prefix="receiver-", dir=STATE))
+        self.stack.push(f"{tmp}", lambda: shutil.rmtree(tmp, ignore_errors=True))
+        config, hooks_log, port_file = tmp / "config.json", tmp / "received.jsonl", tmp / "port"
+        config.write_text("{}")
+        hooks_log.touch()
+        lifetime = 120 + samples_n * len(self.engines) * 5  # it exits by itself whatever happens
+        receiver = start(self.stack, "receiver", [sys.executable, REPO / "tests/api/receiver.py", "--port-file",
+                                                  port_file, "--log", hooks_log, "--config", config,
+                                                  "--lifetime", lifetime])
+        deadline = time.monotonic() + 10
+        while not port_file.exists():
+            if receiver.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the webhook receiver did not start; see {STATE}/receiver.log")
+            time.sleep(0.02)
+        port = int(port_file.read_text())
+        secrets = {}
+        for e in self.engines:
+            hook = json.loads(e.ctl("--json", "webhook", "add", "--tenant", e.tenant, "--events", "photo.ingested",
+                                    f"http://127.0.0.1:{port}/{e.kind}").stdout)
+            secrets[f"/{e.kind}"] = {"secret": hook["secret"]}
+        config.write_text(json.dumps(secrets))
+        jobs = {e.kind: self.new_job(e, "hook") for e in self.engines}
+        procs = {e.kind: (self.start_ingest(e), self.start_api(e)[0]) for e in self.engines}
+        time.sleep(2)  # idle: the services are up and waiting
+        ingested = {e.kind: [] for e in self.engines}
+        hooked = {e.kind: [] for e in self.engines}
+        read_at = 0
+        received = {}  # (path, webhook-id) -> the first arrival (wall clock) and whether it was signed right
+        for p in photos:
+            body = p.read_bytes()
+            for e in self.engines:
+                job, job_id = jobs[e.kind]
+                with open(e.fs.path / job / p.name, "wb") as f:
+                    f.write(body)
+                t0 = time.time()  # close has returned (the receiver stamps arrivals with the wall clock too)
+                deadline = time.monotonic() + 30
+                event = None
+                while True:
+                    if event is None:
+                        row = e.catalog.q("SELECT e.id FROM events e JOIN uploads u ON u.id = e.upload_id WHERE "
+                                          "e.type = 'photo.ingested' AND u.job_id = ? AND u.filename = ?", job_id, p.name)
+                        if row:
+                            event = f"evt_{row[0][0]}"
+                            ingested[e.kind].append(time.time() - t0)
+                    with open(hooks_log) as f:
+                        f.seek(read_at)
+                        chunk = f.read()
+                    complete = chunk[:chunk.rfind("\n") + 1]
+                    read_at += len(complete)
+                    for line in complete.splitlines():
+                        r = json.loads(line)
+                        received.setdefault((r["path"], r["headers"].get("webhook-id")),
+                                            (r["received"], r["signature_ok"]))
+                    if event is not None and (f"/{e.kind}", event) in received:  # each catalog numbers its events
+                        break
+                    if time.monotonic() > deadline or receiver.poll() is not None:
+                        raise RuntimeError(f"webhook-latency ({e.label}): {p.name}: "
+                                           f"{'no webhook' if event else 'not ingested'} in 30 s")
+                    time.sleep(0.005)
+                at, signed = received[(f"/{e.kind}", event)]
+                if not signed:
+                    raise RuntimeError(f"webhook-latency ({e.label}): {event} arrived with a bad signature")
+                hooked[e.kind].append(at - t0)
+                time.sleep(0.3)
+        rows = []
+        for e in self.engines:
+            ingest, api = procs[e.kind]
+            stop_pid(api)
+            self.stop_ingest(ingest)
+            self.retire_job(e, *jobs[e.kind])
+            x, b = hooked[e.kind], ingested[e.kind]
+            rows += [dict(bench=e.tag(f"12c close -> webhook received, {samples_n} single uploads, median, "
+                                      "vs close -> photo.ingested written"), engine=e.kind, unit="s",
+                          photodrop=median(x), baseline=median(b), ratio=median(x) / median(b), target="<= 0.5 s",
+                          met=median(x) <= 0.5, samples_photodrop=x, samples_baseline=b),
+                     dict(bench=e.tag("12c close -> webhook received, p99, vs close -> photo.ingested written"),
+                          engine=e.kind, unit="s", photodrop=percentile(x, 99), baseline=percentile(b, 99),
+                          ratio=percentile(x, 99) / percentile(b, 99), target="<= 1.5 s",
+                          met=percentile(x, 99) <= 1.5),
+                     dict(bench=e.tag("12c what the webhook adds: photo.ingested written -> webhook received, median "
+                                      "(p99 in the results file)"), engine=e.kind, unit="s",
+                          photodrop=median([h - i for h, i in zip(x, b)]), baseline=None, ratio=None, target="(info)",
+                          met=None, p99=percentile([h - i for h, i in zip(x, b)], 99))]
+        stop_pid(receiver)
+        for r in rows:
+            self.show(r)
+        self.results["webhook-latency"] = rows
+
     # ---------------------------------------------------------- report
     def show(self, r):
         fmt = lambda v: "-" if v is None else (f"{v:.3f}" if v < 10 else f"{v:.1f}")
@@ -1110,7 +1400,8 @@ class Run:
 
 
 BENCHES = {"upload": "bench_upload", "raw": "bench_raw", "ingest": "bench_ingest", "ingest2": "bench_ingest2",
-           "memory": "bench_memory", "latency": "bench_latency", "scale": "bench_scale"}
+           "memory": "bench_memory", "latency": "bench_latency", "scale": "bench_scale",
+           "api-files": "bench_api_files", "api-page": "bench_api_page", "webhook-latency": "bench_webhook_latency"}
 
 
 def main():
@@ -1124,6 +1415,7 @@ def main():
     p.add_argument("--reps", type=int, help="alternated runs per figure (default 3)")
     p.add_argument("--photos", type=int, help="photos for the ingest benchmark")
     p.add_argument("--samples", type=int, help="uploads for the latency benchmark")
+    p.add_argument("--wrk-seconds", type=int, default=10, help="seconds of each wrk run (api-files, api-page)")
     p.add_argument("--output", help="where to write the JSON results")
     args = p.parse_args()
     if os.geteuid() != 0:
