@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <system_error>
@@ -106,6 +107,23 @@ asio::awaitable<void> Server::accept() {
     }
 }
 
+// After a refusal sent before the request was read whole: the sending side
+// is shut and what the client still sends is read and dropped (at most 4 MiB,
+// 2 s), so that the close does not reset the connection before the client has
+// read the refusal.
+asio::awaitable<void> Server::linger(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink;
+    for (size_t dropped = 0; dropped < (4u << 20);) {
+        size_t got = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+        dropped += got;
+    }
+}
+
 asio::awaitable<void> Server::send_stream(beast::tcp_stream& stream, EventStream events, unsigned version) {
     http::response<http::empty_body> response(http::status::ok, version);
     response.set(http::field::server, "photodrop-api");
@@ -173,6 +191,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket) {
                 fmt::print(stderr, "photodrop-api: {} \"-\" {} {}\n", peer, response.result_int(), response.body());
                 stream.expires_after(idle);
                 co_await http::async_write(stream, response, asio::use_awaitable);
+                co_await linger(stream);
                 break;
             }
             auto started = std::chrono::steady_clock::now();

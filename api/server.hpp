@@ -38,6 +38,7 @@ public:
 private:
     boost::asio::awaitable<void> accept();
     boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<void> linger(boost::beast::tcp_stream& stream);
     boost::asio::awaitable<void> send_stream(boost::beast::tcp_stream& stream, EventStream events, unsigned version);
 
     boost::asio::ip::tcp::acceptor acceptor_;

@@ -36,8 +36,9 @@ HttpResponse http_request(unsigned short port, const HttpRequest& r) {
     stream.expires_after(r.timeout);
     stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
         if (ec) return;
-        http::async_write(stream, request, [&](beast::error_code ec, size_t) {
-            if (ec) return;
+        // Read the answer even if the request could not be sent whole: a
+        // server may answer a body it refuses before the body is all there.
+        http::async_write(stream, request, [&](beast::error_code, size_t) {
             http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) { done = !ec; });
         });
     });
