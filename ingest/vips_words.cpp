@@ -10,14 +10,14 @@ std::mutex& vips_words_lock() {
     return lock;
 }
 
-std::string one_line(const std::string& text) {
+std::string own_words(const std::string& text) {
     std::string out;
     size_t start = 0;
     while (start < text.size()) {
         size_t end = text.find('\n', start);
         if (end == std::string::npos) end = text.size();
         std::string_view line(text.data() + start, end - start);
-        if (!line.empty() && out.find(line) == std::string::npos) {
+        if (!line.empty() && line.find('"') == std::string_view::npos && out.find(line) == std::string::npos) {
             if (!out.empty()) out += "; ";
             out += line;
         }

@@ -24,8 +24,11 @@ public:
 
 namespace detail {
 std::mutex& vips_words_lock();
-// libvips' error text on one line, repeated lines once: "VipsJpeg: ...; ...".
-std::string one_line(const std::string& text);
+// The words of a failure run again under the lock, on one line, repeated
+// lines once: "VipsJpeg: ...; ...". Lines that name a file (libvips quotes
+// file names) are left out: another worker's failure may have added its own
+// meanwhile, and a reason never shows a path of the data directory.
+std::string own_words(const std::string& text);
 }  // namespace detail
 
 // Forgets a failure whose words are not wanted (a probe that may fail).
@@ -43,7 +46,7 @@ auto with_vips_words(Call&& call) -> decltype(call()) {
     try {
         return call();
     } catch (const vips::VError& e) {
-        std::string words = detail::one_line(e.what());
+        std::string words = detail::own_words(e.what());
         vips_error_clear();
         throw VipsFailure(words);
     }

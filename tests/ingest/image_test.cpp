@@ -3,6 +3,7 @@
 #include "ingest/image.hpp"
 #include "ingest/layout.hpp"
 #include "ingest/refusal.hpp"
+#include "ingest/vips_words.hpp"
 #include "tests/ingest/fixture.hpp"
 
 #include <doctest/doctest.h>
@@ -241,4 +242,14 @@ TEST_CASE("a damaged photo keeps its own words while other workers decode, fail 
     stop = true;
     others.join();
     CHECK(without_words == 0);
+}
+
+TEST_CASE("a failure's words leave out lines that name a file: another worker's, or a path of the data directory") {
+    using detail::own_words;
+    CHECK(own_words("VipsForeignLoad: \"demo/staging/000021\" is not a known file format\nVipsJpeg: Corrupt JPEG data") ==
+          "VipsJpeg: Corrupt JPEG data");
+    CHECK(own_words("VipsJpeg: Premature end of JPEG file\nVipsJpeg: out of order read") ==
+          "VipsJpeg: Premature end of JPEG file; VipsJpeg: out of order read");
+    CHECK(own_words("A\nA\nB\n") == "A; B");
+    CHECK(own_words("") == "");
 }
