@@ -381,7 +381,8 @@ TEST_CASE("bad tokens, malformed requests and oversize ones get clear errors, an
     CHECK(serving());
 
     // Not HTTP; headers over the limit; a body over the limit; a body that never comes.
-    auto garbage = raw_exchange(port, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n", 23));
+    constexpr char tls_hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n";
+    auto garbage = raw_exchange(port, std::string(tls_hello, sizeof tls_hello - 1));
     CHECK(garbage.starts_with("HTTP/1.1 400"));
     CHECK(serving());
     auto huge_header = get("/v1/jobs", {{"Authorization", "Bearer " + token}, {"X-Filler", std::string(20000, 'x')}});
