@@ -58,6 +58,21 @@ int64_t scaled(const std::string& value, const std::string& where,
     return n * factor;
 }
 
+int port(const std::string& value, const std::string& where) {
+    auto n = number<int64_t>(value, where);
+    if (n < 1 || n > 65535) throw std::runtime_error(fmt::format("{}: '{}' is not a port (1 to 65535)", where, value));
+    return static_cast<int>(n);
+}
+
+// "FIRST-LAST", FIRST <= LAST; returned as given.
+std::string port_range(const std::string& value, const std::string& where) {
+    auto dash = value.find('-');
+    if (dash == std::string::npos) throw std::runtime_error(fmt::format("{}: '{}' is not a port range FIRST-LAST", where, value));
+    if (port(trim(value.substr(0, dash)), where) > port(trim(value.substr(dash + 1)), where))
+        throw std::runtime_error(fmt::format("{}: '{}' ends before it begins", where, value));
+    return value;
+}
+
 // Sets one key; false for a key that does not exist.
 bool set(Config& c, const std::string& key, const std::string& value, const std::string& where) {
     if (key == "catalog") c.catalog = value;
@@ -82,6 +97,12 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "keep_deleted") c.keep_deleted = parse_duration(value, where);
     else if (key == "keep_rejected") c.keep_rejected = parse_duration(value, where);
     else if (key == "receiving_expiry") c.receiving_expiry = parse_duration(value, where);
+    else if (key == "public_host") c.public_host = value;
+    else if (key == "sftp_port") c.sftp_port = port(value, where);
+    else if (key == "ftp_port") c.ftp_port = port(value, where);
+    else if (key == "ftp_passive_ports") c.ftp_passive_ports = port_range(value, where);
+    else if (key == "ftp_tls_certificate") c.ftp_tls_certificate = value;
+    else if (key == "ftp_tls_key") c.ftp_tls_key = value;
     else return false;
     return true;
 }
@@ -91,7 +112,8 @@ constexpr const char* keys[] = {"catalog",       "data",         "mounts",      
                                 "preview_size",  "image_extensions", "temporary_suffixes", "max_upload_size",
                                 "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry",
                                 "decode_memory", "api_listen", "api_threads", "webhook_timeout", "webhook_concurrency",
-                                "album_idle"};
+                                "album_idle", "public_host", "sftp_port", "ftp_port", "ftp_passive_ports",
+                                "ftp_tls_certificate", "ftp_tls_key"};
 
 }  // namespace
 

@@ -35,6 +35,13 @@ struct Config {
     std::chrono::seconds keep_deleted{30 * 86400};          // key: keep_deleted — deleted and cancelled bytes stay recoverable
     std::chrono::seconds keep_rejected{7 * 86400};          // key: keep_rejected — rejected bytes stay for an operator
     std::chrono::seconds receiving_expiry{7 * 86400};       // key: receiving_expiry — an upload with no byte for this long is abandoned
+    // How photographers reach this host: what client set-up files and the FTP server's configuration name.
+    std::string public_host;                                // key: public_host — the name clients connect to; empty: this host's name
+    int sftp_port = 22;                                     // key: sftp_port — sshd's port, as clients reach it
+    int ftp_port = 21;                                      // key: ftp_port — the FTP server's control port (explicit FTPS)
+    std::string ftp_passive_ports = "49152-49407";          // key: ftp_passive_ports — FIRST-LAST, the data connections' ports
+    std::string ftp_tls_certificate = "/etc/photodrop/ftp/tls.crt";  // key: ftp_tls_certificate — PEM, with its chain
+    std::string ftp_tls_key = "/etc/photodrop/ftp/tls.key";          // key: ftp_tls_key — PEM
 
     // DATA/ingest.sock unless set.
     std::string wake_socket() const;

@@ -36,3 +36,18 @@ TEST_CASE("sizes and durations take units, and a bad one names its line") {
     CHECK_THROWS_WITH(apply_config_text(c, "max_upload_size = 99999999999T\n", "x.conf"),
                       "x.conf:1: '99999999999T' is not a size (a number of bytes, or with K, M, G or T)");
 }
+
+TEST_CASE("ports and port ranges are checked") {
+    Config c;
+    apply_config_text(c, "public_host = upload.example.com\nsftp_port = 2222\nftp_port = 2121\n"
+                         "ftp_passive_ports = 50000-50010\n", "x.conf");
+    CHECK(c.public_host == "upload.example.com");
+    CHECK(c.sftp_port == 2222);
+    CHECK(c.ftp_port == 2121);
+    CHECK(c.ftp_passive_ports == "50000-50010");
+    CHECK_THROWS_WITH(apply_config_text(c, "ftp_port = 70000\n", "x.conf"), "x.conf:1: '70000' is not a port (1 to 65535)");
+    CHECK_THROWS_WITH(apply_config_text(c, "ftp_passive_ports = 50010-50000\n", "x.conf"),
+                      "x.conf:1: '50010-50000' ends before it begins");
+    CHECK_THROWS_WITH(apply_config_text(c, "ftp_passive_ports = 50000\n", "x.conf"),
+                      "x.conf:1: '50000' is not a port range FIRST-LAST");
+}
