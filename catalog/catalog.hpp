@@ -304,7 +304,7 @@ public:
     // Sets the tenant's quota in bytes, or removes it (nullopt: unlimited).
     virtual void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) = 0;
     virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
-                              const std::vector<Id>& job_ids) = 0;
+                              const std::vector<Id>& job_ids, const Protocols& protocols = {}) = 0;
     virtual std::optional<SftpUser> user(const std::string& username) = 0;
     virtual void set_user_enabled(Id user_id, bool enabled) = 0;
     virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;

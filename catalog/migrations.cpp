@@ -10,7 +10,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 9> migrations{
+constexpr std::array<std::string_view, 10> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -232,6 +232,10 @@ CREATE TABLE secrets (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+)sql",
+    // 10: which protocols a login may use (the logins made before FTP existed keep SFTP alone).
+    R"sql(
+ALTER TABLE sftp_users ADD COLUMN protocols TEXT NOT NULL DEFAULT 'sftp';
 )sql",
 };
 }  // namespace

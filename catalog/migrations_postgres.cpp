@@ -9,7 +9,7 @@ namespace {
 // The SQLite schema in PostgreSQL's words: ids are identities, integers BIGINT
 // (flags stay 0/1 integers, so the catalog's SQL is the same on both), and
 // text compares and sorts bytewise (COLLATE "C") as SQLite's does.
-constexpr std::array<std::string_view, 9> migrations{
+constexpr std::array<std::string_view, 10> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -233,6 +233,10 @@ CREATE TABLE secrets (
   name TEXT COLLATE "C" PRIMARY KEY,
   value TEXT COLLATE "C" NOT NULL
 );
+)sql",
+    // 10: which protocols a login may use (the logins made before FTP existed keep SFTP alone).
+    R"sql(
+ALTER TABLE sftp_users ADD COLUMN protocols TEXT NOT NULL DEFAULT 'sftp';
 )sql",
 };
 }  // namespace

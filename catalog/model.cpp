@@ -51,6 +51,28 @@ std::optional<UploadState> parse_upload_state(std::string_view w) { return parse
 std::string_view to_string(DeliveryState v) { return name_of(delivery_states, v); }
 std::optional<DeliveryState> parse_delivery_state(std::string_view w) { return parse(delivery_states, w); }
 
+std::string to_string(const Protocols& p) {
+    std::string out;
+    for (auto [on, name] : {std::pair{p.sftp, "sftp"}, std::pair{p.ftps, "ftps"}, std::pair{p.ftp, "ftp"}})
+        if (on) out += (out.empty() ? "" : ",") + std::string(name);
+    return out.empty() ? "none" : out;
+}
+
+std::optional<Protocols> parse_protocols(std::string_view list) {
+    Protocols p{false, false, false};
+    if (list.empty()) return std::nullopt;
+    while (true) {
+        auto comma = list.find(',');
+        auto word = list.substr(0, comma);
+        if (word == "sftp") p.sftp = true;
+        else if (word == "ftps") p.ftps = true;
+        else if (word == "ftp") p.ftp = true;
+        else return std::nullopt;
+        if (comma == std::string_view::npos) return p;
+        list.remove_prefix(comma + 1);
+    }
+}
+
 bool can_transition(UploadState from, UploadState to) {
     using S = UploadState;
     switch (from) {

@@ -54,6 +54,19 @@ struct Job {
     Layout layout = Layout::Albums;
 };
 
+// What a login may connect with: SFTP (sshd), FTP over TLS, plain FTP (for
+// cameras that have nothing else; never by default).
+struct Protocols {
+    bool sftp = true;
+    bool ftps = true;
+    bool ftp = false;
+    bool operator==(const Protocols&) const = default;
+};
+// "sftp,ftps": the protocols on, in that order; "none" when none is.
+std::string to_string(const Protocols&);
+// A comma list of sftp, ftps and ftp; nullopt when a word is none of them or the list is empty.
+std::optional<Protocols> parse_protocols(std::string_view);
+
 struct SftpUser {
     Id id = 0;
     Id tenant_id = 0;
@@ -61,6 +74,7 @@ struct SftpUser {
     uint32_t uid = 0;
     bool enabled = true;
     std::vector<Id> job_ids;  // the jobs it may see; empty means all of its tenant's
+    Protocols protocols;
 };
 
 struct Album {

@@ -315,18 +315,18 @@ public:
     }
 
     SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
-                      const std::vector<Id>& job_ids) override {
+                      const std::vector<Id>& job_ids, const Protocols& protocols) override {
         return transaction([&] {
             if (!c_->run("SELECT 1 FROM sftp_users WHERE uid = $1 AND username <> $2", uid, username).empty())
                 throw CatalogError(fmt::format("uid {} belongs to another user", uid), CatalogError::Kind::Exists);
-            auto rows = c_->run("INSERT INTO sftp_users(tenant_id, username, uid) VALUES ($1, $2, $3) "
+            auto rows = c_->run("INSERT INTO sftp_users(tenant_id, username, uid, protocols) VALUES ($1, $2, $3, $4) "
                                 "ON CONFLICT DO NOTHING RETURNING id",
-                                tenant_id, username, uid);
+                                tenant_id, username, uid, to_string(protocols));
             if (rows.empty())
                 throw CatalogError(fmt::format("user {} exists already", username), CatalogError::Kind::Exists);
             Id id = rows[0].integer("id");
             write_user_jobs(id, job_ids);
-            return SftpUser{id, tenant_id, username, uid, true, job_ids};
+            return SftpUser{id, tenant_id, username, uid, true, job_ids, protocols};
         });
     }
 
@@ -1022,13 +1022,14 @@ public:
     }
 
 private:
-    static constexpr std::string_view user_columns = "id, tenant_id, username, uid, enabled";
+    static constexpr std::string_view user_columns = "id, tenant_id, username, uid, enabled, protocols";
     static Tenant read_tenant(const Row& row) {
         return Tenant{row.integer("id"), row.text("slug"), row.text("name"), row.opt_integer("quota_bytes")};
     }
     static SftpUser read_user(const Row& row) {
         return SftpUser{row.integer("id"), row.integer("tenant_id"), row.text("username"),
-                        static_cast<uint32_t>(row.integer("uid")), row.flag("enabled"), {}};
+                        static_cast<uint32_t>(row.integer("uid")), row.flag("enabled"), {},
+                        parse_protocols(row.text("protocols")).value_or(Protocols{false, false, false})};
     }
 
     template <class T, class Read>

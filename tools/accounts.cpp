@@ -3,6 +3,7 @@
 #include "tools/spawn.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <grp.h>
 #include <pwd.h>
@@ -71,6 +72,10 @@ uint32_t create(const NewAccount& a) {
     if (a.uid) {
         argv.push_back("--uid");
         argv.push_back(std::to_string(*a.uid));
+    }
+    if (!a.groups.empty()) {
+        argv.push_back("--groups");
+        argv.push_back(fmt::format("{}", fmt::join(a.groups, ",")));
     }
     if (!a.comment.empty()) {
         argv.push_back("--comment");

@@ -31,6 +31,7 @@ struct NewAccount {
     std::string name;
     std::string home;   // recorded, never created: it is the tenant's FUSE mount
     std::string group;  // primary group
+    std::vector<std::string> groups;  // supplementary groups
     std::optional<uint32_t> uid;
     std::string comment;
 };

@@ -68,6 +68,7 @@ int run_photodropctl(const std::vector<std::string>& args, Console io) {
     add_queue_commands(app, ctx);
     add_user_commands(app, ctx);
     add_sshd_config_command(app, ctx);
+    add_ftpd_config_command(app, ctx);
     add_doctor_command(app, ctx);
     add_purge_commands(app, ctx);
     add_events_command(app, ctx);

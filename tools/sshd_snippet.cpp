@@ -1,6 +1,7 @@
 #include "tools/sshd_snippet.hpp"
 
 #include "tools/context.hpp"
+#include "tools/ftpd_config.hpp"
 
 #include <fmt/format.h>
 
@@ -14,7 +15,10 @@ std::string sshd_snippet(const std::string& keys_dir) {
 # Each member of group {group} has its tenant's mount point as its home: sshd
 # chroots into it (it must be owned by root, mode 0755, as must every directory
 # above it) and serves only SFTP there. Keys live outside the chroot, installed
-# by `photodropctl user add --key`.
+# by `photodropctl user add --key`. Logins made without SFTP (`user add
+# --protocols ftps`) are in group {no_sftp}, which sshd refuses.
+Match Group {no_sftp}
+	DenyUsers *
 Match Group {group}
 	ChrootDirectory %h
 	ForceCommand internal-sftp
@@ -26,7 +30,7 @@ Match Group {group}
 	PermitTTY no
 )",
                        fmt::arg("path", sshd_snippet_path), fmt::arg("group", sftp_group),
-                       fmt::arg("keys", keys_dir));
+                       fmt::arg("keys", keys_dir), fmt::arg("no_sftp", no_sftp_group));
 }
 
 }  // namespace photodrop::ctl

@@ -104,6 +104,7 @@ if [ -e "$api_unit" ]; then
 fi
 
 check "contains /etc/photodrop/photodrop.conf" has_file "-rw-r--r-- /etc/photodrop/photodrop.conf"
+check "contains /etc/photodrop/proftpd.conf" has_file "-rw-r--r-- /etc/photodrop/proftpd.conf"
 
 if [ -e "$source_dir/packaging/sshd/photodrop.conf" ]; then
     check "contains /usr/share/photodrop/sshd/photodrop.conf" \
@@ -128,6 +129,8 @@ check "Description is set" test -n "$(field Description)"
 
 check "conffiles lists /etc/photodrop/photodrop.conf" \
     bash -c "dpkg-deb -I '$deb' conffiles | grep -qxF /etc/photodrop/photodrop.conf"
+check "conffiles lists /etc/photodrop/proftpd.conf" \
+    bash -c "dpkg-deb -I '$deb' conffiles | grep -qxF /etc/photodrop/proftpd.conf"
 dpkg-deb -e "$deb" "$tmp/control"
 for script in postinst prerm postrm; do
     check "control has an executable $script" test -x "$tmp/control/$script"
@@ -249,6 +252,19 @@ what="postinst created the group photodrop"
 [ $fresh_group = yes ] || what="the group photodrop exists"
 in_root getent group photodrop >/dev/null && ok "$what" || no "$what"
 mode() { in_root stat -c '%U:%G %a' "$1" 2>&1; }
+for group in photodrop-ftp photodrop-ftp-plain photodrop-no-sftp; do
+    in_root getent group "$group" >/dev/null && ok "the group $group exists" || no "the group $group exists"
+done
+# The FTP server's certificate: made by postinst, unless this machine had one (then kept as it was).
+if [ -e /etc/photodrop/ftp/tls.crt ]; then
+    cmp -s /etc/photodrop/ftp/tls.crt "$m/etc/photodrop/ftp/tls.crt" && ok "postinst kept the FTP certificate there was" ||
+        no "postinst kept the FTP certificate there was"
+else
+    in_root openssl x509 -noout -in /etc/photodrop/ftp/tls.crt 2>/dev/null &&
+        [ "$(mode /etc/photodrop/ftp/tls.key)" = "root:root 600" ] &&
+        ok "postinst made a certificate for the FTP server, its key root:root 0600" ||
+        no "postinst made a certificate for the FTP server, its key root:root 0600 (key: $(mode /etc/photodrop/ftp/tls.key))"
+fi
 [ "$(mode /var/lib/photodrop)" = "root:root 750" ] && ok "postinst created /var/lib/photodrop root:root 0750" ||
     no "postinst created /var/lib/photodrop root:root 0750 (got $(mode /var/lib/photodrop))"
 [ "$(mode /srv/photodrop)" = "root:root 755" ] && ok "postinst created /srv/photodrop root:root 0755" ||

@@ -31,6 +31,7 @@ Deployment::Deployment(const std::vector<std::string>& tenants) : base_(tests_ba
 
 Deployment::~Deployment() {
     sshd_.reset();
+    ftpd_.reset();
     if (ingest_.running()) {
         ingest_.signal(SIGTERM);
         if (ingest_.wait_for(10) < 0) ingest_.signal(SIGKILL);
@@ -87,6 +88,20 @@ void Deployment::start_sshd() {
     std::string block;
     REQUIRE(run_with_input(ctl_argv({"sshd-config"}), "", &block) == 0);
     sshd_ = std::make_unique<SshServer>(base_.path(), block);
+}
+
+void Deployment::start_ftpd() {
+    auto dir = base_.path() / "ftpd";
+    std::filesystem::create_directories(dir);
+    ftp_ = make_ftp_settings(dir);
+    std::vector<std::string> argv{"/usr/bin/env"};
+    for (const auto& setting : ftp_setting_variables(ftp_)) argv.push_back(setting);
+    for (const auto& arg : ctl_argv({"ftpd-config", "--address", "127.0.0.1", "--run-dir", dir.string(), "--log",
+                                     (dir / "proftpd.log").string()}))
+        argv.push_back(arg);
+    std::string config;
+    REQUIRE_MESSAGE(run_with_input(argv, "", &config) == 0, config);
+    ftpd_ = std::make_unique<FtpServer>(dir, config, ftp_.port);
 }
 
 void Deployment::start_ingest(const std::vector<std::string>& extra) {

@@ -4,6 +4,7 @@
 // photodropctl, a private sshd, optionally the ingest service. Everything is
 // stopped, unmounted and removed at the end.
 
+#include "tests/support/ftpd.hpp"
 #include "tests/support/mount.hpp"
 #include "tests/support/sshd.hpp"
 
@@ -44,6 +45,11 @@ public:
     std::string add_user(const std::string& prefix, const std::string& tenant, const std::vector<std::string>& extra = {});
     // Starts sshd with photodropctl's Match block; call after the users are made.
     void start_sshd();
+    // Starts proftpd on `photodropctl ftpd-config` (127.0.0.1, a free port, a self-signed certificate);
+    // call after the users are made. Its settings say where it listens and which certificate it shows.
+    void start_ftpd();
+    const FtpSettings& ftp() const { return ftp_; }
+    FtpServer& ftpd() { return *ftpd_; }
     // Starts photodrop-ingest on the deployment's catalog and data, with `extra` flags.
     void start_ingest(const std::vector<std::string>& extra = {});
     // SIGKILL to the ingest service: a crash; start_ingest() starts it again.
@@ -75,6 +81,8 @@ private:
     std::string password_ = "Corr3ct-Horse";
     std::vector<std::string> users_;
     std::unique_ptr<SshServer> sshd_;
+    FtpSettings ftp_;
+    std::unique_ptr<FtpServer> ftpd_;
     Process ingest_;
     Process api_;
 };

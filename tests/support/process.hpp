@@ -49,4 +49,6 @@ namespace photodrop::test {
 int run_with_input(const std::vector<std::string>& argv, const std::string& input, std::string* output = nullptr);
 // A TCP port on 127.0.0.1 that nothing listens on now.
 int free_port();
+// Whether something on 127.0.0.1:PORT accepts a connection now.
+bool accepts(int port);
 }  // namespace photodrop::test

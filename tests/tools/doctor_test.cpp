@@ -111,7 +111,7 @@ TEST_CASE("doctor: a healthy catalog, data directory and ingest service pass; a 
                                    " is installed"));
     CHECK(has_line_starting(r.out, "ok    ingest: GET http://" + ingest.listen() + "/healthz: 200 OK: ok"));
     CHECK(ingest.request_line() == "GET /healthz HTTP/1.1");
-    CHECK(lines_of(r.out).back() == "8 checks, 2 failed");
+    CHECK(lines_of(r.out).back() == "9 checks, 2 failed");
 }
 
 TEST_CASE("doctor: a missing catalog, data directory, sshd snippet and ingest service each fail with a reason") {

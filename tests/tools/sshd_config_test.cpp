@@ -11,7 +11,7 @@ TEST_CASE("sshd-config prints the Match block, and the packaged snippet is exact
     Ctl ctl;
     auto r = ctl.run_bare({"--keys-dir", "/etc/photodrop/authorized_keys", "sshd-config"});
     CHECK(r.status == 0);
-    for (const char* line : {"Match Group photodrop\n", "\tChrootDirectory %h\n", "\tForceCommand internal-sftp\n",
+    for (const char* line : {"Match Group photodrop-no-sftp\n\tDenyUsers *\n", "Match Group photodrop\n", "\tChrootDirectory %h\n", "\tForceCommand internal-sftp\n",
                              "\tAllowTcpForwarding no\n", "\tX11Forwarding no\n", "\tAllowAgentForwarding no\n",
                              "\tPermitTunnel no\n", "\tPermitTTY no\n",
                              "\tAuthorizedKeysFile /etc/photodrop/authorized_keys/%u\n"}) {

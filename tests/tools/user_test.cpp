@@ -25,22 +25,24 @@ bool is_root() { return ::geteuid() == 0; }
 class AccountGuard {
 public:
     AccountGuard() : name_("pdtest-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_)) {
-        group_existed_ = ::getgrnam("photodrop") != nullptr;
+        for (const char* group : groups)
+            if (!::getgrnam(group)) made_.push_back(group);
     }
     ~AccountGuard() {
         if (::getpwnam(name_.c_str())) ctl::run_program({"userdel", name_});
-        if (!group_existed_)
-            if (auto* gr = ::getgrnam("photodrop"); gr && (!gr->gr_mem || !gr->gr_mem[0]))
-                ctl::run_program({"groupdel", "photodrop"});  // refused if some user's primary group: fine
+        for (const auto& group : made_)
+            if (auto* gr = ::getgrnam(group.c_str()); gr && (!gr->gr_mem || !gr->gr_mem[0]))
+                ctl::run_program({"groupdel", group});  // refused if some user's primary group: fine
     }
     AccountGuard(const AccountGuard&) = delete;
     AccountGuard& operator=(const AccountGuard&) = delete;
     const std::string& name() const { return name_; }
 
 private:
+    static constexpr const char* groups[] = {"photodrop", "photodrop-ftp", "photodrop-ftp-plain", "photodrop-no-sftp"};
     static inline int counter_ = 0;
     std::string name_;
-    bool group_existed_ = false;
+    std::vector<std::string> made_;  // the groups that did not exist before
 };
 
 std::string password_status(const std::string& name) {
@@ -72,8 +74,8 @@ TEST_CASE("user add makes a nologin system account in group photodrop, homed at 
                          "s3cret-Pass\n");
     REQUIRE_MESSAGE(added.status == 0, added.err);
     CHECK(added.err.empty());
-    CHECK(added.out.find("SFTP user " + name + " added: uid ") == 0);
-    CHECK(added.out.find("jobs job00002, home " + ctl.mounts + "/demo") != std::string::npos);
+    CHECK(added.out.find("user " + name + " added: uid ") == 0);
+    CHECK(added.out.find("jobs job00002, protocols sftp,ftps, home " + ctl.mounts + "/demo") != std::string::npos);
 
     passwd* pw = ::getpwnam(name.c_str());
     REQUIRE(pw);
@@ -160,7 +162,7 @@ TEST_CASE("user disable locks and expires the account; enable undoes it; passwd 
 
     auto disabled = ctl.run({"user", "disable", name});
     CHECK(disabled.status == 0);
-    CHECK(disabled.out == "SFTP user " + name + " disabled: sshd refuses it\n");
+    CHECK(disabled.out == "SFTP user " + name + " disabled: sshd and the FTP server refuse it\n");
     CHECK(password_status(name) == "L");
     CHECK(ctl.catalog()->user(name)->enabled == false);
     auto shown = ctl.run({"user", "show", name});
@@ -224,4 +226,60 @@ TEST_CASE("user add refuses bad input before it creates anything") {
     CHECK(missing.err == "photodropctl: no SFTP user '" + name + "'\n");
     CHECK(ctl.run({"user", "remove", name}).status == 1);
     CHECK(ctl.run({"user", "disable", name}).status == 1);
+}
+
+namespace {
+// The members of a group, by name.
+bool member_of(const std::string& user, const char* group) {
+    auto* gr = ::getgrnam(group);
+    if (!gr) return false;
+    for (char** m = gr->gr_mem; m && *m; ++m)
+        if (user == *m) return true;
+    return false;
+}
+}  // namespace
+
+TEST_CASE("user add --protocols puts the login in the groups that sshd and the FTP server read, and the catalog "
+          "says the same") {
+    if (!is_root()) {
+        MESSAGE("skipped: managing system accounts needs root");
+        return;
+    }
+    Ctl ctl;
+    ctl.init_demo();
+    struct Case {
+        std::vector<std::string> flags;
+        std::string protocols;
+        bool ftp, plain, no_sftp;
+    };
+    for (const auto& c : std::vector<Case>{{{}, "sftp,ftps", true, false, false},
+                                           {{"--protocols", "sftp"}, "sftp", false, false, false},
+                                           {{"--protocols", "ftps"}, "ftps", true, false, true},
+                                           {{"--protocols", "ftps", "--ftp-plain"}, "ftps,ftp", true, true, true},
+                                           {{"--protocols", "sftp,ftp"}, "sftp,ftp", true, true, false}}) {
+        AccountGuard guard;
+        const auto& name = guard.name();
+        CAPTURE(c.protocols);
+        std::vector<std::string> args{"user", "add", "--tenant", "demo", name, "--json"};
+        args.insert(args.end(), c.flags.begin(), c.flags.end());
+        auto added = ctl.run(args);
+        REQUIRE_MESSAGE(added.status == 0, added.err);
+        CHECK(added.json()["protocols"] == c.protocols);
+        CHECK(member_of(name, "photodrop-ftp") == c.ftp);
+        CHECK(member_of(name, "photodrop-ftp-plain") == c.plain);
+        CHECK(member_of(name, "photodrop-no-sftp") == c.no_sftp);
+        CHECK(to_string(ctl.catalog()->user(name)->protocols) == c.protocols);
+        CHECK(ctl.run({"user", "list", "--json"}).json()[0]["protocols"] == c.protocols);
+        CHECK(ctl.run({"user", "remove", name}).status == 0);
+    }
+
+    AccountGuard guard;
+    for (const char* bad : {"", "sftp,telnet", "sftp,,ftps", "SFTP"}) {
+        CAPTURE(bad);
+        auto refused = ctl.run({"user", "add", "--tenant", "demo", guard.name(), "--protocols", bad});
+        CHECK(refused.status == 2);
+        CHECK(refused.err.find("a comma list of sftp, ftps and ftp") != std::string::npos);
+        CHECK(::getpwnam(guard.name().c_str()) == nullptr);
+        CHECK_FALSE(ctl.catalog()->user(guard.name()));
+    }
 }

@@ -17,6 +17,7 @@ void add_listing_commands(CLI::App& app, Context& ctx);  // albums, uploads, pho
 void add_queue_commands(CLI::App& app, Context& ctx);
 void add_user_commands(CLI::App& app, Context& ctx);
 void add_sshd_config_command(CLI::App& app, Context& ctx);
+void add_ftpd_config_command(CLI::App& app, Context& ctx);
 void add_doctor_command(CLI::App& app, Context& ctx);
 void add_purge_commands(CLI::App& app, Context& ctx);  // purge, usage
 void add_events_command(CLI::App& app, Context& ctx);

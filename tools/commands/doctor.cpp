@@ -5,12 +5,16 @@
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
 #include "tools/format.hpp"
+#include "tools/ftpd_config.hpp"
 #include "tools/health.hpp"
 #include "tools/mounts.hpp"
 #include "tools/sshd_snippet.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +36,7 @@ struct DoctorOptions {
     int64_t min_free_mb = -1;  // unset: the setting free_space_reserve
     std::string sshd_snippet = sshd_snippet_path;
     std::string sshd_config = "/etc/ssh/sshd_config";
+    std::string ftpd_config = ftpd_config_path;
     std::string ingest;  // default: config.ingest_listen
     int64_t timeout_ms = 2000;
 };
@@ -153,6 +158,14 @@ void check_chroot(Report& report, const std::string& check, const std::string& m
                                         mount_point));
 }
 
+// Which of the protocol groups the account is in, in protocol_groups' order.
+std::vector<std::string> protocol_groups_of(const accounts::Account& account) {
+    std::vector<std::string> in;
+    for (const auto& group : all_protocol_groups())
+        if (accounts::in_group(account, group)) in.push_back(group);
+    return in;
+}
+
 void check_tenant(Context& ctx, Report& report, Catalog& catalog, const Tenant& tenant) {
     std::string mount_point = ctx.mount_point(tenant);
     std::string name = fmt::format("tenant {}", tenant.slug);
@@ -191,6 +204,10 @@ void check_tenant(Context& ctx, Report& report, Catalog& catalog, const Tenant& 
             report.add(check, false, fmt::format("home is {}, not the tenant's mount {}", account->home, mount_point));
         else if (!accounts::in_group(*account, sftp_group))
             report.add(check, false, fmt::format("not in group {}: sshd will not chroot it", sftp_group));
+        else if (auto groups = protocol_groups_of(*account); groups != protocol_groups(user.protocols))
+            report.add(check, false, fmt::format("in groups [{}], but the catalog's protocols {} need [{}]",
+                                                 fmt::join(groups, ", "), to_string(user.protocols),
+                                                 fmt::join(protocol_groups(user.protocols), ", ")));
         else report.add(check, true, fmt::format("uid {}, home {}, {}", account->uid, account->home,
                                                  user.enabled ? "enabled" : "disabled"));
     }
@@ -224,6 +241,49 @@ void check_sshd(Context& ctx, Report& report, const DoctorOptions& o) {
     }
 }
 
+// A PEM certificate that can be read, and the day it expires; an error otherwise.
+std::string certificate_problem(const std::string& path, std::string& expires) {
+    FILE* file = std::fopen(path.c_str(), "r");
+    if (!file) return fmt::format("{}: {}", path, errno_text(errno));
+    X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
+    std::fclose(file);
+    if (!cert) return fmt::format("{} holds no PEM certificate", path);
+    const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+    tm when{};
+    bool expired = X509_cmp_current_time(not_after) <= 0;
+    if (ASN1_TIME_to_tm(not_after, &when) == 1) expires = fmt::format("{:04}-{:02}-{:02}", when.tm_year + 1900, when.tm_mon + 1, when.tm_mday);
+    X509_free(cert);
+    return expired ? fmt::format("{} expired on {}", path, expires) : "";
+}
+
+// The FTP server: checked once a login may use FTP.
+void check_ftpd(Context& ctx, Report& report, Catalog* catalog, const DoctorOptions& o) {
+    bool wanted = false;
+    if (catalog)
+        for (const auto& u : catalog->users()) wanted = wanted || u.protocols.ftps || u.protocols.ftp;
+    auto installed = read_file(o.ftpd_config);
+    if (!wanted && !installed) {
+        report.add("ftpd", true, "no login may use FTP: the FTP server is not needed");
+        return;
+    }
+    if (::access("/usr/sbin/proftpd", X_OK) != 0 || ::access("/usr/lib/proftpd/mod_tls.so", R_OK) != 0)
+        report.add("ftpd", false, "ProFTPD is not installed (apt-get install proftpd-core proftpd-mod-crypto)");
+    if (!installed)
+        report.add("ftpd config", false, fmt::format("{} is missing (install it: photodropctl ftpd-config > {})",
+                                                     o.ftpd_config, o.ftpd_config));
+    else if (*installed != ftpd_config(ctx.config))
+        report.add("ftpd config", false,
+                   fmt::format("{} differs from `photodropctl ftpd-config` (the settings changed since it was written?)",
+                               o.ftpd_config));
+    else report.add("ftpd config", true, fmt::format("{} is installed", o.ftpd_config));
+    std::string expires;
+    auto problem = certificate_problem(ctx.config.ftp_tls_certificate, expires);
+    if (problem.empty() && ::access(ctx.config.ftp_tls_key.c_str(), R_OK) != 0)
+        problem = fmt::format("{}: {}", ctx.config.ftp_tls_key, errno_text(errno));
+    report.add("ftpd certificate", problem.empty(),
+               problem.empty() ? fmt::format("{} is valid until {}", ctx.config.ftp_tls_certificate, expires) : problem);
+}
+
 void check_group(Report& report, Catalog* catalog) {
     std::string check = fmt::format("group {}", sftp_group);
     if (accounts::group_exists(sftp_group)) report.add(check, true, "exists");
@@ -236,7 +296,8 @@ void check_group(Report& report, Catalog* catalog) {
 void add_doctor_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<DoctorOptions>();
     auto* cmd = app.add_subcommand("doctor", "Check the deployment: catalog, data directory, disk space, each "
-                                             "tenant's mount and chroot, SFTP accounts, the sshd snippet, ingest");
+                                             "tenant's mount and chroot, the logins' accounts, the sshd snippet, the FTP "
+                                             "server, ingest");
     cmd->add_option("--min-free-mb", o->min_free_mb,
                     "Free space the data directory needs, in MiB (default: the setting free_space_reserve)")
         ->check(CLI::NonNegativeNumber);
@@ -244,6 +305,9 @@ void add_doctor_command(CLI::App& app, Context& ctx) {
         ->type_name("FILE")
         ->capture_default_str();
     cmd->add_option("--sshd-config", o->sshd_config, "sshd's main configuration, which must include the snippet")
+        ->type_name("FILE")
+        ->capture_default_str();
+    cmd->add_option("--ftpd-config", o->ftpd_config, "Where the FTP server's configuration should be installed")
         ->type_name("FILE")
         ->capture_default_str();
     cmd->add_option("--ingest", o->ingest, "The ingest service's health listener (default: setting ingest_listen)")
@@ -261,6 +325,7 @@ void add_doctor_command(CLI::App& app, Context& ctx) {
             for (const auto& tenant : catalog->tenants()) check_tenant(ctx, report, *catalog, tenant);
         check_group(report, catalog.get());
         check_sshd(ctx, report, *o);
+        check_ftpd(ctx, report, catalog.get(), *o);
         auto health = check_ingest_health(o->ingest.empty() ? ctx.config.ingest_listen : o->ingest,
                                           std::chrono::milliseconds(o->timeout_ms));
         report.add("ingest", health.ok, health.detail);

@@ -6,6 +6,7 @@
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
 #include "tools/format.hpp"
+#include "tools/ftpd_config.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -80,7 +81,18 @@ struct AddOptions {
     bool password_stdin = false;
     std::vector<std::string> jobs;
     int64_t uid = -1;
+    std::string protocols = "sftp,ftps";
+    bool ftp_plain = false;
 };
+
+Protocols protocols_of(const AddOptions& o) {
+    auto p = parse_protocols(o.protocols);
+    if (!p)
+        throw UsageError(fmt::format("--protocols '{}': a comma list of sftp, ftps and ftp (plain FTP, as --ftp-plain)",
+                                     o.protocols));
+    p->ftp = p->ftp || o.ftp_plain;
+    return *p;
+}
 
 int add_user(Context& ctx, const AddOptions& o) {
     auto& cat = ctx.catalog();
@@ -88,6 +100,7 @@ int add_user(Context& ctx, const AddOptions& o) {
         throw std::runtime_error(fmt::format("invalid user name '{}': lowercase letters, digits, '_' and '-', "
                                              "starting with a letter, at most 32",
                                              o.name));
+    auto protocols = protocols_of(o);
     auto tenant = ctx.tenant(o.tenant);
     if (cat.user(o.name)) throw std::runtime_error(fmt::format("SFTP user {} exists already", o.name));
     std::vector<Id> job_ids;
@@ -106,12 +119,14 @@ int add_user(Context& ctx, const AddOptions& o) {
     std::string keys = o.key_file.empty() ? "" : authorized_keys::read_public_keys(o.key_file);
 
     accounts::ensure_group(sftp_group);
+    for (const auto& group : all_protocol_groups()) accounts::ensure_group(group);
     std::string home = ctx.mount_point(tenant);
     AddRollback rollback(o.name, ctx.keys_dir);
-    uint32_t made_uid = accounts::create({o.name, home, sftp_group, uid, fmt::format("photodrop {}", tenant.slug)});
+    uint32_t made_uid = accounts::create(
+        {o.name, home, sftp_group, protocol_groups(protocols), uid, fmt::format("photodrop {}", tenant.slug)});
     if (!password.empty()) accounts::set_password(o.name, password);
     if (!keys.empty()) authorized_keys::install(ctx.keys_dir, o.name, keys);
-    auto u = cat.add_user(tenant.id, o.name, made_uid, job_ids);
+    auto u = cat.add_user(tenant.id, o.name, made_uid, job_ids, protocols);
     rollback.dismiss();
 
     if (ctx.json) {
@@ -120,12 +135,13 @@ int add_user(Context& ctx, const AddOptions& o) {
                         {"uid", u.uid},
                         {"home", home},
                         {"jobs", job_names(cat, u)},
+                        {"protocols", to_string(u.protocols)},
                         {"password", !password.empty()},
                         {"key_file", keys.empty() ? "" : authorized_keys::path_of(ctx.keys_dir, u.username)}});
         return exit_ok;
     }
-    ctx.io.out << fmt::format("SFTP user {} added: uid {}, tenant {}, jobs {}, home {}\n", u.username, u.uid,
-                              tenant.slug, jobs_text(job_names(cat, u)), home);
+    ctx.io.out << fmt::format("user {} added: uid {}, tenant {}, jobs {}, protocols {}, home {}\n", u.username, u.uid,
+                              tenant.slug, jobs_text(job_names(cat, u)), to_string(u.protocols), home);
     if (!keys.empty()) ctx.io.out << fmt::format("key installed in {}\n", authorized_keys::path_of(ctx.keys_dir, u.username));
     if (password.empty() && keys.empty())
         ctx.io.out << fmt::format("{} cannot log in yet: give it a password with `photodropctl user passwd {}`\n",
@@ -140,7 +156,8 @@ nlohmann::json user_json(Context& ctx, const SftpUser& u) {
             {"tenant", tenant ? tenant->slug : ""},
             {"uid", u.uid},
             {"enabled", u.enabled},
-            {"jobs", job_names(cat, u)}};
+            {"jobs", job_names(cat, u)},
+            {"protocols", to_string(u.protocols)}};
 }
 
 int list_users(Context& ctx, const std::string& tenant_slug) {
@@ -158,11 +175,11 @@ int list_users(Context& ctx, const std::string& tenant_slug) {
         ctx.io.out << "no SFTP users\n";
         return exit_ok;
     }
-    Table table({"USER", "TENANT", "UID", "STATUS", "JOBS"});
+    Table table({"USER", "TENANT", "UID", "STATUS", "JOBS", "PROTOCOLS"});
     for (const auto& u : users) {
         auto t = cat.tenant(u.tenant_id);
         table.add({u.username, t ? t->slug : "?", std::to_string(u.uid), u.enabled ? "enabled" : "disabled",
-                   jobs_text(job_names(cat, u))});
+                   jobs_text(job_names(cat, u)), to_string(u.protocols)});
     }
     table.print(ctx.io.out);
     return exit_ok;
@@ -198,6 +215,7 @@ int show_user(Context& ctx, const std::string& name) {
     line("tenant", tenant ? tenant->slug : "?");
     line("status", u.enabled ? "enabled" : "disabled");
     line("jobs", jobs_text(job_names(ctx.catalog(), u)));
+    line("protocols", to_string(u.protocols));
     line("uid", std::to_string(u.uid));
     if (!account) {
         line("account", "missing: no system account of that name");
@@ -220,7 +238,7 @@ int set_enabled(Context& ctx, const std::string& name, bool enabled) {
     else accounts::disable(name);
     ctx.catalog().set_user_enabled(u.id, enabled);
     if (ctx.json) ctx.print_json({{"username", name}, {"enabled", enabled}});
-    else ctx.io.out << fmt::format("SFTP user {} {}\n", name, enabled ? "enabled" : "disabled: sshd refuses it");
+    else ctx.io.out << fmt::format("SFTP user {} {}\n", name, enabled ? "enabled" : "disabled: sshd and the FTP server refuse it");
     return exit_ok;
 }
 
@@ -269,6 +287,13 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     add->add_option("--jobs", add_opts->jobs, "Only these jobs are visible to it (default: all of the tenant's)")
         ->delimiter(',')
         ->type_name("J1,J2");
+    add->add_option("--protocols", add_opts->protocols,
+                    "What it may connect with: sftp, ftps (FTP with TLS), ftp (plain FTP)")
+        ->type_name("LIST")
+        ->capture_default_str();
+    add->add_flag("--ftp-plain", add_opts->ftp_plain,
+                  "Also plain FTP, without TLS (for cameras that have nothing else): its password crosses the "
+                  "network in the clear");
     add->add_option("--uid", add_opts->uid, "Use this uid (default: the next free one)")
         ->type_name("N")
         ->check(CLI::Range(int64_t{1}, int64_t{4294967294}));
