@@ -19,6 +19,7 @@
 // ?tenant=SLUG (and reads every tenant's events without). A tenant's token
 // reaches nothing of another tenant: what is not its own is "not found".
 
+#include "api/caller.hpp"
 #include "api/catalog_pool.hpp"
 #include "api/file_slice_body.hpp"
 
@@ -74,6 +75,7 @@ private:
 
     CatalogPool& catalogs_;
     ApiSettings settings_;
+    TokenCache tokens_;
     std::mutex link_key_mutex_;  // protects link_key_
     std::string link_key_;
 };
