@@ -21,7 +21,7 @@
 
 #include "api/caller.hpp"
 #include "api/catalog_pool.hpp"
-#include "api/file_slice_body.hpp"
+#include "api/file_slice.hpp"
 
 #include <boost/beast/http/string_body.hpp>
 
@@ -47,7 +47,7 @@ struct Reply {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::optional<FileSliceBody::value_type> file;  // sent instead of `body`
+    std::optional<FileSlice> file;       // sent instead of `body`
     std::optional<EventStream> stream;              // sent instead of `body`
     std::string tenant;                             // whose request it was, for the log line
 };
