@@ -58,11 +58,11 @@ Reply Api::handle(const Request& request) {
         try {
             auto key = [this] { return link_key(); };
             if (!s.empty() && s[0] == "v1") {
-                Caller caller = authenticate(*catalog, request, target, key);
+                Caller caller = authenticate(*catalog, tokens_, request, target, key);
                 if (caller.tenant) reply.tenant = caller.tenant->slug;
                 answer_v1(*catalog, settings_, request, target, caller, reply);
             } else {
-                answer_page(*catalog, request, target, key, reply);
+                answer_page(*catalog, tokens_, request, target, key, reply);
             }
         } catch (const sql::Error&) {
             catalog.discard();

@@ -19,8 +19,9 @@
 // ?tenant=SLUG (and reads every tenant's events without). A tenant's token
 // reaches nothing of another tenant: what is not its own is "not found".
 
+#include "api/caller.hpp"
 #include "api/catalog_pool.hpp"
-#include "api/file_slice_body.hpp"
+#include "api/file_slice.hpp"
 
 #include <boost/beast/http/string_body.hpp>
 
@@ -46,7 +47,7 @@ struct Reply {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::optional<FileSliceBody::value_type> file;  // sent instead of `body`
+    std::optional<FileSlice> file;       // sent instead of `body`
     std::optional<EventStream> stream;              // sent instead of `body`
     std::string tenant;                             // whose request it was, for the log line
 };
@@ -74,6 +75,7 @@ private:
 
     CatalogPool& catalogs_;
     ApiSettings settings_;
+    TokenCache tokens_;
     std::mutex link_key_mutex_;  // protects link_key_
     std::string link_key_;
 };

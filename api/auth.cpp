@@ -32,22 +32,33 @@ Caller tenant_named(ApiCatalog& catalog, Caller caller, const Target& target) {
 }
 }  // namespace
 
-std::optional<Caller> find_caller(ApiCatalog& catalog, const Request& request, const Target& target,
-                                  const std::function<std::string()>& link_key) {
+Caller TokenCache::caller(ApiCatalog& catalog, const std::string& hash) {
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = known_.find(hash); it != known_.end() && it->second.until > now) return it->second.caller;
+    }
+    auto found = catalog.token_by_hash(hash);
+    if (!found) throw ApiError{401, "unauthorized", "the token is not known, or was revoked"};
+    Caller caller{found->read_only, !found->tenant_id, std::nullopt, std::nullopt};
+    if (found->tenant_id) {
+        caller.tenant = catalog.tenant(*found->tenant_id);
+        if (!caller.tenant) throw ApiError{401, "unauthorized", "the token's tenant is gone"};
+    }
+    std::lock_guard lock(mutex_);
+    if (known_.size() >= max_known) std::erase_if(known_, [&](const auto& k) { return k.second.until <= now; });
+    if (known_.size() >= max_known) known_.clear();
+    known_.insert_or_assign(hash, Known{caller, now + ttl_});
+    return caller;
+}
+
+std::optional<Caller> find_caller(ApiCatalog& catalog, TokenCache& tokens, const Request& request,
+                                  const Target& target, const std::function<std::string()>& link_key) {
     auto token = bearer_token(request);
     if (!token && !request[http::field::authorization].empty())
         throw ApiError{401, "unauthorized", "the Authorization header must be: Bearer <token>"};
     if (!token) token = cookie(request, token_cookie);
-    if (token) {
-        auto found = catalog.token_by_hash(token_hash(*token));
-        if (!found) throw ApiError{401, "unauthorized", "the token is not known, or was revoked"};
-        Caller caller{found->read_only, !found->tenant_id, std::nullopt, std::nullopt};
-        if (found->tenant_id) {
-            caller.tenant = catalog.tenant(*found->tenant_id);
-            if (!caller.tenant) throw ApiError{401, "unauthorized", "the token's tenant is gone"};
-        }
-        return tenant_named(catalog, std::move(caller), target);
-    }
+    if (token) return tenant_named(catalog, tokens.caller(catalog, token_hash(*token)), target);
     if (auto signed_link = cookie(request, grant_cookie)) {
         auto grant = check_grant(*signed_link, link_key(), now_ns() / 1'000'000'000);
         if (!grant) throw ApiError{401, "unauthorized", "the link has expired or is not one photodrop signed"};
@@ -58,9 +69,9 @@ std::optional<Caller> find_caller(ApiCatalog& catalog, const Request& request, c
     return std::nullopt;
 }
 
-Caller authenticate(ApiCatalog& catalog, const Request& request, const Target& target,
+Caller authenticate(ApiCatalog& catalog, TokenCache& tokens, const Request& request, const Target& target,
                     const std::function<std::string()>& link_key) {
-    auto caller = find_caller(catalog, request, target, link_key);
+    auto caller = find_caller(catalog, tokens, request, target, link_key);
     if (!caller) throw ApiError{401, "unauthorized", "a token is needed: Authorization: Bearer <token>"};
     return *caller;
 }

@@ -3,6 +3,7 @@
 // cookie holding a token (after its sign-in form), or the cookie of a signed
 // job link.
 
+#include "api/caller.hpp"
 #include "api/request.hpp"
 
 #include <functional>
@@ -15,22 +16,15 @@ namespace photodrop::api {
 inline constexpr std::string_view token_cookie = "photodrop_token";
 inline constexpr std::string_view grant_cookie = "photodrop_grant";
 
-struct Caller {
-    bool read_only = false;
-    bool all_tenants = false;            // an operator's token
-    std::optional<Tenant> tenant;        // whose request it is
-    std::optional<std::string> only_job;  // a signed link opens one job
-};
-
 // The caller of `request`; nullopt when it brings no credentials at all.
 // Throws ApiError: 401 for credentials that open nothing, 404 when it names
 // (?tenant=) a tenant that is not its own.
 // `link_key` gives the key that signs job links.
-std::optional<Caller> find_caller(ApiCatalog& catalog, const Request& request, const Target& target,
-                                  const std::function<std::string()>& link_key);
+std::optional<Caller> find_caller(ApiCatalog& catalog, TokenCache& tokens, const Request& request,
+                                  const Target& target, const std::function<std::string()>& link_key);
 
 // As find_caller(), but nobody is a 401.
-Caller authenticate(ApiCatalog& catalog, const Request& request, const Target& target,
+Caller authenticate(ApiCatalog& catalog, TokenCache& tokens, const Request& request, const Target& target,
                     const std::function<std::string()>& link_key);
 
 }  // namespace photodrop::api

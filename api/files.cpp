@@ -45,7 +45,7 @@ std::optional<std::pair<uint64_t, uint64_t>> parse_range(std::string_view value,
 
 void send_file(const Request& request, Reply& reply, const std::filesystem::path& path, const std::string& etag,
                const std::string& content_type) {
-    FileSliceBody::value_type file;
+    FileSlice file;
     struct stat st {};
     if (!file.open(path.c_str()) || ::fstat(*file.fd, &st) != 0)
         throw ApiError{404, "file_missing", "the file is not there (purged, or the data directory is not mounted)"};

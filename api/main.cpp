@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
         }
         photodrop::api::IdleAlbums idle_albums(config.catalog, config.album_idle,
                                                [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+        // A client gone while a file is sent to it is an EPIPE that ends its
+        // connection, not a signal that ends the server (sendfile has no MSG_NOSIGNAL).
+        std::signal(SIGPIPE, SIG_IGN);
         boost::asio::io_context io(config.api_threads);
         photodrop::api::Server server(io, listen, api);
         auto at = server.local_endpoint();

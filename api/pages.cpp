@@ -65,7 +65,7 @@ std::string set_cookie(const Request& request, std::string_view name, const std:
                        secure ? "; Secure" : "");
 }
 
-void job_page(ApiCatalog& catalog, const Request& request, const Target& target,
+void job_page(ApiCatalog& catalog, TokenCache& tokens, const Request& request, const Target& target,
               const std::function<std::string()>& link_key, Reply& reply) {
     const std::string& name = target.segments[1];
     std::string self = std::string(request.target().data(), request.target().size());
@@ -79,7 +79,7 @@ void job_page(ApiCatalog& catalog, const Request& request, const Target& target,
     }
     std::optional<Caller> caller;
     try {
-        caller = find_caller(catalog, request, target, link_key);
+        caller = find_caller(catalog, tokens, request, target, link_key);
     } catch (const ApiError& e) {
         if (e.status != 401) throw;
         return sign_in_page(reply, 401, name, self, "That sign-in no longer works: " + e.message + ".");
@@ -115,12 +115,12 @@ void sign_in(ApiCatalog& catalog, const Request& request, Reply& reply) {
 }
 }  // namespace
 
-void answer_page(ApiCatalog& catalog, const Request& request, const Target& target,
+void answer_page(ApiCatalog& catalog, TokenCache& tokens, const Request& request, const Target& target,
                  const std::function<std::string()>& link_key, Reply& reply) {
     const auto& s = target.segments;
     auto method = request.method();
     bool reading = method == http::verb::get || method == http::verb::head;
-    if (s.size() == 2 && s[0] == "jobs" && reading) return job_page(catalog, request, target, link_key, reply);
+    if (s.size() == 2 && s[0] == "jobs" && reading) return job_page(catalog, tokens, request, target, link_key, reply);
     if (s.size() == 1 && s[0] == "signin" && method == http::verb::post) return sign_in(catalog, request, reply);
     if (s.size() == 2 && s[0] == "assets" && reading && s[1] != "job.html" && s[1] != "signin.html") {
         if (auto asset = page_asset(s[1])) {

@@ -12,7 +12,7 @@
 
 namespace photodrop::api {
 
-void answer_page(ApiCatalog& catalog, const Request& request, const Target& target,
+void answer_page(ApiCatalog& catalog, TokenCache& tokens, const Request& request, const Target& target,
                  const std::function<std::string()>& link_key, Reply& reply);
 
 // A file of api/page/ ("job.js"), built in; nullopt if there is none of that name.

@@ -11,11 +11,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <system_error>
+#include <vector>
 
 namespace photodrop::api {
 
@@ -60,6 +66,49 @@ void set_common(http::response<Body>& response, const Reply& reply) {
     bool cache_told = std::any_of(reply.headers.begin(), reply.headers.end(),
                                   [](const auto& h) { return h.first == "Cache-Control"; });
     if (!cache_told && reply.status != 304) response.set(http::field::cache_control, "no-store");
+}
+
+// `header`, then the bytes of `file` (none if null) with sendfile(2), not
+// copied through user space. The header goes with MSG_MORE, so that it
+// leaves in the same packet as the file's first bytes. When the socket takes
+// no more (a client that reads slower than it is sent to), the next piece
+// goes through `stream`, which waits for the client within its time limit.
+asio::awaitable<void> send_file(beast::tcp_stream& stream, const http::response<http::empty_body>& header,
+                                const FileSlice* file) {
+    auto& socket = stream.socket();
+    if (!socket.non_blocking()) socket.non_blocking(true);  // so that send() and sendfile() never wait
+    http::fields::writer fields(header, header.version(), header.result_int());
+    auto head = fields.get();
+    bool more = file && file->length > 0;
+    boost::system::error_code ec;
+    size_t sent = socket.send(head, more ? MSG_MORE : 0, ec);
+    if (ec && ec != asio::error::would_block) throw boost::system::system_error(ec);
+    if (sent < beast::buffer_bytes(head)) {
+        beast::buffers_suffix<decltype(head)> rest(head);
+        rest.consume(ec ? 0 : sent);
+        co_await asio::async_write(stream, rest, asio::use_awaitable);
+    }
+    if (!more) co_return;
+    auto failed = [](int error) { return boost::system::system_error(error, boost::system::generic_category()); };
+    off_t offset = static_cast<off_t>(file->offset);
+    uint64_t left = file->length;
+    std::vector<char> piece;
+    while (left > 0) {
+        ssize_t n = ::sendfile(socket.native_handle(), *file->fd, &offset, std::min<uint64_t>(left, 1u << 30));
+        if (n == 0) throw failed(EIO);  // the file became shorter than its Content-Length promised
+        if (n > 0) {
+            left -= static_cast<uint64_t>(n);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) throw failed(errno);
+        piece.resize(static_cast<size_t>(std::min<uint64_t>(left, 65536)));
+        ssize_t got = ::pread(*file->fd, piece.data(), piece.size(), offset);
+        if (got <= 0) throw failed(got == 0 ? EIO : errno);
+        co_await asio::async_write(stream, asio::buffer(piece.data(), static_cast<size_t>(got)), asio::use_awaitable);
+        offset += got;
+        left -= static_cast<uint64_t>(got);
+    }
 }
 
 // A refusal before the request could be read whole (too large, malformed).
@@ -208,18 +257,12 @@ asio::awaitable<void> Server::serve(tcp::socket socket) {
                 break;
             }
             if (reply.file && reply.status != 304) {
-                http::response<FileSliceBody> response(static_cast<http::status>(reply.status), request.version());
+                http::response<http::empty_body> response(static_cast<http::status>(reply.status), request.version());
                 set_common(response, reply);
                 bytes = reply.file->length;
-                response.body() = std::move(*reply.file);
                 response.keep_alive(keep);
-                response.prepare_payload();
-                if (head) {
-                    http::response_serializer<FileSliceBody> serializer(response);
-                    co_await http::async_write_header(stream, serializer, asio::use_awaitable);
-                } else {
-                    co_await http::async_write(stream, response, asio::use_awaitable);
-                }
+                response.content_length(bytes);
+                co_await send_file(stream, response, head ? nullptr : &*reply.file);
             } else {
                 http::response<http::string_body> response(static_cast<http::status>(reply.status), request.version());
                 set_common(response, reply);

@@ -6,10 +6,11 @@
 
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
-#include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <iterator>
 #include <map>
 
 namespace photodrop::api {
@@ -18,6 +19,19 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 
 namespace {
+
+// `text` as a JSON string, appended to `out`: as nlohmann::json writes it
+// (which it does for any text but plain printable ASCII).
+void append_json_string(std::string& out, std::string_view text) {
+    bool plain = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (!plain) {
+        out += json(text).dump();
+        return;
+    }
+    out += '"';
+    out += text;
+    out += '"';
+}
 
 // A page of items: {"items": [...], "next": "<cursor>"} (null on the last page).
 template <class T, class ToJson>
@@ -69,9 +83,9 @@ public:
         if (s.size() >= 3 && s[1] == "photos") {
             only(method, {http::verb::get, http::verb::head});
             auto [photo, job] = photo_of(tenant, s[2]);
-            if (s.size() == 3) return respond(photo_json(photo, job, album_names(job)));
+            if (s.size() == 3) return append_photo(reply_.body, photo, job, album_names(job));
             if (s.size() == 4 && (s[3] == "thumbnail" || s[3] == "preview" || s[3] == "original"))
-                return send_photo_file(photo, s[3]);
+                return send_photo_file(photo.photo, s[3]);
         }
         throw not_found("no such address; see /v1/openapi.json");
     }
@@ -218,34 +232,49 @@ private:
         }));
     }
 
-    json photo_json(const Photo& p, const Job& job, const std::map<Id, std::string>& names) {
-        std::string album;
-        if (p.album_id)
-            if (auto it = names.find(*p.album_id); it != names.end()) album = it->second;
-        struct stat st {};
-        int64_t size = ::stat((std::filesystem::path(settings_.data_dir) / p.original_path).c_str(), &st) == 0
-                           ? static_cast<int64_t>(st.st_size)
-                           : 0;
-        std::string base = fmt::format("/v1/photos/{}", p.id);
-        return {{"id", p.id},
-                {"upload_id", p.upload_id},
-                {"job", text::shown(job.name)},
-                {"album", p.album_id ? json(text::shown(album)) : json(nullptr)},
-                {"section", to_string(p.section)},
-                {"file", text::shown(p.filename)},
-                {"size", size},
-                {"width", p.width},
-                {"height", p.height},
-                {"captured_at", p.captured_at ? json(*p.captured_at) : json(nullptr)},
-                {"camera", {{"make", text::shown(p.camera_make)},
-                            {"model", text::shown(p.camera_model)},
-                            {"serial", text::shown(p.camera_serial)}}},
-                {"orientation", p.orientation},
-                {"content_hash", p.content_hash},
-                {"subject", nullptr},
-                {"note", text::shown(p.note)},
-                {"created_at", webhooks::rfc3339(p.created_ns)},
-                {"files", {{"thumbnail", base + "/thumbnail"}, {"preview", base + "/preview"}, {"original", base + "/original"}}}};
+    // A photo as JSON, appended to `out`: written straight, not through a
+    // json tree (a page is 100 of them), with the members in the order
+    // nlohmann::json gives (by name) as every other answer has them.
+    void append_photo(std::string& out, const ListedPhoto& listed, const Job& job,
+                      const std::map<Id, std::string>& names) {
+        const Photo& p = listed.photo;
+        auto put = [&out](std::string_view text) { out += text; };
+        auto number = [&out](int64_t n) { fmt::format_to(std::back_inserter(out), "{}", n); };
+        auto string = [&out](std::string_view text) { append_json_string(out, text); };
+        put("{\"album\":");
+        auto album = p.album_id ? names.find(*p.album_id) : names.end();
+        if (!p.album_id) put("null");
+        else string(text::shown(album == names.end() ? "" : album->second));
+        put(",\"camera\":{\"make\":");
+        string(text::shown(p.camera_make));
+        put(",\"model\":");
+        string(text::shown(p.camera_model));
+        put(",\"serial\":");
+        string(text::shown(p.camera_serial));
+        put("},\"captured_at\":");
+        if (p.captured_at) string(*p.captured_at);
+        else put("null");
+        put(",\"content_hash\":");
+        string(p.content_hash);
+        put(",\"created_at\":");
+        string(webhooks::rfc3339(p.created_ns));
+        put(",\"file\":");
+        string(text::shown(p.filename));
+        fmt::format_to(std::back_inserter(out),
+                       ",\"files\":{{\"original\":\"/v1/photos/{0}/original\",\"preview\":\"/v1/photos/{0}/preview\","
+                       "\"thumbnail\":\"/v1/photos/{0}/thumbnail\"}},\"height\":{1},\"id\":{0},\"job\":",
+                       p.id, p.height);
+        string(text::shown(job.name));
+        put(",\"note\":");
+        string(text::shown(p.note));
+        put(",\"orientation\":");
+        number(p.orientation);
+        put(",\"section\":");
+        string(to_string(p.section));
+        put(",\"size\":");
+        number(listed.size);
+        fmt::format_to(std::back_inserter(out), ",\"subject\":null,\"upload_id\":{},\"width\":{}}}", p.upload_id,
+                       p.width);
     }
 
     void list_photos(const Job& job, const Target& t) {
@@ -263,20 +292,29 @@ private:
         }
         Page page = page_of(t);
         auto rows = catalog_.photos_page(job.id, album_id, section, page);
-        respond(paged(rows, page, [&](const Photo& p) { return photo_json(p, job, names); }));
+        // As paged() writes it.
+        std::string& out = reply_.body;
+        out.reserve(rows.size() * 900);
+        out += "{\"items\":[";
+        for (const auto& row : rows) {
+            if (&row != &rows.front()) out += ',';
+            append_photo(out, row, job, names);
+        }
+        if (static_cast<int>(rows.size()) == page.limit && !rows.empty())
+            fmt::format_to(std::back_inserter(out), "],\"next\":\"{}\"}}", rows.back().photo.id);
+        else
+            out += "],\"next\":null}";
     }
 
-    std::pair<Photo, Job> photo_of(const Tenant& tenant, const std::string& id_text) {
+    std::pair<ListedPhoto, Job> photo_of(const Tenant& tenant, const std::string& id_text) {
         Id id = 0;
         auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
         if (ec != std::errc() || end != id_text.data() + id_text.size()) throw not_found("no such photo");
-        auto photo = catalog_.photo(id);
-        std::optional<Job> job;
-        if (photo) job = catalog_.job(photo->job_id);
-        if (!photo || !job || job->tenant_id != tenant.id || photo->deleted ||
-            (caller_.only_job && *caller_.only_job != job->name))
+        auto found = catalog_.listed_photo(id);
+        if (!found || found->second.tenant_id != tenant.id || found->first.photo.deleted ||
+            (caller_.only_job && *caller_.only_job != found->second.name))
             throw not_found(fmt::format("no photo {}", id));
-        return {*photo, *job};
+        return std::move(*found);
     }
 
     void send_photo_file(const Photo& photo, const std::string& kind) {

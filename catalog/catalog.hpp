@@ -69,6 +69,14 @@ inline constexpr std::string_view waiting_for_space_reason = "waiting for disk s
 // A deleted photo whose files retention may remove: no photo of its tenant
 // that is kept (not deleted, or deleted since the cut-off) and no upload that
 // is kept has its content hash.
+// A photo as the platform API shows it: with the size of its original in
+// bytes, that of the upload it was filed from (the original is those bytes,
+// moved into the store), so that showing it reads no file.
+struct ListedPhoto {
+    Photo photo;
+    int64_t size = 0;
+};
+
 struct PurgeablePhoto {
     Photo photo;
     std::string tenant;       // the tenant's slug
@@ -245,8 +253,11 @@ public:
     // The job's uploads (or those in one state), by id.
     virtual std::vector<Upload> uploads_page(Id job_id, std::optional<UploadState> state, Page page) = 0;
     // The job's photos not deleted (of one album, one section), by id.
-    virtual std::vector<Photo> photos_page(Id job_id, std::optional<Id> album_id, std::optional<Section> section,
-                                           Page page) = 0;
+    virtual std::vector<ListedPhoto> photos_page(Id job_id, std::optional<Id> album_id, std::optional<Section> section,
+                                                 Page page) = 0;
+    // The photo of that id (deleted or not) and its job, in one query: what
+    // each of a photo's routes reads; nullopt if there is none.
+    virtual std::optional<std::pair<ListedPhoto, Job>> listed_photo(Id photo_id) = 0;
     // The events of one tenant (of every tenant: nullopt) after event `after`,
     // oldest first, at most `limit`. An event is there once the change it
     // reports is committed, and never before an event of a smaller id.

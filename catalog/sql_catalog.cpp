@@ -25,10 +25,12 @@ constexpr std::string_view visible =
     "(state IN ('receiving','queued','processing','ingested','failed') OR (state = 'rejected' AND data_path <> ''))";
 
 constexpr std::string_view job_columns = "id, tenant_id, name, title, status, layout";
-Job read_job(const Row& st) {
-    return Job{st.integer("id"), st.integer("tenant_id"), st.text("name"), st.text("title"),
+// A job read beside another row (a photo's), its id in `id_column`.
+Job read_job_beside(const Row& st, std::string_view id_column) {
+    return Job{st.integer(id_column), st.integer("tenant_id"), st.text("name"), st.text("title"),
                *parse_job_status(st.text("status")), *parse_layout(st.text("layout"))};
 }
+Job read_job(const Row& st) { return read_job_beside(st, "id"); }
 
 constexpr std::string_view album_columns = "id, job_id, name, has_group, has_individuals, created_ns";
 Album read_album(const Row& st) {
@@ -94,6 +96,9 @@ Photo read_photo(const Row& st) {
     p.note = st.text("note");
     return p;
 }
+
+// photo_columns and the size of the photo's upload, as "size".
+ListedPhoto read_listed_photo(const Row& st) { return ListedPhoto{read_photo(st), st.integer("size")}; }
 
 constexpr std::string_view event_columns = "id, type, occurred_ns, tenant_id, job_id, album_id, upload_id, photo_id, data";
 Event read_event(const Row& st) {
@@ -824,16 +829,31 @@ public:
                            read_upload);
     }
 
-    std::vector<Photo> photos_page(Id job_id, std::optional<Id> album_id, std::optional<Section> section,
-                                   Page page) override {
+    std::vector<ListedPhoto> photos_page(Id job_id, std::optional<Id> album_id, std::optional<Section> section,
+                                         Page page) override {
         std::optional<std::string_view> wanted;
         if (section) wanted = to_string(*section);
-        return all<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND deleted = 0 AND id > $2 "
-                                              "AND (CAST($3 AS BIGINT) IS NULL OR album_id = $3) "
-                                              "AND (CAST($4 AS TEXT) IS NULL OR section = $4) ORDER BY id LIMIT $5",
-                                              photo_columns),
-                                  job_id, page.after, album_id, wanted, int64_t{page.limit}),
-                          read_photo);
+        static const std::string query =
+            fmt::format("SELECT {}, u.size AS size FROM photos p JOIN uploads u ON u.id = p.upload_id "
+                        "WHERE p.job_id = $1 AND p.deleted = 0 AND p.id > $2 "
+                        "AND (CAST($3 AS BIGINT) IS NULL OR p.album_id = $3) "
+                        "AND (CAST($4 AS TEXT) IS NULL OR p.section = $4) ORDER BY p.id LIMIT $5",
+                        prefixed_columns("p.", photo_columns));
+        return all<ListedPhoto>(c_->run(query, job_id, page.after, album_id, wanted, int64_t{page.limit}),
+                                read_listed_photo);
+    }
+
+    std::optional<std::pair<ListedPhoto, Job>> listed_photo(Id photo_id) override {
+        static const std::string query =
+            fmt::format("SELECT {}, u.size AS size, j.tenant_id AS tenant_id, j.name AS name, j.title AS title, "
+                        "j.status AS status, j.layout AS layout "
+                        "FROM photos p JOIN uploads u ON u.id = p.upload_id JOIN jobs j ON j.id = p.job_id "
+                        "WHERE p.id = $1",
+                        prefixed_columns("p.", photo_columns));
+        auto rows = c_->run(query, photo_id);
+        auto row = rows.first();
+        if (!row) return std::nullopt;
+        return std::pair{read_listed_photo(*row), read_job_beside(*row, "job_id")};
     }
 
     Id last_event(std::optional<Id> tenant_id) override {

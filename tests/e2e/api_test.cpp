@@ -14,8 +14,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
+#include <thread>
 
 using namespace photodrop;
 using namespace photodrop::test;
@@ -407,8 +409,14 @@ TEST_CASE("bad tokens, malformed requests and oversize ones get clear errors, an
     CHECK(get("/assets/job.html").status == 404);
     CHECK(get("/assets/../v1/jobs").status != 200);
 
-    // A revoked token opens nothing any more.
+    // A revoked token opens nothing any more, once photodrop-api's memory of
+    // it (a second from its last lookup, made before the revocation) is over.
+    REQUIRE(serving());
     REQUIRE(d.ctl({"token", "revoke", std::to_string(made["id"].get<Id>())}) == 0);
-    CHECK(get("/v1/jobs", {{"Authorization", "Bearer " + token}}).status == 401);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    auto revoked = get("/v1/jobs", {{"Authorization", "Bearer " + token}});
+    CHECK(revoked.status == 401);
+    CHECK(error_of(revoked)["message"].get<std::string>().find("revoked") != std::string::npos);
+    CHECK(get("/v1/photos/1/thumbnail", {{"Authorization", "Bearer " + token}}).status == 401);
     CHECK(d.api().running());
 }

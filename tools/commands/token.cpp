@@ -85,7 +85,7 @@ void add_token_commands(CLI::App& app, Context& ctx) {
         return exit_ok;
     });
 
-    auto* revoke = token->add_subcommand("revoke", "Revoke a token: it opens nothing from now on");
+    auto* revoke = token->add_subcommand("revoke", "Revoke a token: photodrop-api refuses it within a second");
     revoke->add_option("id", o->id, "The token's id (token list)")->required();
     ctx.on(revoke, [&ctx, o] {
         ctx.catalog().revoke_token(o->id);
