@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <istream>
 #include <ostream>
 
 namespace photodrop::ctl {
@@ -41,6 +42,14 @@ Job Context::job(const Tenant& tenant, const std::string& name) {
 }
 
 void Context::print_json(const nlohmann::json& value) { io.out << shown(value).dump(2) << '\n'; }
+
+std::string Context::read_password() {
+    std::string password;
+    if (!std::getline(io.in, password)) throw std::runtime_error("no password on standard input");
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty()) throw std::runtime_error("the password is empty");
+    return password;
+}
 
 void Context::on(CLI::App* command, std::function<int()> run) {
     // A subcommand's callback runs before its parent's: the deepest command given wins.

@@ -54,6 +54,10 @@ public:
 
     void print_json(const nlohmann::json& value);
 
+    // A password from the first line of standard input (a trailing CR dropped);
+    // throws when there is none or it is empty.
+    std::string read_password();
+
     // The command that parsing selected; returns the exit status.
     std::function<int()> action;
     // Registers `run` as the action of `command` when the command is given.

@@ -16,6 +16,7 @@ void add_job_commands(CLI::App& app, Context& ctx);
 void add_listing_commands(CLI::App& app, Context& ctx);  // albums, uploads, photos
 void add_queue_commands(CLI::App& app, Context& ctx);
 void add_user_commands(CLI::App& app, Context& ctx);
+void add_client_config_command(CLI::App& user, Context& ctx);  // user client-config, under `user`
 void add_sshd_config_command(CLI::App& app, Context& ctx);
 void add_ftpd_config_command(CLI::App& app, Context& ctx);
 void add_doctor_command(CLI::App& app, Context& ctx);

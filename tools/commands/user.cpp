@@ -19,14 +19,6 @@ namespace photodrop::ctl {
 
 namespace {
 
-std::string read_password(Context& ctx) {
-    std::string password;
-    if (!std::getline(ctx.io.in, password)) throw std::runtime_error("no password on standard input");
-    if (!password.empty() && password.back() == '\r') password.pop_back();
-    if (password.empty()) throw std::runtime_error("the password is empty");
-    return password;
-}
-
 SftpUser must_find(Context& ctx, const std::string& name) {
     auto u = ctx.catalog().user(name);
     if (!u) throw std::runtime_error(fmt::format("no SFTP user '{}'", name));
@@ -115,7 +107,7 @@ int add_user(Context& ctx, const AddOptions& o) {
     if (accounts::find(o.name))
         throw std::runtime_error(fmt::format("a system account named {} exists already", o.name));
     // Everything that can be refused is checked before anything is made.
-    std::string password = o.password_stdin ? read_password(ctx) : "";
+    std::string password = o.password_stdin ? ctx.read_password() : "";
     std::string keys = o.key_file.empty() ? "" : authorized_keys::read_public_keys(o.key_file);
 
     accounts::ensure_group(sftp_group);
@@ -245,7 +237,7 @@ int set_enabled(Context& ctx, const std::string& name, bool enabled) {
 int set_password(Context& ctx, const std::string& name) {
     auto u = must_find(ctx, name);
     system_account(u);
-    accounts::set_password(name, read_password(ctx));
+    accounts::set_password(name, ctx.read_password());
     if (ctx.json) ctx.print_json({{"username", name}, {"password", true}});
     else ctx.io.out << fmt::format("password of {} set\n", name);
     return exit_ok;
@@ -320,6 +312,7 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     name_command("passwd", "Set an SFTP user's password from the first line of stdin", set_password)
         ->footer("Example: printf '%s\\n' \"$NEW_PASSWORD\" | photodropctl user passwd alice");
     name_command("remove", "Remove an SFTP user and its system account; its uploads are kept", remove_user);
+    add_client_config_command(*user, ctx);
 }
 
 }  // namespace photodrop::ctl
