@@ -380,7 +380,8 @@ std::string rclone_remote(const Account& a) {
     out << "# " << fingerprint_note(a) << "\n";
     if (ftps) {
         out << "# rclone checks the certificate against this computer's certificate authorities and pins none;\n"
-            << "# for a self-signed certificate, give it to rclone with --ca-cert FILE.\n";
+            << "# for a self-signed certificate, run rclone with SSL_CERT_FILE=FILE (the certificate, PEM) in its\n"
+            << "# environment.\n";
     } else {
         out << "# rclone checks the server's key against known_hosts_file: add this line to that file first:\n"
             << "#   " << rclone_value(known_hosts_line(a.host, a.port, a.host_key), "host") << "\n";

@@ -410,6 +410,8 @@ class Run:
         self.engines = []  # SQLite first, then PostgreSQL, as chosen by --catalog
         self.postgres = None
         self.sshd_port = None
+        self.password = None
+        self.ftp_port = None
         self.loadavg_start = os.getloadavg()  # the machine is shared: how busy it was is part of a figure
         self.tokens = {}       # engine kind -> a bearer token of its tenant (photodrop-api)
         self.real_photos = {}  # engine kind -> (job, photo row): one photo filed by photodrop-ingest
@@ -480,10 +482,12 @@ class Run:
         e.ctl("job", "set-status", "--tenant", e.tenant, name, "archived")
 
     def setup_sftp(self):
+        if self.sshd_port:  # done for an earlier benchmark of this run
+            return
         key = STATE / "client_key"
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", key])
         self.key = key
-        password = os.urandom(12).hex()
+        password = self.password = os.urandom(12).hex()
         for user in (PD_USER, PD_USER + "pg", PLAIN_USER):  # left by a killed run
             if run(["id", user], check=False).returncode == 0:
                 for e in self.engines:
@@ -539,6 +543,84 @@ class Run:
              "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
              "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{user}@127.0.0.1"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), batch
+
+    def setup_ftpd(self):
+        """A private ProFTPD on `photodropctl ftpd-config` (loopback, a self-signed certificate); the photodrop
+        users log in with their password, the baseline user into its plain chroot, through the same server."""
+        self.setup_sftp()
+        cert, key = STATE / "ftp-tls.crt", STATE / "ftp-tls.key"
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-keyout", key, "-out", cert])
+        self.ftp_port = free_port()
+        first = 40000 + int.from_bytes(os.urandom(2), "little") % 600 * 32
+        os.environ.update(PHOTODROP_FTP_PORT=str(self.ftp_port), PHOTODROP_FTP_PASSIVE_PORTS=f"{first}-{first + 31}",
+                          PHOTODROP_FTP_TLS_CERTIFICATE=str(cert), PHOTODROP_FTP_TLS_KEY=str(key))
+        run_dir = STATE / "ftpd"
+        run_dir.mkdir()
+        config = STATE / "proftpd.conf"
+        config.write_text(self.engines[0].ctl("ftpd-config", "--address", "127.0.0.1", "--run-dir", run_dir,
+                                              "--log", STATE / "ftpd-server.log").stdout)
+        run(["usermod", "--append", "--groups", "photodrop-ftp", PLAIN_USER])
+        run(["/usr/sbin/proftpd", "--configtest", "-c", config])
+        ftpd = start(self.stack, "ftpd", ["/usr/sbin/proftpd", "--nodaemon", "-c", config])
+        wait_port(ftpd, self.ftp_port, "proftpd")
+
+    def ftps_once(self, e, files_per_session):
+        """One lftp per session at once, each putting its files over FTPS (TLS on control and data);
+        seconds from the first start to the last exit. e: the engine's mount, or None for the plain chroot."""
+        if e is not None:
+            user, (job, job_id) = e.user, self.new_job(e, "ftp")
+            dest = f"/{job}"
+        else:
+            user, dest, job, job_id = PLAIN_USER, "/up", None, None
+        procs = []
+        os.sync()
+        t0 = time.monotonic()
+        for files in files_per_session:
+            script = ("set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate no; "
+                      "set net:max-retries 1; set cmd:fail-exit true; "
+                      f"open -u {user},{self.password} -p {self.ftp_port} 127.0.0.1; "
+                      f"mput -O {dest} " + " ".join(str(f) for f in files))
+            procs.append(subprocess.Popen(["lftp", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          text=True))
+        errors = [p.stderr.read() for p in procs if p.wait() != 0]
+        elapsed = time.monotonic() - t0
+        if errors:
+            raise RuntimeError(f"lftp into {e.label if e else 'the plain chroot'} failed: {errors[0]}")
+        if e is not None:
+            states = e.catalog.states(job_id)
+            want = sum(len(f) for f in files_per_session)
+            if states.get("queued", 0) != want:
+                raise RuntimeError(f"photodrop FTPS upload ({e.label}): expected {want} queued, catalog says {states}")
+            self.retire_job(e, job, job_id)
+        else:
+            for p in (PLAIN / "up").iterdir():
+                p.unlink()
+        return elapsed
+
+    def bench_ftps(self):
+        small_count = 60 if self.quick else 300
+        _, small = self.sources(8 * MIB, small_count, 8 * MIB)
+        self.setup_ftpd()
+        rows = []
+        for sessions in (1, 4):
+            per = [small[i::sessions] for i in range(sessions)]
+            total = sum(f.stat().st_size for fs in per for f in fs)
+            label = f"13a FTPS, {small_count} files of 8 MiB, {sessions} session(s), through the same ProFTPD"
+            pd = {e.kind: [] for e in self.engines}
+            plain = []
+            for _ in range(self.reps):  # alternated: each engine's mount, then the plain directory
+                for e in self.engines:
+                    pd[e.kind].append(self.ftps_once(e, per))
+                plain.append(self.ftps_once(None, per))
+            b = total / MIB / median(plain)
+            for e in self.engines:
+                a = total / MIB / median(pd[e.kind])
+                row = dict(bench=e.tag(label), engine=e.kind, unit="MiB/s", photodrop=a, baseline=b, ratio=a / b,
+                           target=">= 0.95", met=a / b >= 0.95, samples_photodrop=pd[e.kind], samples_baseline=plain)
+                rows.append(row)
+                self.show(row)
+        self.results["ftps"] = rows
 
     # ---------------------------------------------------------- 1: SFTP upload
     def sources(self, big_bytes, small_count, small_bytes):
@@ -1401,7 +1483,8 @@ class Run:
 
 BENCHES = {"upload": "bench_upload", "raw": "bench_raw", "ingest": "bench_ingest", "ingest2": "bench_ingest2",
            "memory": "bench_memory", "latency": "bench_latency", "scale": "bench_scale",
-           "api-files": "bench_api_files", "api-page": "bench_api_page", "webhook-latency": "bench_webhook_latency"}
+           "api-files": "bench_api_files", "api-page": "bench_api_page", "webhook-latency": "bench_webhook_latency",
+           "ftps": "bench_ftps"}
 
 
 def main():

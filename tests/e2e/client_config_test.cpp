@@ -1,7 +1,8 @@
 // End to end: the rclone remote that `photodropctl user client-config` writes,
 // used as it is by a real rclone to upload photos over SFTP through the real
 // sshd into a real mount, with the server's key checked against the
-// known_hosts line the file gives (and a wrong key refused).
+// known_hosts line the file gives (and a wrong key refused); and over FTPS
+// through the real ProFTPD, with its certificate checked.
 
 #include "tests/support/deployment.hpp"
 #include "tests/support/files.hpp"
@@ -31,14 +32,16 @@ std::string known_hosts_line_of(const std::string& conf) {
     return {};
 }
 
-// rclone with the file as its whole configuration and HOME at `home` (where
-// `~/.ssh/known_hosts` is), stopped after 60 s; exit status and output.
+// rclone with the file as its whole configuration, HOME at `home` (where
+// `~/.ssh/known_hosts` is) and, if given, only the certificate in `trusted`
+// as a certificate authority; stopped after 60 s; exit status and output.
 std::pair<int, std::string> rclone(const std::filesystem::path& conf, const std::filesystem::path& home,
-                                   const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"env",           "-i",         "PATH=/usr/bin:/bin", "HOME=" + home.string(),
-                                  "RCLONE_CONFIG=" + conf.string(), "timeout",  "60", "rclone",
-                                  "--contimeout",  "10s",        "--retries",          "1",
-                                  "--low-level-retries", "1"};
+                                   const std::vector<std::string>& args, const std::string& trusted = {}) {
+    std::vector<std::string> argv{"env", "-i", "PATH=/usr/bin:/bin", "HOME=" + home.string(),
+                                  "RCLONE_CONFIG=" + conf.string()};
+    if (!trusted.empty()) argv.push_back("SSL_CERT_FILE=" + trusted);  // the certificates rclone trusts
+    for (const char* arg : {"timeout", "60", "rclone", "--contimeout", "10s", "--retries", "1", "--low-level-retries", "1"})
+        argv.push_back(arg);
     argv.insert(argv.end(), args.begin(), args.end());
     std::string out;
     int status = run_with_input(argv, "", &out);
@@ -114,4 +117,53 @@ TEST_CASE("rclone uploads photos with the remote client-config writes, after che
         CHECK((has(out, "key mismatch") || has(out, "knownhosts")));
         CHECK(uploads_named(t.catalog(), t.flat_job.id, "IMG_0001.jpg").empty());
     }
+}
+
+TEST_CASE("rclone uploads over FTPS with the remote client-config writes; a server with another certificate is "
+          "refused") {
+    REQUIRE_DEPLOYABLE();
+    REQUIRE_MESSAGE(run({"rclone", "version"}) == 0, "rclone is not installed (tools/dev/install-deps)");
+    Deployment d{{"studio-f"}};
+    auto user = d.add_user("pdtf", "studio-f", {"--protocols", "ftps"});
+    d.start_ftpd();
+    auto& t = d.tenant(0);
+
+    TempDir local;
+    auto conf = local.path() / "rclone.conf";
+    std::string said;
+    REQUIRE_MESSAGE(d.ctl({"user", "client-config", user, "--format", "rclone", "--protocol", "ftps",
+                           "--with-password", "--host", "127.0.0.1", "--port", std::to_string(d.ftp().port),
+                           "--certificate", d.ftp().certificate.string(), "--output", conf.string()},
+                          d.password() + "\n", &said) == 0,
+                    said);
+    auto text = read_file(conf);
+    CAPTURE(text);
+    CHECK(has(text, "explicit_tls = true"));
+    CHECK_FALSE(has(text, d.password()));
+
+    auto photos = local.path() / "card";
+    std::filesystem::create_directories(photos);
+    make_jpeg(photos, "DSC_0001.JPG", 1200, 800);
+    auto remote = fmt::format("photodrop-{}:job00002", user);
+    auto home = local.path() / "home";
+    std::filesystem::create_directories(home);
+
+    // The server's self-signed certificate is what the photographer is told to trust.
+    CHECK(has(text, "SSL_CERT_FILE"));
+    auto [status, out] = rclone(conf, home, {"copy", photos.string(), remote}, d.ftp().certificate.string());
+    CAPTURE(out);
+    REQUIRE(status == 0);
+    auto u = uploads_named(t.catalog(), t.flat_job.id, "DSC_0001.JPG");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+    CHECK(read_file(t.path("job00002/DSC_0001.JPG")) == read_file(photos / "DSC_0001.JPG"));
+
+    // Trusting another certificate, rclone refuses the server and sends nothing.
+    auto other = make_ftp_settings(local.path());
+    make_jpeg(photos, "DSC_0002.JPG", 800, 1200);
+    auto [refused, why] = rclone(conf, home, {"copy", photos.string(), remote}, other.certificate.string());
+    CAPTURE(why);
+    CHECK(refused != 0);
+    CHECK(has(why, "certificate"));
+    CHECK(uploads_named(t.catalog(), t.flat_job.id, "DSC_0002.JPG").empty());
 }

@@ -28,6 +28,12 @@ class Client(ftplib.FTP_TLS):
 
 
 def connect(port, user, password, mode):
+    ftp = login(port, user, password, mode)
+    ftp.port, ftp.user, ftp.password, ftp.mode = port, user, password, mode
+    return ftp
+
+
+def login(port, user, password, mode):
     if mode == "plain":
         ftp = ftplib.FTP()
         ftp.connect("127.0.0.1", port, timeout=TIMEOUT)
@@ -96,6 +102,38 @@ def run(ftp, scenario, args):
         first = stor(ftp, path, data[:cut])
         second = ftp.storbinary("APPE " + path, io.BytesIO(data[cut:]))
         return {"replies": [first, second], "size": ftp.size(path)}
+    if scenario == "resume":
+        # REST at the size the server has, then STOR of the rest: what a client's resume does.
+        path, datafile = args
+        ftp.voidcmd("TYPE I")  # SIZE is refused in ASCII mode
+        data, have = open(datafile, "rb").read(), ftp.size(path)
+        return {"had": have, "reply": stor(ftp, path, data[have:], rest=have), "size": ftp.size(path)}
+    if scenario == "race":
+        # Two sessions STOR the same name at once: the first has sent half its
+        # bytes when the second starts; each is told what it is told.
+        path, first_file, second_file = args
+        second = connect(ftp.port, ftp.user, ftp.password, ftp.mode)
+        first_data, second_data = open(first_file, "rb").read(), open(second_file, "rb").read()
+        half = len(first_data) // 2
+        ftp.voidcmd("TYPE I")
+        second.voidcmd("TYPE I")
+        conn = ftp.transfercmd("STOR " + path)
+        conn.sendall(first_data[:half])
+        try:
+            other = second.transfercmd("STOR " + path)
+            other.sendall(second_data)
+            other.close()
+            told_second = second.voidresp()
+        except ftplib.Error as e:
+            told_second = str(e)
+        conn.sendall(first_data[half:])
+        conn.close()
+        try:
+            told_first = ftp.voidresp()
+        except ftplib.Error as e:
+            told_first = str(e)
+        second.quit()
+        return {"first": told_first, "second": told_second}
     if scenario == "rename":
         # Upload under a temporary name, then RNFR/RNTO to the real one.
         temp, final, datafile = args

@@ -13,8 +13,10 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 using namespace photodrop;
 using namespace photodrop::test;
@@ -65,12 +67,6 @@ FtpDeployment& deployment() {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::filesystem::path local_file(const std::filesystem::path& dir, const std::string& name, const std::string& bytes) {
-    auto p = dir / name;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-}
 
 // The one upload of this name in the job, whatever else there is.
 Upload only_upload(Catalog& cat, Id job, const std::string& name) {
@@ -323,4 +319,56 @@ TEST_CASE("curl --ssl-reqd uploads, and -C - resumes where the server's copy end
     CHECK(run_with_input({"curl", "-sS", "--max-time", "30", "-T", whole.string(), d.url(d.alice, "job00002/plain.jpg")},
                          "", &out) != 0);
     CHECK(uploads_named(d.a().catalog(), d.a().flat_job.id, "plain.jpg").empty());
+}
+
+TEST_CASE("with a tenant quota a STOR that crosses it is not acknowledged, and REST resumes it once there is room") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    auto& b = d.d.tenant(1);
+    struct Unset {
+        FtpDeployment& d;
+        ~Unset() { d.d.ctl({"tenant", "set", "studio-b", "--quota", "none"}); }
+    } unset{d};
+    int64_t quota = b.catalog().tenant_use(b.tenant.id) + (2 << 20);
+    REQUIRE(d.d.ctl({"tenant", "set", "studio-b", "--quota", std::to_string(quota)}) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the mount reads the quota again within 500 ms
+
+    TempDir local;
+    auto bytes = some_bytes(3 << 20, 51);
+    auto data = local_file(local.path(), "quota.jpg", bytes);
+    auto r = d.client(d.bob, "tls", {"put", "job00002/quota.jpg", data.string()});
+    CAPTURE(r.dump());
+    REQUIRE(r.contains("error"));  // never a 226 for bytes that are not all on disk
+    CHECK_FALSE(has(r["error"], "226"));
+    auto u = uploads_named(b.catalog(), b.flat_job.id, "quota.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Receiving);
+    CHECK(u[0].size < static_cast<int64_t>(bytes.size()));
+    CHECK(has(b.log(), "would take the studio past its storage quota"));
+
+    REQUIRE(d.d.ctl({"tenant", "set", "studio-b", "--quota", "none"}) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    auto resumed = d.client(d.bob, "tls", {"resume", "job00002/quota.jpg", data.string()});
+    CAPTURE(resumed.dump());
+    CHECK(has(resumed.value("reply", ""), "226"));
+    CHECK(resumed["size"] == bytes.size());
+    CHECK(read_file(b.path("job00002/quota.jpg")) == bytes);
+    CHECK(uploads_named(b.catalog(), b.flat_job.id, "quota.jpg").back().state == UploadState::Queued);
+}
+
+TEST_CASE("two sessions STOR the same name at once: the one that came second is refused, the first lands whole") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    TempDir local;
+    auto first = some_bytes(4 << 20, 61), second = some_bytes(3 << 20, 62);
+    auto first_file = local_file(local.path(), "first.jpg", first);
+    auto second_file = local_file(local.path(), "second.jpg", second);
+    auto r = d.client(d.alice, "tls", {"race", "job00002/same.jpg", first_file.string(), second_file.string()});
+    CAPTURE(r.dump());
+    CHECK(has(r.value("first", ""), "226"));
+    CHECK(has(r.value("second", ""), "550"));
+    CHECK(read_file(d.a().path("job00002/same.jpg")) == first);
+    auto u = only_upload(d.a().catalog(), d.a().flat_job.id, "same.jpg");
+    CHECK(u.state == UploadState::Queued);
+    CHECK(u.size == static_cast<int64_t>(first.size()));
 }

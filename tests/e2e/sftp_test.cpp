@@ -60,13 +60,6 @@ TwoTenants& deployment() {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// A local folder of files to upload.
-std::filesystem::path local_file(const std::filesystem::path& dir, const std::string& name, const std::string& bytes) {
-    auto p = dir / name;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-}
 }  // namespace
 
 TEST_CASE("put -r of an album: files land in their sections; a deeper folder is refused and the rest goes on") {

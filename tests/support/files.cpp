@@ -74,4 +74,11 @@ std::string some_bytes(size_t n, uint32_t seed) {
     return out;
 }
 
+std::filesystem::path local_file(const std::filesystem::path& dir, const std::string& name, const std::string& bytes) {
+    auto p = dir / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+}
+
 }  // namespace photodrop::test

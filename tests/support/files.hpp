@@ -11,6 +11,8 @@ namespace photodrop::test {
 // Writes `bytes` at `offset` of `path` opened with `flags`; 0, or the errno of
 // the first call that failed (open, write or close).
 int write_file(const std::filesystem::path& path, const std::string& bytes, int flags = -1, off_t offset = 0);
+// Writes `bytes` to DIR/NAME, making the folders NAME names: a local file for a client to upload; its path.
+std::filesystem::path local_file(const std::filesystem::path& dir, const std::string& name, const std::string& bytes);
 // The whole content of a file ("" when it cannot be read).
 std::string read_file(const std::filesystem::path& path);
 // The names in a folder, sorted; empty when it cannot be listed.
