@@ -265,12 +265,13 @@ int remove_user(Context& ctx, const std::string& name) {
 }  // namespace
 
 void add_user_commands(CLI::App& app, Context& ctx) {
-    auto* user = app.add_subcommand("user", "SFTP users: system accounts chrooted into their tenant's mount");
+    auto* user = app.add_subcommand("user", "Logins (SFTP, FTPS, FTP): system accounts chrooted into their tenant's "
+                                                    "mount");
     user->require_subcommand(1);
 
     auto add_opts = std::make_shared<AddOptions>();
-    auto* add = user->add_subcommand("add", "Add an SFTP user: a system account (shell nologin, group photodrop) "
-                                            "whose home is its tenant's mount point");
+    auto* add = user->add_subcommand("add", "Add a login: a system account (shell nologin, group photodrop) whose home "
+                                            "is its tenant's mount point; sshd and the FTP server chroot it there");
     add_tenant_option(add, add_opts->tenant);
     add->add_option("name", add_opts->name, "The login name")->required();
     add->add_flag("--password-stdin", add_opts->password_stdin, "Read the password from the first line of stdin");
