@@ -7,6 +7,9 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -200,17 +203,22 @@ SshHostKey read_ssh_host_key(const std::string& path) {
     return SshHostKey{type, *blob, 255};
 }
 
-std::string tls_certificate_fingerprint(const std::string& pem_path) {
+TlsCertificate read_tls_certificate(const std::string& pem_path) {
     std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(pem_path.c_str(), "r"), &std::fclose);
-    if (!file) throw std::runtime_error(fmt::format("cannot read the TLS certificate {}", pem_path));
+    if (!file)
+        throw std::runtime_error(fmt::format("cannot read the TLS certificate {}: {}", pem_path, std::strerror(errno)));
     std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(file.get(), nullptr, nullptr, nullptr), &X509_free);
     if (!cert) throw std::runtime_error(fmt::format("{} holds no PEM certificate", pem_path));
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int size = 0;
     if (X509_digest(cert.get(), EVP_sha256(), digest.data(), &size) != 1)
         throw std::runtime_error(fmt::format("cannot hash the certificate in {}", pem_path));
-    std::string out;
-    for (unsigned int i = 0; i < size; ++i) out += fmt::format("{}{:02X}", i ? ":" : "", digest[i]);
+    TlsCertificate out;
+    for (unsigned int i = 0; i < size; ++i) out.fingerprint += fmt::format("{}{:02X}", i ? ":" : "", digest[i]);
+    const ASN1_TIME* not_after = X509_get0_notAfter(cert.get());
+    out.expired = X509_cmp_current_time(not_after) <= 0;
+    if (tm when{}; ASN1_TIME_to_tm(not_after, &when) == 1)
+        out.expires = fmt::format("{:04}-{:02}-{:02}", when.tm_year + 1900, when.tm_mon + 1, when.tm_mday);
     return out;
 }
 

@@ -31,9 +31,15 @@ struct SshHostKey {
 // photodrop's sshd serves one. Throws std::runtime_error naming the file.
 SshHostKey read_ssh_host_key(const std::string& path);
 
-// SHA-256 of the first certificate's DER in a PEM file, "AB:CD:...", as
-// `openssl x509 -fingerprint -sha256` prints it. Throws naming the file.
-std::string tls_certificate_fingerprint(const std::string& pem_path);
+// The first certificate of a PEM file: the SHA-256 of its DER, "AB:CD:...", as
+// `openssl x509 -fingerprint -sha256` prints it, and the day it expires.
+struct TlsCertificate {
+    std::string fingerprint;
+    std::string expires;  // YYYY-MM-DD
+    bool expired = false;
+};
+// Throws std::runtime_error naming the file.
+TlsCertificate read_tls_certificate(const std::string& pem_path);
 
 // One photographer's account as clients reach it.
 struct Account {

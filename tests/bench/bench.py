@@ -591,15 +591,7 @@ class Run:
         elapsed = time.monotonic() - t0
         if errors:
             raise RuntimeError(f"lftp into {e.label if e else 'the plain chroot'} failed: {errors[0]}")
-        if e is not None:
-            states = e.catalog.states(job_id)
-            want = sum(len(f) for f in files_per_session)
-            if states.get("queued", 0) != want:
-                raise RuntimeError(f"photodrop FTPS upload ({e.label}): expected {want} queued, catalog says {states}")
-            self.retire_job(e, job, job_id)
-        else:
-            for p in (PLAIN / "up").iterdir():
-                p.unlink()
+        self.end_round(e, job, job_id, sum(len(f) for f in files_per_session), "FTPS upload")
         return elapsed
 
     def bench_ftps(self):
@@ -686,16 +678,20 @@ class Run:
         elapsed = time.monotonic() - t0
         if errors:
             raise RuntimeError(f"sftp into {e.label if e else 'the plain chroot'} failed: {errors[0]}")
+        self.end_round(e, job, job_id, sum(len(f) for f in files_per_session), "upload")
+        return elapsed
+
+    def end_round(self, e, job, job_id, want, what):
+        """After an upload round: each upload queued in photodrop's catalog, and its job retired;
+        the plain directory emptied."""
         if e is not None:
             states = e.catalog.states(job_id)
-            want = sum(len(f) for f in files_per_session)
             if states.get("queued", 0) != want:
-                raise RuntimeError(f"photodrop upload ({e.label}): expected {want} queued, catalog says {states}")
+                raise RuntimeError(f"photodrop {what} ({e.label}): expected {want} queued, catalog says {states}")
             self.retire_job(e, job, job_id)
         else:
             for p in (PLAIN / "up").iterdir():
                 p.unlink()
-        return elapsed
 
     def bench_upload(self):
         quick = self.quick

@@ -48,12 +48,7 @@ struct FtpDeployment {
         argv.insert(argv.end(), scenario.begin(), scenario.end());
         std::string out;
         run_with_input(argv, "", &out);
-        // The last line is what it saw; anything before it is Python's complaint.
-        std::string line = out.substr(0, out.find_last_not_of('\n') + 1);  // npos + 1 == 0
-        line = line.substr(line.rfind('\n') + 1);
-        auto seen = json::parse(line, nullptr, false);
-        REQUIRE_MESSAGE(seen.is_object(), out);
-        return seen;
+        return client_report(out);
     }
     std::string url(const std::string& user, const std::string& path) {
         return fmt::format("ftp://{}:{}@127.0.0.1:{}/{}", user, d.password(), d.ftp().port, path);

@@ -154,9 +154,15 @@ nlohmann::json Deployment::client(const std::string& user, const std::vector<std
     argv.insert(argv.end(), scenario.begin(), scenario.end());
     std::string out;
     run_with_input(argv, "", &out);
-    auto brace = out.rfind('{');
-    REQUIRE_MESSAGE(brace != std::string::npos, out);
-    return nlohmann::json::parse(out.substr(brace));
+    return client_report(out);
+}
+
+nlohmann::json client_report(const std::string& output) {
+    std::string line = output.substr(0, output.find_last_not_of('\n') + 1);  // npos + 1 == 0
+    line = line.substr(line.rfind('\n') + 1);
+    auto seen = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE_MESSAGE(seen.is_object(), output);
+    return seen;
 }
 
 }  // namespace photodrop::test

@@ -31,6 +31,10 @@ std::string make_jpeg(const std::filesystem::path& dir, const std::string& name,
 // start-of-image marker, so that each variant `n` is a photo of its own.
 std::string jpeg_variant(const std::string& jpeg, int n);
 
+// What a scripted client (tests/e2e/sftp_client.py, ftp_client.py) saw: the JSON object on the last
+// line it printed (anything before it is Python's complaint).
+nlohmann::json client_report(const std::string& output);
+
 class Deployment {
 public:
     // Mounts one MountedTenant per slug (each with job00001 `albums` and job00002 `flat`).

@@ -6,11 +6,9 @@
 
 #include <signal.h>
 
-#include <chrono>
 #include <fstream>
 #include <random>
 #include <stdexcept>
-#include <thread>
 
 namespace photodrop::test {
 
@@ -44,12 +42,7 @@ FtpServer::FtpServer(const std::filesystem::path& dir, const std::string& config
     if (run({"/usr/sbin/proftpd", "--configtest", "-c", path.string()}, (dir_ / "proftpd.out").string()) != 0)
         throw std::runtime_error("proftpd refuses its configuration: " + log());
     proftpd_ = Process({"/usr/sbin/proftpd", "--nodaemon", "-c", path.string()}, (dir_ / "proftpd.out").string());
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!accepts(port_)) {
-        if (proftpd_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)
-            throw std::runtime_error("proftpd did not start: " + log());
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    if (!wait_accepting(proftpd_, port_, 10)) throw std::runtime_error("proftpd did not start: " + log());
 }
 
 FtpServer::~FtpServer() {

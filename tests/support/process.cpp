@@ -181,4 +181,13 @@ bool accepts(int port) {
     return ok;
 }
 
+bool wait_accepting(Process& server, int port, double seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (!accepts(port)) {
+        if (server.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
 }  // namespace photodrop::test

@@ -51,4 +51,6 @@ int run_with_input(const std::vector<std::string>& argv, const std::string& inpu
 int free_port();
 // Whether something on 127.0.0.1:PORT accepts a connection now.
 bool accepts(int port);
+// Waits until `server` accepts connections on 127.0.0.1:PORT; false if it exits first or `seconds` pass.
+bool wait_accepting(Process& server, int port, double seconds);
 }  // namespace photodrop::test

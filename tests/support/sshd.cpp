@@ -4,10 +4,8 @@
 
 #include <signal.h>
 
-#include <chrono>
 #include <fstream>
 #include <stdexcept>
-#include <thread>
 
 namespace photodrop::test {
 
@@ -39,12 +37,7 @@ SshServer::SshServer(const std::filesystem::path& dir, const std::string& match_
     if (run({"/usr/sbin/sshd", "-t", "-f", config.string()}, (dir_ / "sshd.log").string()) != 0)
         throw std::runtime_error("sshd refuses its config: " + log());
     sshd_ = Process({"/usr/sbin/sshd", "-D", "-e", "-f", config.string()}, (dir_ / "sshd.log").string());
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!accepts(port_)) {
-        if (sshd_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)
-            throw std::runtime_error("sshd did not start: " + log());
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    if (!wait_accepting(sshd_, port_, 10)) throw std::runtime_error("sshd did not start: " + log());
 }
 
 SshServer::~SshServer() {

@@ -90,7 +90,7 @@ int write_client_config(Context& ctx, const ClientConfigOptions& o) {
     account.port = o.port > 0 ? o.port : ftps ? ctx.config.ftp_port : ctx.config.sftp_port;
     if (ftps)
         account.certificate_fingerprint =
-            cc::tls_certificate_fingerprint(o.certificate.empty() ? ctx.config.ftp_tls_certificate : o.certificate);
+            cc::read_tls_certificate(o.certificate.empty() ? ctx.config.ftp_tls_certificate : o.certificate).fingerprint;
     else
         account.host_key = cc::read_ssh_host_key(o.host_key);
     // Everything that can be refused is checked before the password is read.

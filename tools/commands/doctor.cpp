@@ -2,6 +2,7 @@
 #include "catalog/sql.hpp"
 #include "ingest/disk_space.hpp"
 #include "tools/accounts.hpp"
+#include "tools/client_config.hpp"
 #include "tools/commands/commands.hpp"
 #include "tools/context.hpp"
 #include "tools/format.hpp"
@@ -13,8 +14,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -241,21 +240,6 @@ void check_sshd(Context& ctx, Report& report, const DoctorOptions& o) {
     }
 }
 
-// A PEM certificate that can be read, and the day it expires; an error otherwise.
-std::string certificate_problem(const std::string& path, std::string& expires) {
-    FILE* file = std::fopen(path.c_str(), "r");
-    if (!file) return fmt::format("{}: {}", path, errno_text(errno));
-    X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
-    std::fclose(file);
-    if (!cert) return fmt::format("{} holds no PEM certificate", path);
-    const ASN1_TIME* not_after = X509_get0_notAfter(cert);
-    tm when{};
-    bool expired = X509_cmp_current_time(not_after) <= 0;
-    if (ASN1_TIME_to_tm(not_after, &when) == 1) expires = fmt::format("{:04}-{:02}-{:02}", when.tm_year + 1900, when.tm_mon + 1, when.tm_mday);
-    X509_free(cert);
-    return expired ? fmt::format("{} expired on {}", path, expires) : "";
-}
-
 // The FTP server: checked once a login may use FTP.
 void check_ftpd(Context& ctx, Report& report, Catalog* catalog, const DoctorOptions& o) {
     bool wanted = false;
@@ -276,8 +260,14 @@ void check_ftpd(Context& ctx, Report& report, Catalog* catalog, const DoctorOpti
                    fmt::format("{} differs from `photodropctl ftpd-config` (the settings changed since it was written?)",
                                o.ftpd_config));
     else report.add("ftpd config", true, fmt::format("{} is installed", o.ftpd_config));
-    std::string expires;
-    auto problem = certificate_problem(ctx.config.ftp_tls_certificate, expires);
+    std::string problem, expires;
+    try {
+        auto cert = client_config::read_tls_certificate(ctx.config.ftp_tls_certificate);
+        expires = cert.expires;
+        if (cert.expired) problem = fmt::format("{} expired on {}", ctx.config.ftp_tls_certificate, expires);
+    } catch (const std::exception& e) {
+        problem = e.what();
+    }
     if (problem.empty() && ::access(ctx.config.ftp_tls_key.c_str(), R_OK) != 0)
         problem = fmt::format("{}: {}", ctx.config.ftp_tls_key, errno_text(errno));
     report.add("ftpd certificate", problem.empty(),
