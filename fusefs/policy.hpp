@@ -66,7 +66,8 @@ Verdict check_name(std::string_view name);
 std::string normalized_name(std::string_view name);
 
 // The real name behind a client's temporary name (WinSCP "X.filepart", rclone
-// "X.abcd1234.partial", Cyberduck "X.jpg-8a7c2f", or a configured suffix).
+// "X.abcd1234.partial", Cyberduck "X.jpg-8a7c2f", ProFTPD's HiddenStores
+// ".in.X.", or a configured suffix).
 std::optional<std::string> temporary_target(std::string_view name, const Settings& settings = {});
 
 bool is_junk(std::string_view name);

@@ -115,10 +115,13 @@ TEST_CASE("client temporary names are accepted and name their real file") {
     CHECK(temporary_target("X.jpg.abcd1234.partial") == "X.jpg");
     CHECK(temporary_target("X.jpg-8a7c2f") == "X.jpg");
     CHECK(temporary_target("X.jpg-3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b") == "X.jpg");
+    CHECK(temporary_target(".in.IMG_0001.JPG.") == "IMG_0001.JPG");
     CHECK_FALSE(temporary_target("X.jpg"));
     CHECK_FALSE(temporary_target("IMG-0001.jpg"));
+    CHECK_FALSE(temporary_target(".in.."));
+    CHECK_FALSE(temporary_target(".in.X.jpg"));
     CHECK_FALSE(temporary_target("X.jpg.abc.partial"));
-    for (std::string name : {"X.jpg.filepart", "X.jpg.abcd1234.partial", "X.jpg-8a7c2f"}) {
+    for (std::string name : {"X.jpg.filepart", "X.jpg.abcd1234.partial", "X.jpg-8a7c2f", ".in.X.jpg."}) {
         CAPTURE(name);
         auto d = create_file(Layout::Albums, Level::Album, name);
         CHECK(d.verdict);
