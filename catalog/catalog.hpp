@@ -36,6 +36,7 @@ struct NewUpload {
     std::string reason;
     std::string data_path;
     std::optional<Id> supersedes_photo_id;
+    std::string sent_name;  // Upload::sent_name
 };
 
 // Metadata the ingest service extracted, for finish_ingest().
@@ -154,9 +155,14 @@ public:
     // A rename: the upload takes `folder`/`filename`; the upload there
     // (`replacing`) is deleted first, in the same transaction; if
     // `queue_if_receiving`, a receiving upload is queued (a temporary name
-    // renamed to its real one). Returns whether it was queued.
+    // renamed to its real one). Returns whether it was queued. `sent_name`:
+    // the name the client asked for, when `filename` is another (Upload::sent_name).
     virtual bool rename_upload(Id upload_id, const Folder& folder, const std::string& filename,
-                               std::optional<Id> replacing, bool queue_if_receiving) = 0;
+                               std::optional<Id> replacing, bool queue_if_receiving,
+                               const std::string& sent_name = {}) = 0;
+    // `filename` if no visible upload of the folder has it; else the first of
+    // "STEM (2).EXT", "STEM (3).EXT", ... that none has.
+    virtual std::string unused_name(Id job_id, const Folder& folder, const std::string& filename) = 0;
     // Queues a receiving upload whose bytes are all committed, if `queue_if`
     // says so: a temporary name renamed to its real one while its writer
     // still held it. Returns whether it queued it.
@@ -205,8 +211,8 @@ public:
     // The uploads whose bytes sit in the tenant's staging directory (data_path
     // under <tenant>/staging/), in any state; ordered by id.
     virtual std::vector<Upload> staged_uploads(Id tenant_id) = 0;
-    // An upload still receiving that no byte reached for too long: deleted,
-    // with `reason`. False if it is no longer receiving.
+    // An upload still receiving that no byte reached for too long: rejected,
+    // with `reason` (an incomplete upload: never queued). False if it is no longer receiving.
     virtual bool expire_receiving(Id upload_id, const std::string& reason) = 0;
     // Records that the staged bytes of `seen` were removed (data_path becomes
     // ''), if the row is still as it was read (state, data_path, updated_ns);
@@ -315,7 +321,8 @@ public:
     // Sets the tenant's quota in bytes, or removes it (nullopt: unlimited).
     virtual void set_tenant_quota(Id tenant_id, std::optional<int64_t> quota_bytes) = 0;
     virtual SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
-                              const std::vector<Id>& job_ids, const Protocols& protocols = {}) = 0;
+                              const std::vector<Id>& job_ids, const Protocols& protocols = {},
+                              std::optional<Id> camera_album_id = std::nullopt) = 0;
     virtual std::optional<SftpUser> user(const std::string& username) = 0;
     virtual void set_user_enabled(Id user_id, bool enabled) = 0;
     virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;

@@ -10,7 +10,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 10> migrations{
+constexpr std::array<std::string_view, 11> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -236,6 +236,12 @@ CREATE TABLE secrets (
     // 10: which protocols a login may use (the logins made before FTP existed keep SFTP alone).
     R"sql(
 ALTER TABLE sftp_users ADD COLUMN protocols TEXT NOT NULL DEFAULT 'sftp';
+)sql",
+    // 11: camera accounts (a login whose root is one album), and the name an
+    // upload was sent under when it is shown under another ("IMG_0001 (2).JPG").
+    R"sql(
+ALTER TABLE sftp_users ADD COLUMN camera_album_id INTEGER;
+ALTER TABLE uploads ADD COLUMN sent_name TEXT NOT NULL DEFAULT '';
 )sql",
 };
 }  // namespace

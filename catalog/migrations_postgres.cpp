@@ -9,7 +9,7 @@ namespace {
 // The SQLite schema in PostgreSQL's words: ids are identities, integers BIGINT
 // (flags stay 0/1 integers, so the catalog's SQL is the same on both), and
 // text compares and sorts bytewise (COLLATE "C") as SQLite's does.
-constexpr std::array<std::string_view, 10> migrations{
+constexpr std::array<std::string_view, 11> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -237,6 +237,12 @@ CREATE TABLE secrets (
     // 10: which protocols a login may use (the logins made before FTP existed keep SFTP alone).
     R"sql(
 ALTER TABLE sftp_users ADD COLUMN protocols TEXT NOT NULL DEFAULT 'sftp';
+)sql",
+    // 11: camera accounts (a login whose root is one album), and the name an
+    // upload was sent under when it is shown under another ("IMG_0001 (2).JPG").
+    R"sql(
+ALTER TABLE sftp_users ADD COLUMN camera_album_id BIGINT;
+ALTER TABLE uploads ADD COLUMN sent_name TEXT NOT NULL DEFAULT '';
 )sql",
 };
 }  // namespace

@@ -75,6 +75,9 @@ struct SftpUser {
     bool enabled = true;
     std::vector<Id> job_ids;  // the jobs it may see; empty means all of its tenant's
     Protocols protocols;
+    // A camera account: its root is this album (of its one job); whatever
+    // folders the camera makes below it, its files go to the album.
+    std::optional<Id> camera_album_id;
 };
 
 struct Album {
@@ -100,6 +103,9 @@ struct Upload {
     Id job_id = 0;
     Folder folder;
     std::string filename;
+    // The name the client sent it under, when it is shown under another (a
+    // camera's IMG_0001.JPG shown as "IMG_0001 (2).JPG"); empty otherwise.
+    std::string sent_name;
     int64_t size = 0;
     int64_t mtime_ns = 0;
     uint32_t mode = 0644;

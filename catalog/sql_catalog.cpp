@@ -39,7 +39,7 @@ Album read_album(const Row& st) {
 }
 
 constexpr std::string_view upload_columns =
-    "id, job_id, album_id, section, in_section_folder, filename, size, mtime_ns, mode, uid, user_id, state, "
+    "id, job_id, album_id, section, in_section_folder, filename, sent_name, size, mtime_ns, mode, uid, user_id, state, "
     "reason, data_path, content_hash, attempts, lease_until_ns, next_attempt_ns, photo_id, duplicate, "
     "supersedes_photo_id, created_ns, updated_ns";
 Upload read_upload(const Row& st) {
@@ -49,6 +49,7 @@ Upload read_upload(const Row& st) {
     u.folder = Folder{st.opt_integer("album_id"), *parse_section(st.text("section")),
                       st.integer("in_section_folder") != 0};
     u.filename = st.text("filename");
+    u.sent_name = st.text("sent_name");
     u.size = st.integer("size");
     u.mtime_ns = st.integer("mtime_ns");
     u.mode = static_cast<uint32_t>(st.integer("mode"));
@@ -320,18 +321,19 @@ public:
     }
 
     SftpUser add_user(Id tenant_id, const std::string& username, uint32_t uid,
-                      const std::vector<Id>& job_ids, const Protocols& protocols) override {
+                      const std::vector<Id>& job_ids, const Protocols& protocols,
+                      std::optional<Id> camera_album_id) override {
         return transaction([&] {
             if (!c_->run("SELECT 1 FROM sftp_users WHERE uid = $1 AND username <> $2", uid, username).empty())
                 throw CatalogError(fmt::format("uid {} belongs to another user", uid), CatalogError::Kind::Exists);
-            auto rows = c_->run("INSERT INTO sftp_users(tenant_id, username, uid, protocols) VALUES ($1, $2, $3, $4) "
-                                "ON CONFLICT DO NOTHING RETURNING id",
-                                tenant_id, username, uid, to_string(protocols));
+            auto rows = c_->run("INSERT INTO sftp_users(tenant_id, username, uid, protocols, camera_album_id) "
+                                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                                tenant_id, username, uid, to_string(protocols), camera_album_id);
             if (rows.empty())
                 throw CatalogError(fmt::format("user {} exists already", username), CatalogError::Kind::Exists);
             Id id = rows[0].integer("id");
             write_user_jobs(id, job_ids);
-            return SftpUser{id, tenant_id, username, uid, true, job_ids, protocols};
+            return SftpUser{id, tenant_id, username, uid, true, job_ids, protocols, camera_album_id};
         });
     }
 
@@ -453,6 +455,15 @@ public:
                            read_upload);
     }
 
+    std::string unused_name(Id job_id, const Folder& folder, const std::string& filename) override {
+        auto dot = filename.rfind('.');
+        if (dot == 0 || dot == std::string::npos) dot = filename.size();
+        for (int n = 1;; ++n) {
+            auto name = n == 1 ? filename : fmt::format("{} ({}){}", filename.substr(0, dot), n, filename.substr(dot));
+            if (!upload_at(job_id, folder, name)) return name;
+        }
+    }
+
     std::vector<Upload> uploads_in(Id job_id, const Folder& folder) override {
         return all<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE {} AND {} ORDER BY filename",
                                                upload_columns, folder_match, visible),
@@ -532,14 +543,14 @@ public:
     }
 
     bool rename_upload(Id upload_id, const Folder& folder, const std::string& filename, std::optional<Id> replacing,
-                       bool queue_if_receiving) override {
+                       bool queue_if_receiving, const std::string& sent_name) override {
         return transaction([&] {
             if (replacing && *replacing != upload_id) delete_locked(locked(*replacing));
             auto u = locked(upload_id);
             c_->run("UPDATE uploads SET album_id = $1, section = $2, in_section_folder = $3, filename = $4, "
-                    "updated_ns = $5 WHERE id = $6",
-                    folder.album_id, to_string(folder.section), folder.in_section_folder, filename, now_ns(),
-                    upload_id);
+                    "sent_name = $5, updated_ns = $6 WHERE id = $7",
+                    folder.album_id, to_string(folder.section), folder.in_section_folder, filename, sent_name,
+                    now_ns(), upload_id);
             if (u.photo_id && !u.duplicate)
                 c_->run("UPDATE photos SET album_id = $1, section = $2, filename = $3 WHERE id = $4", folder.album_id,
                         to_string(folder.section), filename, *u.photo_id);
@@ -732,10 +743,10 @@ public:
 
     bool expire_receiving(Id upload_id, const std::string& reason) override {
         return transaction([&] {
-            return c_->run("UPDATE uploads SET state = 'deleted', reason = $1, updated_ns = $2 "
-                           "WHERE id = $3 AND state = 'receiving'",
-                           reason, now_ns(), upload_id)
-                       .affected() > 0;
+            auto u = locked(upload_id);
+            if (u.state != UploadState::Receiving) return false;
+            transition(u, UploadState::Rejected, reason);
+            return true;
         });
     }
 
@@ -1042,14 +1053,15 @@ public:
     }
 
 private:
-    static constexpr std::string_view user_columns = "id, tenant_id, username, uid, enabled, protocols";
+    static constexpr std::string_view user_columns = "id, tenant_id, username, uid, enabled, protocols, camera_album_id";
     static Tenant read_tenant(const Row& row) {
         return Tenant{row.integer("id"), row.text("slug"), row.text("name"), row.opt_integer("quota_bytes")};
     }
     static SftpUser read_user(const Row& row) {
         return SftpUser{row.integer("id"), row.integer("tenant_id"), row.text("username"),
                         static_cast<uint32_t>(row.integer("uid")), row.flag("enabled"), {},
-                        parse_protocols(row.text("protocols")).value_or(Protocols{false, false, false})};
+                        parse_protocols(row.text("protocols")).value_or(Protocols{false, false, false}),
+                        row.opt_integer("camera_album_id")};
     }
 
     template <class T, class Read>
@@ -1211,14 +1223,14 @@ private:
         // The unique index uploads_live_path refuses a second live upload at the path (refusal(): Exists).
         auto rows = c_->run(fmt::format("INSERT INTO uploads(job_id, album_id, section, in_section_folder, filename, "
                                         "mode, uid, user_id, state, reason, data_path, supersedes_photo_id, mtime_ns, "
-                                        "created_ns, updated_ns) "
-                                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) "
+                                        "created_ns, updated_ns, sent_name) "
+                                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14) "
                                         "RETURNING {}",
                                         upload_columns),
                             n.job_id, n.folder.album_id, to_string(n.folder.section), n.folder.in_section_folder,
                             as_shown ? text::shown(n.filename) : n.filename, n.mode, n.uid,
                             user ? std::optional<Id>(user->id) : std::nullopt, to_string(n.state), n.reason,
-                            n.data_path, n.supersedes_photo_id, now);
+                            n.data_path, n.supersedes_photo_id, now, n.sent_name);
         auto u = read_upload(rows[0]);
         if (u.state == UploadState::Rejected) emit_refusal(event::upload_rejected, u, u.reason);
         return u;

@@ -58,7 +58,8 @@ policy::Level Node::level() const {
     switch (kind) {
         case Kind::Root: return policy::Level::Root;
         case Kind::Job: return policy::Level::Job;
-        case Kind::Album: return policy::Level::Album;
+        case Kind::Album:
+        case Kind::CameraFolder: return policy::Level::Album;
         default: return policy::Level::Section;
     }
 }
@@ -100,12 +101,17 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid, Reading reading)
         node.kind = Node::Kind::Root;
         return node;
     }
-    if (parts.size() > 4) return node;
+    constexpr size_t camera_depth = 16;  // folders a camera may make below its album
+    if (parts.size() > 2 + camera_depth) return node;
     std::lock_guard lock(catalog_mutex_);
     if (reading == Reading::Current) cache_.clear();
     auto job = cache_.job(*catalog_, tenant_.id, parts[0]);
-    if (!job || !job_visible(*job, cache_.user_by_uid(*catalog_, uid), uid)) return node;
+    auto user = cache_.user_by_uid(*catalog_, uid);
+    if (!job || !job_visible(*job, user, uid)) return node;
     node.job = job;
+    if (user && user->camera_album_id)
+        return resolve_camera(std::move(node), parts, *user->camera_album_id, uid, reading == Reading::Cached);
+    if (parts.size() > 4) return node;
     if (parts.size() == 1) {
         node.kind = Node::Kind::Job;
         return node;
@@ -137,6 +143,63 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid, Reading reading)
         return node;
     }
     return find_file(node.folder, parts[3]);
+}
+
+Node Filesystem::resolve_camera(Node node, const std::vector<std::string>& parts, Id album_id, uint32_t uid,
+                                bool cached) {
+    node.camera_album = album_id;
+    if (parts.size() == 1) {
+        node.kind = Node::Kind::Job;
+        return node;
+    }
+    auto album = cache_.album(*catalog_, node.job->id, parts[1]);
+    if (!album || album->id != album_id) return node;
+    node.album = album;
+    node.folder = Folder{album_id, Section::Individuals, false};
+    std::string below;
+    for (size_t i = 2; i < parts.size(); ++i) below += (i > 2 ? "/" : "") + parts[i];
+    if (parts.size() == 2 || is_camera_folder(uid, below)) {
+        node.kind = parts.size() == 2 ? Node::Kind::Album : Node::Kind::CameraFolder;
+        node.below = below;
+        return node;
+    }
+    // A file: in the album, or in a folder the camera made below it.
+    auto slash = below.rfind('/');
+    node.below = slash == std::string::npos ? "" : below.substr(0, slash);
+    if (!node.below.empty() && !is_camera_folder(uid, node.below)) return node;
+    if ((node.upload = cache_.upload_at(*catalog_, node.job->id, node.folder, parts.back(), cached)))
+        node.kind = Node::Kind::File;
+    return node;
+}
+
+bool Filesystem::is_camera_folder(uint32_t uid, const std::string& below) {
+    std::lock_guard lock(camera_mutex_);
+    auto it = camera_folders_.find(uid);
+    return it != camera_folders_.end() && it->second.contains(below);
+}
+
+bool Filesystem::add_camera_folder(uint32_t uid, const std::string& below) {
+    std::lock_guard lock(camera_mutex_);
+    return camera_folders_[uid].insert(below).second;
+}
+
+bool Filesystem::remove_camera_folder(uint32_t uid, const std::string& below) {
+    std::lock_guard lock(camera_mutex_);
+    auto& folders = camera_folders_[uid];
+    auto child = folders.lower_bound(below + "/");
+    if (child != folders.end() && child->starts_with(below + "/")) return false;
+    folders.erase(below);
+    return true;
+}
+
+std::vector<std::string> Filesystem::camera_subfolders(uint32_t uid, const std::string& below) {
+    std::lock_guard lock(camera_mutex_);
+    std::vector<std::string> names;
+    std::string prefix = below.empty() ? "" : below + "/";
+    for (const auto& folder : camera_folders_[uid])
+        if (folder.starts_with(prefix) && folder.find('/', prefix.size()) == std::string::npos)
+            names.push_back(folder.substr(prefix.size()));
+    return names;
 }
 
 std::vector<Job> Filesystem::visible_jobs(uint32_t uid) {

@@ -80,6 +80,7 @@ struct OpenFile {
     uint32_t uid = 0;       // who opened it
     bool junk = false;      // .DS_Store and friends: bytes are dropped
     bool writable = false;  // the upload's one writer (Filesystem::begin_writing) until release
+    bool diverted = false;  // writes a new upload shown under another name than `path` (a camera's)
     std::string path;       // the path it was opened at, for the log
 
     // Shared by each write in flight; exclusive for a change of phase and for the commit.
@@ -100,12 +101,16 @@ struct OpenFile {
 
 // Where a path leads.
 struct Node {
-    enum class Kind { Root, Job, Album, Section, File, Missing };
+    // CameraFolder: a folder a camera account made below its album (DCIM/100CANON);
+    // it holds no files of its own: it shows the album's, and its files go there.
+    enum class Kind { Root, Job, Album, Section, CameraFolder, File, Missing };
     Kind kind = Kind::Missing;
     std::optional<Job> job;
     std::optional<Album> album;
     Folder folder;                  // for a folder: where its files go; for a file: where it sits
     std::optional<Upload> upload;   // for a file
+    std::optional<Id> camera_album; // resolved for a camera account: its album
+    std::string below;              // for a camera account: the folders below its album ("DCIM/100CANON")
     bool is_dir() const { return kind != Kind::File && kind != Kind::Missing; }
     policy::Level level() const;    // for a folder
 };
@@ -225,6 +230,14 @@ public:
     // Started once `session` is mounted at `mountpoint`; stopped before it ends.
     void start_invalidator(::fuse* session, const std::string& mountpoint);
     void stop_invalidator();
+    // The folders camera accounts made below their albums, per uid, as paths
+    // below the album ("DCIM", "DCIM/100CANON"). Kept by this mount while it
+    // runs: a camera makes the folders it needs again when they are gone.
+    bool is_camera_folder(uint32_t uid, const std::string& below);
+    bool add_camera_folder(uint32_t uid, const std::string& below);     // false when there already
+    // False when it has folders of its own (nothing is removed).
+    bool remove_camera_folder(uint32_t uid, const std::string& below);
+    std::vector<std::string> camera_subfolders(uint32_t uid, const std::string& below);  // names, one level down
     // Junk files being written, by path: shown only while open.
     void junk_opened(const std::string& path);
     void junk_closed(const std::string& path);
@@ -235,6 +248,9 @@ private:
     bool job_visible(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
     // Whether `uid` (`user` its SFTP user) may see `job` whatever its status; the caller holds catalog_mutex_.
     bool may_enter(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
+    // resolve() for a camera account (`node` has its job): its album, the
+    // folders it made below it, the album's files in each; the caller holds catalog_mutex_.
+    Node resolve_camera(Node node, const std::vector<std::string>& parts, Id album_id, uint32_t uid, bool cached);
     // The forms of `path` other than itself that the kernel may hold; they are no longer noted.
     std::vector<std::string> take_other_forms(const std::string& path);
 
@@ -260,6 +276,9 @@ private:
     Quota quota_read_;        // the catalog's figures
     std::chrono::steady_clock::time_point quota_fresh_until_{};
     uint64_t quota_generation_ = 0;  // + 1 at each quota_changed
+
+    std::mutex camera_mutex_;  // guards camera_folders_; a leaf lock
+    std::map<uint32_t, std::set<std::string>> camera_folders_;
 
     std::mutex invalidate_mutex_;  // guards the fields below; a leaf lock
     std::condition_variable invalidate_wake_;

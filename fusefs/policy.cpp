@@ -66,11 +66,13 @@ std::string normalized_name(std::string_view name) {
     return stored ? std::move(*stored) : std::string(name);
 }
 
+bool is_hidden_store(std::string_view name) { return name.size() > 5 && name.starts_with(".in.") && name.ends_with('.'); }
+
 std::optional<std::string> temporary_target(std::string_view name, const Settings& settings) {
     // WinSCP: NAME.filepart
     if (ends_with_ci(name, ".filepart")) return std::string(name.substr(0, name.size() - 9));
     // ProFTPD's HiddenStores (a camera's uploads): .in.NAME. until the transfer is whole.
-    if (name.size() > 5 && name.starts_with(".in.") && name.ends_with('.')) return std::string(name.substr(4, name.size() - 5));
+    if (is_hidden_store(name)) return std::string(name.substr(4, name.size() - 5));
     // rclone: NAME.XXXXXXXX.partial
     if (ends_with_ci(name, ".partial") && name.size() > 8 + 9) {
         auto stem = name.substr(0, name.size() - 8);

@@ -70,6 +70,9 @@ std::string normalized_name(std::string_view name);
 // ".in.X.", or a configured suffix).
 std::optional<std::string> temporary_target(std::string_view name, const Settings& settings = {});
 
+// ProFTPD's HiddenStores name ".in.NAME.": a camera's upload until it is whole.
+bool is_hidden_store(std::string_view name);
+
 bool is_junk(std::string_view name);
 
 struct FolderDecision {

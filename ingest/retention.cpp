@@ -66,6 +66,7 @@ bool unfinished(const std::string& name) { return name.starts_with(".") && name.
 std::string what_happened(const Upload& u) {
     switch (u.state) {
         case UploadState::Deleted:
+            // "abandoned": how expired uploads were marked before they were rejected as incomplete.
             return u.reason.starts_with("cancelled") || u.reason.starts_with("abandoned") ? "cancelled" : "deleted";
         case UploadState::Rejected: return "rejected";
         case UploadState::Discarded: return "discarded";
@@ -104,7 +105,7 @@ private:
                 // updated_ns when it was (re)opened. Both must be old.
                 int64_t last = std::max(u.updated_ns, exists ? mtime_ns(st) : 0);
                 if (last >= now_ - ns_of(settings_.receiving_expiry)) return;
-                std::string reason = fmt::format("abandoned: no byte for {}", age_text(since(last, now_)));
+                std::string reason = fmt::format("incomplete upload: no byte for {}", age_text(since(last, now_)));
                 if (dry_run_ || catalog_.expire_receiving(u.id, reason))
                     report_.expired.push_back({tenant_.slug, u.id, reason});
                 return;

@@ -4,15 +4,16 @@
 
 namespace photodrop::ctl {
 
-std::vector<std::string> protocol_groups(const Protocols& p) {
+std::vector<std::string> protocol_groups(const Protocols& p, bool camera) {
     std::vector<std::string> groups;
     if (p.ftps || p.ftp) groups.push_back(ftp_group);
     if (p.ftp) groups.push_back(ftp_plain_group);
     if (!p.sftp) groups.push_back(no_sftp_group);
+    if (camera) groups.push_back(camera_group);
     return groups;
 }
 
-std::vector<std::string> all_protocol_groups() { return {ftp_group, ftp_plain_group, no_sftp_group}; }
+std::vector<std::string> all_protocol_groups() { return {ftp_group, ftp_plain_group, no_sftp_group, camera_group}; }
 
 std::string ftpd_config(const Config& config, const FtpdPlace& place) {
     auto dash = config.ftp_passive_ports.find('-');
@@ -26,7 +27,8 @@ std::string ftpd_config(const Config& config, const FtpdPlace& place) {
 # Written by `photodropctl ftpd-config` from /etc/photodrop/photodrop.conf
 # (ftp_port, ftp_passive_ports, ftp_tls_certificate, ftp_tls_key).
 #
-# Each login's home is its tenant's mount point and proftpd chroots into it:
+# Each login's home is its tenant's mount point (a camera account's: its album
+# there) and proftpd chroots into it:
 # the folder rules, the refusals and the upload lifecycle are photodrop-fs's,
 # whatever the protocol. Which protocols a login may use is its groups, set by
 # `photodropctl user add --protocols ... [--ftp-plain]`: only members of
@@ -108,11 +110,20 @@ LoadModule mod_ifsession.c
 <IfGroup {plain}>
   TLSRequired off
 </IfGroup>
+# Camera accounts (`user add --camera`): a camera's file is stored as
+# .in.NAME. and renamed to NAME once whole, so that one cut off by a dropped
+# connection is never taken for a photo. photodrop-fs hides what such a cut
+# leaves (proftpd would refuse to store over it) and lets the camera's next
+# try write it again from the start; cameras do not resume (REST is refused).
+<IfGroup {camera}>
+  HiddenStores on
+  AllowStoreRestart off
+</IfGroup>
 )",
                        fmt::arg("path", ftpd_config_path), fmt::arg("port", config.ftp_port),
                        fmt::arg("listen", listen), fmt::arg("passive", passive), fmt::arg("run", place.run_dir),
                        fmt::arg("log", place.system_log.empty() ? "" : fmt::format("SystemLog {}\n", place.system_log)),
-                       fmt::arg("ftp", ftp_group), fmt::arg("plain", ftp_plain_group),
+                       fmt::arg("ftp", ftp_group), fmt::arg("plain", ftp_plain_group), fmt::arg("camera", camera_group),
                        fmt::arg("cert", config.ftp_tls_certificate), fmt::arg("key", config.ftp_tls_key));
 }
 

@@ -20,8 +20,9 @@ inline constexpr const char* ftpd_config_path = "/etc/photodrop/proftpd.conf";
 inline constexpr const char* ftp_group = "photodrop-ftp";              // may log in over FTP with TLS
 inline constexpr const char* ftp_plain_group = "photodrop-ftp-plain";  // ... and over plain FTP
 inline constexpr const char* no_sftp_group = "photodrop-no-sftp";      // sshd refuses it
-// The supplementary groups of a login with these protocols.
-std::vector<std::string> protocol_groups(const Protocols& protocols);
+inline constexpr const char* camera_group = "photodrop-camera";        // a camera account: hidden stores
+// The supplementary groups of a login with these protocols (a camera account's: `camera`).
+std::vector<std::string> protocol_groups(const Protocols& protocols, bool camera = false);
 // All of them, to create and to check.
 std::vector<std::string> all_protocol_groups();
 

@@ -23,7 +23,8 @@ int flush(const char* path, fuse_file_info* fi) noexcept {
             rc = commit_upload(fs, *file, false);
         }
         // Before the client hears of it: a stat right after must not find the size it sent.
-        if (rc < 0) fs.forget_cached_now(file->path);
+        // Nor one of a camera's file sent again the size of the new upload beside it.
+        if (rc < 0 || file->diverted) fs.forget_cached_now(file->path);
         // Nor one under another form of the name (NFC, NFD) the size and bytes of the file it replaced.
         else fs.forget_other_forms_now(file->path);
         return rc;

@@ -19,6 +19,10 @@ namespace photodrop::fs {
 
 void throw_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
 
+bool is_fragment(Filesystem& fs, const Upload& upload) {
+    return policy::is_hidden_store(upload.filename) && !fs.is_open(upload.id);
+}
+
 int errno_of_current_exception(const char* op, const char* path) noexcept {
     int err = EIO;
     std::string what = "unknown error";

@@ -32,6 +32,13 @@ inline OpenFile* handle_of(fuse_file_info* fi) {
 // with no writer (after a crash), so that a client resumes from there.
 struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid);
 
+// A camera's upload that ProFTPD stored hidden (policy::is_hidden_store) and
+// that no handle writes: what a dropped connection or a crash left (receiving,
+// or rejected as incomplete once receiving_expiry passed). No client sees it,
+// so that ProFTPD, which refuses to store over a hidden file, takes the
+// camera's next try; that try writes it again from the start.
+bool is_fragment(Filesystem& fs, const Upload& upload);
+
 // Why a file of more than options().max_upload_size bytes is refused.
 std::string too_large_reason(const Filesystem& fs);
 

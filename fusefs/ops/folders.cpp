@@ -2,12 +2,32 @@
 
 namespace photodrop::fs::ops {
 
+namespace {
+
+// A camera account makes any folder it likes below its album (DCIM/100CANON), and no other.
+int make_camera_folder(Filesystem& fs, const char* path, uint32_t uid, const Node& parent, const std::string& name) {
+    if (parent.kind != Node::Kind::Album && parent.kind != Node::Kind::CameraFolder) {
+        fs.refuse(path, uid, "a camera account uploads into its own album only");
+        return -EACCES;
+    }
+    if (auto verdict = policy::check_name(name); !verdict) {
+        fs.refuse(path, uid, verdict.reason());
+        return -EACCES;
+    }
+    auto normalized = policy::normalized_name(name);
+    if (fs.resolve(path, uid, Filesystem::Reading::Current).kind == Node::Kind::File) return -EEXIST;
+    return fs.add_camera_folder(uid, parent.below.empty() ? normalized : parent.below + "/" + normalized) ? 0 : -EEXIST;
+}
+
+}  // namespace
+
 int mkdir(const char* path, mode_t) noexcept {
     return guarded("mkdir", path, [&] {
         auto& fs = current();
         uint32_t uid = caller_uid();
         auto [parent, name] = fs.resolve_parent(path, uid, Filesystem::Reading::Current);
         if (!parent.is_dir()) return -ENOENT;
+        if (parent.camera_album) return make_camera_folder(fs, path, uid, parent, name);
         auto layout = parent.job ? parent.job->layout : Layout::Albums;
         auto decision = policy::make_folder(layout, parent.level(), name);
         if (!decision.verdict) {
@@ -35,6 +55,11 @@ int rmdir(const char* path) noexcept {
         auto node = fs.resolve(path, uid, Filesystem::Reading::Current);
         if (node.kind == Node::Kind::File) return -ENOTDIR;
         if (!node.is_dir()) return -ENOENT;
+        if (node.kind == Node::Kind::CameraFolder) return fs.remove_camera_folder(uid, node.below) ? 0 : -ENOTEMPTY;
+        if (node.camera_album) {
+            fs.refuse(path, uid, "a camera account cannot remove its album");
+            return -EACCES;
+        }
         if (auto verdict = policy::remove_folder(node.level()); !verdict) {
             fs.refuse(path, uid, verdict.reason());
             return -EACCES;

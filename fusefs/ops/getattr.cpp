@@ -31,7 +31,7 @@ int getattr(const char* path, struct stat* st, fuse_file_info* fi) noexcept {
             *st = fs.folder_attr(node, uid);
             return 0;
         }
-        if (node.kind == Node::Kind::File) {
+        if (node.kind == Node::Kind::File && !is_fragment(fs, *node.upload)) {
             fs.note_name_form(path);
             *st = attr_of_file(fs, *node.upload, uid);
             return 0;

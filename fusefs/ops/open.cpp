@@ -65,16 +65,23 @@ bool refuse_over_quota(Filesystem& fs, const char* path, uint32_t uid, std::opti
 }
 
 // A new upload at `folder`/`name`, receiving into a fresh staging file; it
-// replaces upload `replacing` (an overwrite), in the same transaction.
+// replaces upload `replacing` (an overwrite), in the same transaction. With
+// `beside`, it replaces nothing: it takes the first name like `name` that no
+// upload of the folder has ("IMG_0001 (2).JPG"), and keeps `name` as the name
+// it was sent under (a camera's).
 int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, Id job_id, const Folder& folder,
                  const std::string& name, mode_t mode, std::optional<Id> supersedes,
-                 std::optional<Id> replacing = std::nullopt) {
+                 std::optional<Id> replacing = std::nullopt, bool beside = false) {
     auto [fd, data_path] = fs.new_staging_file();
     NewUpload n{job_id, folder, name, uid, static_cast<uint32_t>(mode & 07777), UploadState::Receiving, {}, data_path,
-                supersedes};
+                supersedes, {}};
     Upload upload;
     try {
         upload = fs.with_catalog([&](MountCatalog& c) {
+            if (beside) {
+                n.filename = c.unused_name(job_id, folder, name);
+                if (n.filename != name) n.sent_name = name;
+            }
             return replacing ? c.replace_upload(*replacing, "replaced by a new upload of the same name", n)
                              : c.add_upload(n);
         });
@@ -90,20 +97,26 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
     lock_staging(fs, fd.get(), path, uid);  // nor its new staging file; held for mounts on other hosts
     auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), fs.data_file(data_path));
     file->written = true;  // even an empty file is an upload to record on close
-    fs.log(path, uid, "receiving");
+    file->diverted = !upload.sent_name.empty();
+    fs.log(path, uid, file->diverted ? "receiving as " + upload.filename : "receiving");
     return 0;
 }
 
-// Opens an existing upload for writing: continues it until it is processed
-// (the first byte written makes it `receiving` again), replaces it with a new
-// upload when it is truncated after that. One writer at a time.
-int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, const Node& node) {
+// Opens an existing upload for writing (`truncate`: from the start):
+// continues it until it is processed (the first byte written makes it
+// `receiving` again), replaces it with a new upload when it is truncated
+// after that. One writer at a time. A camera never replaces: what it sends
+// again under the name of an upload it finished is a new upload beside it.
+int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, const Node& node,
+                     bool truncate) {
     const Upload& upload = *node.upload;
     if (refuse_when_full(fs, path, uid)) return -ENOSPC;
     if (refuse_over_quota(fs, path, uid)) return -EDQUOT;
+    if (node.camera_album && truncate && upload.state != UploadState::Receiving)
+        return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, std::nullopt,
+                            std::nullopt, true);
     if (!claim_writing(fs, upload.id, path, uid)) return -EACCES;
     WriterClaim writer(fs, upload.id);
-    bool truncate = fi->flags & O_TRUNC;
     bool continuable = upload.state != UploadState::Processing && upload.state != UploadState::Ingested;
     if (continuable) {
         auto staging = fs.data_file(upload.data_path);
@@ -181,9 +194,11 @@ int create(const char* path, mode_t mode, fuse_file_info* fi) noexcept {
         attempt.filename = decision.name;
         if (decision.kind == policy::FileKind::Junk) return open_junk(fs, fi, path, uid, attempt);
         if (auto existing = fs.resolve(path, uid, Filesystem::Reading::Current); existing.kind == Node::Kind::File) {
+            // What a camera's dropped transfer left: its next try writes it from the start.
+            if (is_fragment(fs, *existing.upload)) return open_for_writing(fs, fi, path, uid, existing, true);
             // Another client made it a moment ago: open it as the flags say.
             if (fi->flags & O_EXCL) return -EEXIST;
-            return open_for_writing(fs, fi, path, uid, existing);
+            return open_for_writing(fs, fi, path, uid, existing, fi->flags & O_TRUNC);
         }
         if (refuse_when_full(fs, path, uid)) return -ENOSPC;
         if (refuse_over_quota(fs, path, uid, attempt)) return -EDQUOT;
@@ -207,7 +222,7 @@ int open(const char* path, fuse_file_info* fi) noexcept {
             return open_junk(fs, fi, path, uid, attempt_at(parent, decision.name, uid, 0644));
         }
         bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-        if (writing) return open_for_writing(fs, fi, path, uid, node);
+        if (writing) return open_for_writing(fs, fi, path, uid, node, fi->flags & O_TRUNC);
         Fd fd(::open(fs.data_file(node.upload->data_path).c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw_errno("open " + node.upload->data_path);
         new_handle(fs, fi, path, uid, node.upload->id, std::move(fd));

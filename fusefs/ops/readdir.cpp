@@ -25,23 +25,35 @@ int readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
             struct stat st = fs.folder_attr(child, uid);
             fill(buf, name.c_str(), &st, 0, plus);
         };
+        // What a folder's attributes (Filesystem::folder_attr) are made of.
+        auto folder = [](Node::Kind kind, std::optional<Album> album = std::nullopt) {
+            Node child;
+            child.kind = kind;
+            child.album = std::move(album);
+            return child;
+        };
         add_folder(".", node);
         add_folder("..", node);
         if (node.kind == Node::Kind::Root) {
-            for (const auto& job : fs.visible_jobs(uid)) add_folder(job.name, Node{Node::Kind::Job, job, {}, {}, {}});
+            for (const auto& job : fs.visible_jobs(uid)) add_folder(job.name, folder(Node::Kind::Job));
             return 0;
         }
         if (node.kind == Node::Kind::Job && node.job->layout == Layout::Albums) {
             for (const auto& album : fs.albums(node.job->id))
-                add_folder(album.name, Node{Node::Kind::Album, node.job, album, {}, {}});
+                if (!node.camera_album || album.id == *node.camera_album)
+                    add_folder(album.name, folder(Node::Kind::Album, album));
             return 0;
         }
-        if (node.kind == Node::Kind::Album) {
-            if (node.album->has_group) add_folder("group", Node{Node::Kind::Section, node.job, node.album, {}, {}});
+        if (node.camera_album) {
+            // A camera's album and the folders it made: each shows the album's files.
+            for (const auto& name : fs.camera_subfolders(uid, node.below)) add_folder(name, node);
+        } else if (node.kind == Node::Kind::Album) {
+            if (node.album->has_group) add_folder("group", folder(Node::Kind::Section, node.album));
             if (node.album->has_individuals)
-                add_folder("individuals", Node{Node::Kind::Section, node.job, node.album, {}, {}});
+                add_folder("individuals", folder(Node::Kind::Section, node.album));
         }
         for (const auto& upload : fs.uploads_in(node.job->id, node.folder)) {
+            if (is_fragment(fs, upload)) continue;
             struct stat st = attr_of_file(fs, upload, uid);
             fill(buf, upload.filename.c_str(), &st, 0, plus);
         }

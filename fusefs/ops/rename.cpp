@@ -54,12 +54,18 @@ int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, 
     bool gets_real_name =
         policy::temporary_target(upload.filename, settings).has_value() && decision.kind == policy::FileKind::Image;
     bool queue = gets_real_name && !fs.is_being_written(upload.id);
+    // A camera never replaces: a file it sends under a name that is taken goes beside it ("IMG_0001 (2).JPG").
+    bool beside = file.camera_album && target.kind == Node::Kind::File;
     std::optional<Id> replacing;
-    if (target.kind == Node::Kind::File) replacing = target.upload->id;
-    queue = fs.with_catalog(
-        [&](MountCatalog& c) { return c.rename_upload(upload.id, parent.folder, decision.name, replacing, queue); });
-    fs.log(to, uid, fmt::format("renamed from {}{}", from, queue ? ", queued" : ""));
-    if (target.kind == Node::Kind::File) fs.forget_other_forms(to);  // the file it replaced, under another form
+    if (target.kind == Node::Kind::File && !beside) replacing = target.upload->id;
+    std::string new_name = decision.name;
+    queue = fs.with_catalog([&](MountCatalog& c) {
+        if (beside) new_name = c.unused_name(parent.job->id, parent.folder, decision.name);
+        return c.rename_upload(upload.id, parent.folder, new_name, replacing, queue, beside ? decision.name : "");
+    });
+    fs.log(to, uid, fmt::format("renamed from {}{}{}", from, beside ? " as " + new_name : "", queue ? ", queued" : ""));
+    if (beside) fs.forget_cached(to);  // the kernel takes `to` for the renamed file: it is the one that was there
+    else if (target.kind == Node::Kind::File) fs.forget_other_forms(to);  // the file it replaced, under another form
     if (queue) fs.wake_ingest(upload.id);
     // A writer that held it a moment ago may have let go since, before the new name was there to see.
     else if (gets_real_name && !fs.is_being_written(upload.id))
@@ -79,6 +85,10 @@ int rename(const char* from, const char* to, unsigned int flags) noexcept {
         auto [parent, name] = fs.resolve_parent(to, uid, Filesystem::Reading::Current);
         if (!parent.is_dir()) return -ENOENT;
         if (source.kind == Node::Kind::File) return rename_file(fs, from, to, uid, source, parent, name, flags);
+        if (source.camera_album) {
+            fs.refuse(from, uid, "a camera account's folders cannot be renamed");
+            return -EACCES;
+        }
         if (auto verdict = policy::rename_folder(source.level()); !verdict) {
             fs.refuse(from, uid, verdict.reason());
             return -EACCES;

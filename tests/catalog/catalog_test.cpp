@@ -195,8 +195,9 @@ TEST_CASE("retention: staged bytes are marked purged only while the row is as it
     CHECK(f.cat->staged_uploads(f.tenant.id).empty());
 
     auto r = f.new_upload("b.jpg");
-    CHECK(f.cat->expire_receiving(r.id, "abandoned: no byte for 8d"));
-    CHECK(f.cat->upload(r.id)->state == UploadState::Deleted);
+    CHECK(f.cat->expire_receiving(r.id, "incomplete upload: no byte for 8d"));
+    CHECK(f.cat->upload(r.id)->state == UploadState::Rejected);
+    CHECK(f.cat->upload(r.id)->reason == "incomplete upload: no byte for 8d");
     CHECK_FALSE(f.cat->expire_receiving(r.id, "again"));
 }
 

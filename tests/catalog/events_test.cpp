@@ -139,7 +139,7 @@ TEST_CASE("each change a platform cares about is an event, with what it needs to
     // Overwritten: the new photo replaces the old one.
     auto over = f.cat->replace_upload(u.id, "replaced by a new upload of the same name",
                                       NewUpload{f.job.id, u.folder, u.filename, f.anna.uid, 0644, UploadState::Receiving,
-                                                {}, "demo/staging/over", photo.id});
+                                                {}, "demo/staging/over", photo.id, {}});
     f.cat->close_upload(over.id, 999, 2, queue_always);
     REQUIRE(f.cat->claim_next(30'000'000'000));
     auto newer = f.cat->file_ingest(over.id, f.result("bbb")).photo;

@@ -191,9 +191,9 @@ TEST_CASE("purge removes exactly what retention lets go, and a dry run removes n
     CHECK_FALSE(is_visible(*f.catalog->upload(rejected_old.id)));  // gone from the folder with its bytes
     CHECK(f.catalog->upload(cancelled_old.id)->data_path.empty());
     auto expired = f.catalog->upload(abandoned.id);
-    CHECK(expired->state == UploadState::Deleted);
-    CHECK(expired->reason == "abandoned: no byte for 8d");
-    CHECK(fs::exists(f.absolute(abandoned.data_path)));  // kept like any cancelled upload's, for keep_deleted
+    CHECK(expired->state == UploadState::Rejected);
+    CHECK(expired->reason == "incomplete upload: no byte for 8d");
+    CHECK(fs::exists(f.absolute(abandoned.data_path)));  // kept like any rejected upload's, for keep_rejected
     CHECK(f.catalog->upload(legacy.id)->data_path == sharer.original_path);
     CHECK(f.catalog->upload(gone.upload_id)->data_path.empty());
 

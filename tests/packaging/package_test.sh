@@ -252,7 +252,7 @@ what="postinst created the group photodrop"
 [ $fresh_group = yes ] || what="the group photodrop exists"
 in_root getent group photodrop >/dev/null && ok "$what" || no "$what"
 mode() { in_root stat -c '%U:%G %a' "$1" 2>&1; }
-for group in photodrop-ftp photodrop-ftp-plain photodrop-no-sftp; do
+for group in photodrop-ftp photodrop-ftp-plain photodrop-no-sftp photodrop-camera; do
     in_root getent group "$group" >/dev/null && ok "the group $group exists" || no "the group $group exists"
 done
 # The FTP server's certificate: made by postinst, unless this machine had one (then kept as it was).

@@ -25,6 +25,7 @@ TEST_CASE("ftpd-config prints the ProFTPD configuration, and the packaged one is
                              "  AllowGroup photodrop-ftp\n  DenyAll\n", "TLSRequired on\n", "AllowStoreRestart on\n",
                              "HiddenStores off\n", "TLSRSACertificateFile /etc/photodrop/ftp/tls.crt\n",
                              "<IfGroup photodrop-ftp-plain>\n  TLSRequired off\n</IfGroup>\n",
+                             "<IfGroup photodrop-camera>\n  HiddenStores on\n  AllowStoreRestart off\n</IfGroup>\n",
                              "PidFile /run/photodrop-ftpd/proftpd.pid\n", "<Limit EPRT PORT>\n  DenyAll\n"}) {
         CAPTURE(line);
         CHECK(has(r.out, line));
@@ -74,6 +75,8 @@ TEST_CASE("the groups of a login follow its protocols") {
     CHECK(protocol_groups({false, true, false}) == std::vector<std::string>{"photodrop-ftp", "photodrop-no-sftp"});
     CHECK(protocol_groups({false, true, true}) ==
           std::vector<std::string>{"photodrop-ftp", "photodrop-ftp-plain", "photodrop-no-sftp"});
+    CHECK(protocol_groups({false, true, true}, true) ==
+          std::vector<std::string>{"photodrop-ftp", "photodrop-ftp-plain", "photodrop-no-sftp", "photodrop-camera"});
     CHECK(to_string(Protocols{true, true, true}) == "sftp,ftps,ftp");
     CHECK(to_string(Protocols{false, false, false}) == "none");
     CHECK(parse_protocols("ftps,sftp") == Protocols{true, true, false});

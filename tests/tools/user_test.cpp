@@ -39,7 +39,8 @@ public:
     const std::string& name() const { return name_; }
 
 private:
-    static constexpr const char* groups[] = {"photodrop", "photodrop-ftp", "photodrop-ftp-plain", "photodrop-no-sftp"};
+    static constexpr const char* groups[] = {"photodrop", "photodrop-ftp", "photodrop-ftp-plain", "photodrop-no-sftp",
+                                             "photodrop-camera"};
     static inline int counter_ = 0;
     std::string name_;
     std::vector<std::string> made_;  // the groups that did not exist before

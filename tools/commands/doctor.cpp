@@ -203,10 +203,10 @@ void check_tenant(Context& ctx, Report& report, Catalog& catalog, const Tenant& 
             report.add(check, false, fmt::format("home is {}, not the tenant's mount {}", account->home, mount_point));
         else if (!accounts::in_group(*account, sftp_group))
             report.add(check, false, fmt::format("not in group {}: sshd will not chroot it", sftp_group));
-        else if (auto groups = protocol_groups_of(*account); groups != protocol_groups(user.protocols))
+        else if (auto groups = protocol_groups_of(*account); groups != protocol_groups(user.protocols, user.camera_album_id.has_value()))
             report.add(check, false, fmt::format("in groups [{}], but the catalog's protocols {} need [{}]",
                                                  fmt::join(groups, ", "), to_string(user.protocols),
-                                                 fmt::join(protocol_groups(user.protocols), ", ")));
+                                                 fmt::join(protocol_groups(user.protocols, user.camera_album_id.has_value()), ", ")));
         else report.add(check, true, fmt::format("uid {}, home {}, {}", account->uid, account->home,
                                                  user.enabled ? "enabled" : "disabled"));
     }

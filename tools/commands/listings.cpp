@@ -51,6 +51,7 @@ nlohmann::json upload_json(const Upload& u, const AlbumNames& albums, const User
             {"album", album},
             {"section", to_string(u.folder.section)},
             {"filename", u.filename},
+            {"sent_name", u.sent_name.empty() ? u.filename : u.sent_name},
             {"size", u.size},
             {"state", to_string(u.state)},
             {"reason", u.reason},
@@ -105,6 +106,7 @@ int show_upload(Context& ctx, Id id) {
     line("tenant", tenant ? tenant->slug : "?");
     line("job", job ? job->name : "?");
     line("path", path_in_job(u->folder, u->filename, albums));
+    if (!u->sent_name.empty()) line("sent as", u->sent_name);
     line("size", fmt::format("{} ({} bytes)", format_size(u->size), u->size));
     line("state", std::string(to_string(u->state)));
     if (!u->reason.empty()) line("reason", u->reason);

@@ -1,6 +1,7 @@
 // user add|list|show|disable|enable|passwd|remove: SFTP logins and the system
 // accounts behind them. The system account is made first and undone if the
 // catalog refuses the user, so the two never disagree for long.
+#include "fusefs/policy.hpp"
 #include "tools/accounts.hpp"
 #include "tools/authorized_keys.hpp"
 #include "tools/commands/commands.hpp"
@@ -75,6 +76,8 @@ struct AddOptions {
     int64_t uid = -1;
     std::string protocols = "sftp,ftps";
     bool ftp_plain = false;
+    bool camera = false;
+    std::string job, album;  // a camera account's
 };
 
 Protocols protocols_of(const AddOptions& o) {
@@ -84,6 +87,14 @@ Protocols protocols_of(const AddOptions& o) {
                                      o.protocols));
     p->ftp = p->ftp || o.ftp_plain;
     return *p;
+}
+
+// A camera account's job and album ({"job", "album"}), or null.
+nlohmann::json camera_json(Catalog& cat, const SftpUser& u) {
+    if (!u.camera_album_id) return nullptr;
+    auto album = cat.album(*u.camera_album_id);
+    auto job = album ? cat.job(album->job_id) : std::nullopt;
+    return {{"job", job ? job->name : "?"}, {"album", album ? album->name : "?"}};
 }
 
 int add_user(Context& ctx, const AddOptions& o) {
@@ -97,6 +108,22 @@ int add_user(Context& ctx, const AddOptions& o) {
     if (cat.user(o.name)) throw std::runtime_error(fmt::format("SFTP user {} exists already", o.name));
     std::vector<Id> job_ids;
     for (const auto& j : o.jobs) job_ids.push_back(ctx.job(tenant, j).id);
+    std::optional<Job> camera_job;
+    std::string album_name;
+    if (o.camera) {
+        if (o.job.empty() || o.album.empty()) throw UsageError("--camera needs --job and --album: the album it uploads into");
+        if (!o.jobs.empty()) throw UsageError("--camera takes one job, with --job; not --jobs");
+        camera_job = ctx.job(tenant, o.job);
+        if (camera_job->layout != Layout::Albums)
+            throw std::runtime_error(fmt::format("job {} has the flat layout: a camera account needs an album", o.job));
+        auto folder = policy::make_folder(Layout::Albums, policy::Level::Job, o.album);
+        if (!folder.verdict)
+            throw std::runtime_error(fmt::format("album '{}': {}", o.album, folder.verdict.reason()));
+        album_name = folder.name;
+        job_ids = {camera_job->id};
+    } else if (!o.job.empty() || !o.album.empty()) {
+        throw UsageError("--job and --album are for a camera account (--camera)");
+    }
     std::optional<uint32_t> uid;
     if (o.uid >= 0) {
         uid = static_cast<uint32_t>(o.uid);
@@ -113,12 +140,19 @@ int add_user(Context& ctx, const AddOptions& o) {
     accounts::ensure_group(sftp_group);
     for (const auto& group : all_protocol_groups()) accounts::ensure_group(group);
     std::string home = ctx.mount_point(tenant);
+    std::optional<Album> camera_album;
+    if (camera_job) {
+        camera_album = cat.album(camera_job->id, album_name);
+        if (!camera_album) camera_album = cat.add_album(camera_job->id, album_name);
+        home += "/" + camera_job->name + "/" + camera_album->name;
+    }
     AddRollback rollback(o.name, ctx.keys_dir);
-    uint32_t made_uid = accounts::create(
-        {o.name, home, sftp_group, protocol_groups(protocols), uid, fmt::format("photodrop {}", tenant.slug)});
+    uint32_t made_uid = accounts::create({o.name, home, sftp_group, protocol_groups(protocols, o.camera), uid,
+                                          fmt::format("photodrop {}", tenant.slug)});
     if (!password.empty()) accounts::set_password(o.name, password);
     if (!keys.empty()) authorized_keys::install(ctx.keys_dir, o.name, keys);
-    auto u = cat.add_user(tenant.id, o.name, made_uid, job_ids, protocols);
+    auto u = cat.add_user(tenant.id, o.name, made_uid, job_ids, protocols,
+                          camera_album ? std::optional<Id>(camera_album->id) : std::nullopt);
     rollback.dismiss();
 
     if (ctx.json) {
@@ -128,12 +162,14 @@ int add_user(Context& ctx, const AddOptions& o) {
                         {"home", home},
                         {"jobs", job_names(cat, u)},
                         {"protocols", to_string(u.protocols)},
+                        {"camera", camera_json(cat, u)},
                         {"password", !password.empty()},
                         {"key_file", keys.empty() ? "" : authorized_keys::path_of(ctx.keys_dir, u.username)}});
         return exit_ok;
     }
-    ctx.io.out << fmt::format("user {} added: uid {}, tenant {}, jobs {}, protocols {}, home {}\n", u.username, u.uid,
-                              tenant.slug, jobs_text(job_names(cat, u)), to_string(u.protocols), home);
+    ctx.io.out << fmt::format("{} {} added: uid {}, tenant {}, jobs {}, protocols {}, home {}\n",
+                              o.camera ? "camera account" : "user", u.username, u.uid, tenant.slug,
+                              jobs_text(job_names(cat, u)), to_string(u.protocols), home);
     if (!keys.empty()) ctx.io.out << fmt::format("key installed in {}\n", authorized_keys::path_of(ctx.keys_dir, u.username));
     if (password.empty() && keys.empty())
         ctx.io.out << fmt::format("{} cannot log in yet: give it a password with `photodropctl user passwd {}`\n",
@@ -149,7 +185,8 @@ nlohmann::json user_json(Context& ctx, const SftpUser& u) {
             {"uid", u.uid},
             {"enabled", u.enabled},
             {"jobs", job_names(cat, u)},
-            {"protocols", to_string(u.protocols)}};
+            {"protocols", to_string(u.protocols)},
+            {"camera", camera_json(cat, u)}};
 }
 
 int list_users(Context& ctx, const std::string& tenant_slug) {
@@ -208,6 +245,9 @@ int show_user(Context& ctx, const std::string& name) {
     line("status", u.enabled ? "enabled" : "disabled");
     line("jobs", jobs_text(job_names(ctx.catalog(), u)));
     line("protocols", to_string(u.protocols));
+    if (auto camera = camera_json(ctx.catalog(), u); !camera.is_null())
+        line("camera", fmt::format("uploads into album {} of job {}, whatever folders it makes",
+                                   camera["album"].get<std::string>(), camera["job"].get<std::string>()));
     line("uid", std::to_string(u.uid));
     if (!account) {
         line("account", "missing: no system account of that name");
@@ -287,6 +327,12 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     add->add_flag("--ftp-plain", add_opts->ftp_plain,
                   "Also plain FTP, without TLS (for cameras that have nothing else): its password crosses the "
                   "network in the clear");
+    add->add_flag("--camera", add_opts->camera,
+                  "A camera account: its root is one album (--job, --album; made if missing); any folder the camera "
+                  "makes there is accepted and its files go to the album; a name sent again with other content is a "
+                  "new photo, never a replacement");
+    add->add_option("--job", add_opts->job, "A camera account's job")->type_name("JOB");
+    add->add_option("--album", add_opts->album, "A camera account's album")->type_name("ALBUM");
     add->add_option("--uid", add_opts->uid, "Use this uid (default: the next free one)")
         ->type_name("N")
         ->check(CLI::Range(int64_t{1}, int64_t{4294967294}));
