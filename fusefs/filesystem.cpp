@@ -110,7 +110,7 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid, Reading reading)
     if (!job || !job_visible(*job, user, uid)) return node;
     node.job = job;
     if (user && user->camera_album_id)
-        return resolve_camera(std::move(node), parts, *user->camera_album_id, uid, reading == Reading::Cached);
+        return resolve_camera(std::move(node), parts, *user->camera_album_id, reading == Reading::Cached);
     if (parts.size() > 4) return node;
     if (parts.size() == 1) {
         node.kind = Node::Kind::Job;
@@ -145,8 +145,7 @@ Node Filesystem::resolve(const std::string& path, uint32_t uid, Reading reading)
     return find_file(node.folder, parts[3]);
 }
 
-Node Filesystem::resolve_camera(Node node, const std::vector<std::string>& parts, Id album_id, uint32_t uid,
-                                bool cached) {
+Node Filesystem::resolve_camera(Node node, const std::vector<std::string>& parts, Id album_id, bool cached) {
     node.camera_album = album_id;
     if (parts.size() == 1) {
         node.kind = Node::Kind::Job;
@@ -158,7 +157,7 @@ Node Filesystem::resolve_camera(Node node, const std::vector<std::string>& parts
     node.folder = Folder{album_id, Section::Individuals, false};
     std::string below;
     for (size_t i = 2; i < parts.size(); ++i) below += (i > 2 ? "/" : "") + parts[i];
-    if (parts.size() == 2 || is_camera_folder(uid, below)) {
+    if (parts.size() == 2 || is_camera_folder(album_id, below)) {
         node.kind = parts.size() == 2 ? Node::Kind::Album : Node::Kind::CameraFolder;
         node.below = below;
         return node;
@@ -166,37 +165,37 @@ Node Filesystem::resolve_camera(Node node, const std::vector<std::string>& parts
     // A file: in the album, or in a folder the camera made below it.
     auto slash = below.rfind('/');
     node.below = slash == std::string::npos ? "" : below.substr(0, slash);
-    if (!node.below.empty() && !is_camera_folder(uid, node.below)) return node;
+    if (!node.below.empty() && !is_camera_folder(album_id, node.below)) return node;
     if ((node.upload = cache_.upload_at(*catalog_, node.job->id, node.folder, parts.back(), cached)))
         node.kind = Node::Kind::File;
     return node;
 }
 
-bool Filesystem::is_camera_folder(uint32_t uid, const std::string& below) {
+bool Filesystem::is_camera_folder(Id album_id, const std::string& below) {
     std::lock_guard lock(camera_mutex_);
-    auto it = camera_folders_.find(uid);
+    auto it = camera_folders_.find(album_id);
     return it != camera_folders_.end() && it->second.contains(below);
 }
 
-bool Filesystem::add_camera_folder(uint32_t uid, const std::string& below) {
+bool Filesystem::add_camera_folder(Id album_id, const std::string& below) {
     std::lock_guard lock(camera_mutex_);
-    return camera_folders_[uid].insert(below).second;
+    return camera_folders_[album_id].insert(below).second;
 }
 
-bool Filesystem::remove_camera_folder(uint32_t uid, const std::string& below) {
+bool Filesystem::remove_camera_folder(Id album_id, const std::string& below) {
     std::lock_guard lock(camera_mutex_);
-    auto& folders = camera_folders_[uid];
+    auto& folders = camera_folders_[album_id];
     auto child = folders.lower_bound(below + "/");
     if (child != folders.end() && child->starts_with(below + "/")) return false;
     folders.erase(below);
     return true;
 }
 
-std::vector<std::string> Filesystem::camera_subfolders(uint32_t uid, const std::string& below) {
+std::vector<std::string> Filesystem::camera_subfolders(Id album_id, const std::string& below) {
     std::lock_guard lock(camera_mutex_);
     std::vector<std::string> names;
     std::string prefix = below.empty() ? "" : below + "/";
-    for (const auto& folder : camera_folders_[uid])
+    for (const auto& folder : camera_folders_[album_id])
         if (folder.starts_with(prefix) && folder.find('/', prefix.size()) == std::string::npos)
             names.push_back(folder.substr(prefix.size()));
     return names;

@@ -230,14 +230,15 @@ public:
     // Started once `session` is mounted at `mountpoint`; stopped before it ends.
     void start_invalidator(::fuse* session, const std::string& mountpoint);
     void stop_invalidator();
-    // The folders camera accounts made below their albums, per uid, as paths
-    // below the album ("DCIM", "DCIM/100CANON"). Kept by this mount while it
-    // runs: a camera makes the folders it needs again when they are gone.
-    bool is_camera_folder(uint32_t uid, const std::string& below);
-    bool add_camera_folder(uint32_t uid, const std::string& below);     // false when there already
+    // The folders camera accounts made below an album, as paths below it
+    // ("DCIM", "DCIM/100CANON"); every camera of the album sees them. Kept by
+    // this mount while it runs: a camera makes the folders it needs again
+    // when they are gone.
+    bool is_camera_folder(Id album_id, const std::string& below);
+    bool add_camera_folder(Id album_id, const std::string& below);     // false when there already
     // False when it has folders of its own (nothing is removed).
-    bool remove_camera_folder(uint32_t uid, const std::string& below);
-    std::vector<std::string> camera_subfolders(uint32_t uid, const std::string& below);  // names, one level down
+    bool remove_camera_folder(Id album_id, const std::string& below);
+    std::vector<std::string> camera_subfolders(Id album_id, const std::string& below);  // names, one level down
     // Junk files being written, by path: shown only while open.
     void junk_opened(const std::string& path);
     void junk_closed(const std::string& path);
@@ -250,7 +251,7 @@ private:
     bool may_enter(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const;
     // resolve() for a camera account (`node` has its job): its album, the
     // folders it made below it, the album's files in each; the caller holds catalog_mutex_.
-    Node resolve_camera(Node node, const std::vector<std::string>& parts, Id album_id, uint32_t uid, bool cached);
+    Node resolve_camera(Node node, const std::vector<std::string>& parts, Id album_id, bool cached);
     // The forms of `path` other than itself that the kernel may hold; they are no longer noted.
     std::vector<std::string> take_other_forms(const std::string& path);
 
@@ -278,7 +279,7 @@ private:
     uint64_t quota_generation_ = 0;  // + 1 at each quota_changed
 
     std::mutex camera_mutex_;  // guards camera_folders_; a leaf lock
-    std::map<uint32_t, std::set<std::string>> camera_folders_;
+    std::map<Id, std::set<std::string>> camera_folders_;  // by album
 
     std::mutex invalidate_mutex_;  // guards the fields below; a leaf lock
     std::condition_variable invalidate_wake_;

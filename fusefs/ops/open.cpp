@@ -112,7 +112,7 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     const Upload& upload = *node.upload;
     if (refuse_when_full(fs, path, uid)) return -ENOSPC;
     if (refuse_over_quota(fs, path, uid)) return -EDQUOT;
-    if (node.camera_album && truncate && upload.state != UploadState::Receiving)
+    if (node.camera_album && truncate && upload.state != UploadState::Receiving && !is_fragment(fs, upload))
         return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, std::nullopt,
                             std::nullopt, true);
     if (!claim_writing(fs, upload.id, path, uid)) return -EACCES;

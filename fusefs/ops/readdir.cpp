@@ -46,7 +46,7 @@ int readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
         }
         if (node.camera_album) {
             // A camera's album and the folders it made: each shows the album's files.
-            for (const auto& name : fs.camera_subfolders(uid, node.below)) add_folder(name, node);
+            for (const auto& name : fs.camera_subfolders(*node.camera_album, node.below)) add_folder(name, node);
         } else if (node.kind == Node::Kind::Album) {
             if (node.album->has_group) add_folder("group", folder(Node::Kind::Section, node.album));
             if (node.album->has_individuals)

@@ -11,7 +11,9 @@ import io
 import json
 import socket
 import ssl
+import struct
 import sys
+import time
 
 TIMEOUT = 20
 
@@ -155,6 +157,34 @@ def run(ftp, scenario, args):
         except ftplib.Error as e:
             seen["RETR /etc/passwd"] = str(e)
         return {"seen": seen, "root": sorted(name.rsplit("/", 1)[-1] for name in ftp.nlst("/"))}
+    if scenario == "camera":
+        # A camera's upload as their manuals describe it: passive mode, MKD of
+        # each level of its folder (a folder that is there already answers
+        # 550, and the camera goes on), CWD into it, TYPE I, STOR under the
+        # final name; then the listing of its folder.
+        folder, name, datafile = args
+        replies, path = [], ""
+        for part in folder.split("/"):
+            path = path + "/" + part if path else part
+            try:
+                replies.append(ftp.sendcmd("MKD " + path))
+            except ftplib.error_perm as e:
+                replies.append(str(e))
+        replies += [ftp.cwd(folder), ftp.voidcmd("TYPE I"), stor(ftp, name, open(datafile, "rb").read())]
+        return {"replies": replies, "names": sorted(ftp.nlst())}
+    if scenario == "camera_cut":
+        # The camera's connection drops mid-file: after CUT bytes of the STOR
+        # both connections are reset (RST), as when it leaves the network.
+        folder, name, datafile, cut = args
+        ftp.cwd(folder)
+        ftp.voidcmd("TYPE I")
+        conn = ftp.transfercmd("STOR " + name)
+        conn.sendall(open(datafile, "rb").read()[:int(cut)])
+        time.sleep(0.5)  # the server has read what was sent: a reset drops what it has not
+        for s in (conn, ftp.sock):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        return {"cut": int(cut)}
     raise SystemExit("unknown scenario " + scenario)
 
 

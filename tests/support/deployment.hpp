@@ -70,6 +70,8 @@ public:
 
     // photodropctl on this deployment; its exit status, and what it printed in `out`.
     int ctl(const std::vector<std::string>& args, const std::string& input = {}, std::string* out = nullptr);
+    // The command line ctl() runs.
+    std::vector<std::string> ctl_argv(const std::vector<std::string>& args) const;
     // OpenSSH sftp in batch mode with the client key: exit status and output.
     std::pair<int, std::string> sftp(const std::string& user, const std::string& batch);
     // The paramiko client (tests/e2e/sftp_client.py) with the user's password; what it reported.
@@ -77,8 +79,6 @@ public:
                           const std::string& password = {});
 
 private:
-    std::vector<std::string> ctl_argv(const std::vector<std::string>& args) const;
-
     TempDir base_;
     std::vector<std::unique_ptr<MountedTenant>> tenants_;
     std::filesystem::path key_;
