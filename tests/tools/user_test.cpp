@@ -5,6 +5,8 @@
 #include "tools/spawn.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <grp.h>
 #include <pwd.h>
@@ -283,4 +285,56 @@ TEST_CASE("user add --protocols puts the login in the groups that sshd and the F
         CHECK(::getpwnam(guard.name().c_str()) == nullptr);
         CHECK_FALSE(ctl.catalog()->user(guard.name()));
     }
+}
+
+TEST_CASE("user add --camera makes a login homed at its album (made if missing), in group photodrop-camera, that "
+          "sees one job; what it cannot be is refused before anything is made") {
+    if (!is_root()) {
+        MESSAGE("skipped: managing system accounts needs root");
+        return;
+    }
+    Ctl ctl;
+    ctl.init_demo();
+    REQUIRE(ctl.run({"job", "add", "--tenant", "demo", "job00002", "--layout", "flat"}).status == 0);
+    AccountGuard guard;
+    const auto& name = guard.name();
+    for (const auto& bad : std::vector<std::vector<std::string>>{
+             {"--camera", "--job", "job00001"},                                // no album
+             {"--camera", "--album", "finish"},                               // no job
+             {"--camera", "--job", "job00002", "--album", "finish"},          // a flat job has no albums
+             {"--camera", "--job", "job00001", "--album", ".."},              // not a folder name
+             {"--camera", "--job", "job00001", "--album", "a/b"},
+             {"--camera", "--job", "job00001", "--album", "finish", "--jobs", "job00001"},
+             {"--job", "job00001", "--album", "finish"}}) {                   // not a camera
+        auto args = std::vector<std::string>{"user", "add", "--tenant", "demo", name};
+        args.insert(args.end(), bad.begin(), bad.end());
+        CAPTURE(fmt::format("{}", fmt::join(bad, " ")));
+        auto refused = ctl.run(args);
+        CHECK(refused.status != 0);
+        CHECK_FALSE(refused.err.empty());
+        CHECK(::getpwnam(name.c_str()) == nullptr);
+        CHECK_FALSE(ctl.catalog()->user(name));
+    }
+    auto cat = ctl.catalog();
+    CHECK_FALSE(cat->album(cat->job(cat->tenant("demo")->id, "job00001")->id, "finish"));
+
+    auto added = ctl.run({"user", "add", "--tenant", "demo", name, "--camera", "--job", "job00001", "--album",
+                          "finish", "--protocols", "ftps", "--ftp-plain", "--json"});
+    REQUIRE_MESSAGE(added.status == 0, added.err);
+    CHECK(added.json()["camera"] == nlohmann::json{{"job", "job00001"}, {"album", "finish"}});
+    CHECK(added.json()["home"] == ctl.mounts + "/demo/job00001/finish");
+    CHECK(added.json()["jobs"] == nlohmann::json::array({"job00001"}));
+    auto* pw = ::getpwnam(name.c_str());
+    REQUIRE(pw);
+    CHECK(std::string(pw->pw_dir) == ctl.mounts + "/demo/job00001/finish");
+    CHECK(member_of(name, "photodrop-camera"));
+    CHECK(member_of(name, "photodrop-ftp-plain"));
+    auto user = cat->user(name);
+    REQUIRE(user);
+    auto album = cat->album(cat->job(cat->tenant("demo")->id, "job00001")->id, "finish");
+    REQUIRE(album);
+    CHECK(user->camera_album_id == album->id);
+    auto shown = ctl.run({"user", "show", name});
+    CHECK(shown.out.find("uploads into album finish of job job00001") != std::string::npos);
+    CHECK(ctl.run({"user", "remove", name}).status == 0);
 }
