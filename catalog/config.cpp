@@ -99,6 +99,7 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "receiving_expiry") c.receiving_expiry = parse_duration(value, where);
     else if (key == "public_host") c.public_host = value;
     else if (key == "sftp_port") c.sftp_port = port(value, where);
+    else if (key == "sftp_host_key") c.sftp_host_key = value;
     else if (key == "ftp_port") c.ftp_port = port(value, where);
     else if (key == "ftp_passive_ports") c.ftp_passive_ports = port_range(value, where);
     else if (key == "ftp_tls_certificate") c.ftp_tls_certificate = value;
@@ -112,7 +113,7 @@ constexpr const char* keys[] = {"catalog",       "data",         "mounts",      
                                 "preview_size",  "image_extensions", "temporary_suffixes", "max_upload_size",
                                 "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry",
                                 "decode_memory", "api_listen", "api_threads", "webhook_timeout", "webhook_concurrency",
-                                "album_idle", "public_host", "sftp_port", "ftp_port", "ftp_passive_ports",
+                                "album_idle", "public_host", "sftp_port", "sftp_host_key", "ftp_port", "ftp_passive_ports",
                                 "ftp_tls_certificate", "ftp_tls_key"};
 
 }  // namespace

@@ -38,6 +38,7 @@ struct Config {
     // How photographers reach this host: what client set-up files and the FTP server's configuration name.
     std::string public_host;                                // key: public_host — the name clients connect to; empty: this host's name
     int sftp_port = 22;                                     // key: sftp_port — sshd's port, as clients reach it
+    std::string sftp_host_key = "/etc/ssh/ssh_host_ed25519_key.pub";  // key: sftp_host_key — sshd's ed25519 public key
     int ftp_port = 21;                                      // key: ftp_port — the FTP server's control port (explicit FTPS)
     std::string ftp_passive_ports = "49152-49407";          // key: ftp_passive_ports — FIRST-LAST, the data connections' ports
     std::string ftp_tls_certificate = "/etc/photodrop/ftp/tls.crt";  // key: ftp_tls_certificate — PEM, with its chain

@@ -1,13 +1,17 @@
 #include "tools/client_config.hpp"
 
 #include <fmt/format.h>
+#include <netdb.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <unistd.h>
+
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <cstdint>
@@ -17,7 +21,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace photodrop::ctl::client_config {
+namespace photodrop::client_config {
 
 namespace {
 
@@ -229,6 +233,81 @@ bool valid_host(const std::string& host) {
     return true;
 }
 
+std::optional<Protocol> parse_protocol(std::string_view word) {
+    if (word == "sftp") return Protocol::Sftp;
+    if (word == "ftps") return Protocol::Ftps;
+    return std::nullopt;
+}
+
+std::optional<Format> parse_format(std::string_view word) {
+    if (word == "filezilla") return Format::FileZilla;
+    if (word == "winscp") return Format::WinScp;
+    if (word == "cyberduck") return Format::Cyberduck;
+    if (word == "rclone") return Format::Rclone;
+    return std::nullopt;
+}
+
+std::string write(Format format, const Account& account) {
+    switch (format) {
+        case Format::FileZilla: return filezilla_site(account);
+        case Format::WinScp: return winscp_session(account);
+        case Format::Cyberduck: return cyberduck_bookmark(account);
+        case Format::Rclone: return rclone_remote(account);
+    }
+    throw std::invalid_argument("no such format");
+}
+
+std::string file_name(Format format, const Account& account) {
+    std::string protocol = account.protocol == Protocol::Ftps ? "ftps" : "sftp";
+    switch (format) {
+        case Format::FileZilla: return fmt::format("photodrop-{}-{}-filezilla.xml", account.user, protocol);
+        case Format::WinScp: return fmt::format("photodrop-{}-{}-WinSCP.ini", account.user, protocol);
+        case Format::Cyberduck: return fmt::format("photodrop-{}-{}.duck", account.user, protocol);
+        case Format::Rclone: return fmt::format("photodrop-{}-{}-rclone.conf", account.user, protocol);
+    }
+    throw std::invalid_argument("no such format");
+}
+
+std::string media_type(Format format) {
+    switch (format) {
+        case Format::FileZilla:
+        case Format::Cyberduck: return "application/xml";
+        case Format::WinScp:
+        case Format::Rclone: return "text/plain; charset=utf-8";
+    }
+    throw std::invalid_argument("no such format");
+}
+
+std::string client_host(const Config& config) {
+    if (!config.public_host.empty()) return config.public_host;
+    char name[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || !name[0]) throw std::runtime_error("this host has no name");
+    addrinfo hints{};
+    hints.ai_flags = AI_CANONNAME;
+    addrinfo* found = nullptr;
+    std::string canonical;
+    if (::getaddrinfo(name, nullptr, &hints, &found) == 0 && found) {
+        if (found->ai_canonname) canonical = found->ai_canonname;
+        ::freeaddrinfo(found);
+    }
+    return canonical.empty() ? name : canonical;
+}
+
+Account account_for(const Config& config, const SftpUser& user, Protocol protocol) {
+    Account account;
+    account.protocol = protocol;
+    account.user = user.username;
+    account.host = client_host(config);
+    if (!valid_host(account.host))
+        throw std::runtime_error(fmt::format("'{}' is not a host name clients can be given: set public_host",
+                                             account.host));
+    bool ftps = protocol == Protocol::Ftps;
+    account.port = ftps ? config.ftp_port : config.sftp_port;
+    if (ftps) account.certificate_fingerprint = read_tls_certificate(config.ftp_tls_certificate).fingerprint;
+    else account.host_key = read_ssh_host_key(config.sftp_host_key);
+    return account;
+}
+
 std::string known_hosts_line(const std::string& host, int port, const SshHostKey& key) {
     std::string name = port == 22 ? host : fmt::format("[{}]:{}", host, port);
     return fmt::format("{} {} {}", name, key.type, key.base64());
@@ -416,4 +495,4 @@ std::string rclone_remote(const Account& a) {
     return out.str();
 }
 
-}  // namespace photodrop::ctl::client_config
+}  // namespace photodrop::client_config

@@ -9,12 +9,21 @@
 // and a value no file could hold (a control character) is refused: the host
 // comes from a setting, not from a trusted source.
 
+#include "catalog/config.hpp"
+#include "catalog/model.hpp"
+
 #include <optional>
 #include <string>
+#include <string_view>
 
-namespace photodrop::ctl::client_config {
+namespace photodrop::client_config {
 
 enum class Protocol { Sftp, Ftps };  // FTPS: explicit TLS on the control port
+enum class Format { FileZilla, WinScp, Cyberduck, Rclone };
+
+// "sftp", "ftps"; "filezilla", "winscp", "cyberduck", "rclone"; nullopt for any other word.
+std::optional<Protocol> parse_protocol(std::string_view word);
+std::optional<Format> parse_format(std::string_view word);
 
 // An SSH server's public key, as sshd's ssh_host_*_key.pub holds it.
 struct SshHostKey {
@@ -55,6 +64,15 @@ struct Account {
 // A host name or address that a client could be given: printable ASCII, no spaces.
 bool valid_host(const std::string& host);
 
+// The name clients connect to: the public_host setting, else this host's
+// name as others resolve it (its canonical name), else as it calls itself.
+std::string client_host(const Config& config);
+
+// `user`'s account as the settings say clients reach it (public_host,
+// sftp_port or ftp_port, sftp_host_key or ftp_tls_certificate), without a
+// password. Throws std::runtime_error saying what is missing or unusable.
+Account account_for(const Config& config, const SftpUser& user, Protocol protocol);
+
 // FileZilla's Site Manager export (<FileZilla3><Servers><Server>), which File >
 // Import reads. FileZilla keeps trusted keys and certificates elsewhere, so the
 // fingerprint goes in the site's comments; the password, if any, base64 as
@@ -78,6 +96,12 @@ std::string cyberduck_bookmark(const Account& account);
 // pins none. The password, if any, obscured as `rclone obscure` does.
 std::string rclone_remote(const Account& account);
 
+// The file of `format` for `account` (one of the four below).
+std::string write(Format format, const Account& account);
+// The name a download of it is offered under ("photodrop-alice.xml") and its media type.
+std::string file_name(Format format, const Account& account);
+std::string media_type(Format format);
+
 // The line for a known_hosts file: "[host]:port ssh-ed25519 AAAA..." ("host
 // ssh-ed25519 ..." on port 22).
 std::string known_hosts_line(const std::string& host, int port, const SshHostKey& key);
@@ -92,4 +116,4 @@ std::string rclone_obscure(const std::string& password);
 // behind a flag, a length and random padding. As reversible as rclone's.
 std::string winscp_obfuscate(const std::string& password, const std::string& user, const std::string& host);
 
-}  // namespace photodrop::ctl::client_config
+}  // namespace photodrop::client_config

@@ -242,13 +242,13 @@ TEST_CASE("client-config: a hostile host value is escaped in every file, or refu
         CHECK(r.out.empty());
     }
     // The writers themselves refuse what would break a line.
-    ctl::client_config::Account account;
+    client_config::Account account;
     account.host = "ok.example.com";
     account.user = "alice";
-    account.host_key = ctl::client_config::read_ssh_host_key(s.host_key + ".pub");
+    account.host_key = client_config::read_ssh_host_key(s.host_key + ".pub");
     account.password = "line\nbreak";
-    CHECK_THROWS(ctl::client_config::rclone_remote(account));
-    CHECK_THROWS(ctl::client_config::winscp_session(account));
+    CHECK_THROWS(client_config::rclone_remote(account));
+    CHECK_THROWS(client_config::winscp_session(account));
 }
 
 TEST_CASE("client-config: the settings name the host and port; --output writes a 0600 file; refusals") {

@@ -10,13 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
-#include <map>
 #include <ostream>
 #include <system_error>
 
@@ -24,38 +21,14 @@ namespace photodrop::ctl {
 
 namespace {
 
-namespace cc = client_config;
+namespace cc = photodrop::client_config;
 
-enum class ClientFormat { FileZilla, WinScp, Cyberduck, Rclone };
-
-const std::map<std::string, ClientFormat> formats{{"filezilla", ClientFormat::FileZilla},
-                                                  {"winscp", ClientFormat::WinScp},
-                                                  {"cyberduck", ClientFormat::Cyberduck},
-                                                  {"rclone", ClientFormat::Rclone}};
-const std::map<std::string, cc::Protocol> protocols{{"sftp", cc::Protocol::Sftp}, {"ftps", cc::Protocol::Ftps}};
-
-constexpr const char* default_host_key = "/etc/ssh/ssh_host_ed25519_key.pub";
 
 struct ClientConfigOptions {
-    std::string name, format, protocol = "sftp", output, host, host_key = default_host_key, certificate;
+    std::string name, format, protocol = "sftp", output, host, host_key, certificate;
     int port = 0;
     bool with_password = false;
 };
-
-// This host's name as others resolve it (its canonical name), else as it calls itself.
-std::string this_host_name() {
-    char name[HOST_NAME_MAX + 1] = {};
-    if (::gethostname(name, sizeof name - 1) != 0 || !name[0]) throw std::runtime_error("this host has no name");
-    addrinfo hints{};
-    hints.ai_flags = AI_CANONNAME;
-    addrinfo* found = nullptr;
-    std::string canonical;
-    if (::getaddrinfo(name, nullptr, &hints, &found) == 0 && found) {
-        if (found->ai_canonname) canonical = found->ai_canonname;
-        ::freeaddrinfo(found);
-    }
-    return canonical.empty() ? name : canonical;
-}
 
 void write_file(const std::string& path, const std::string& text) {
     // 0600: the file may hold the password.
@@ -71,38 +44,26 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 int write_client_config(Context& ctx, const ClientConfigOptions& o) {
-    ClientFormat format = formats.at(o.format);
-    cc::Account account;
-    account.protocol = protocols.at(o.protocol);
-    bool ftps = account.protocol == cc::Protocol::Ftps;
-    if (o.with_password && format == ClientFormat::Cyberduck)
+    auto format = *cc::parse_format(o.format);  // CLI11 checked both words
+    auto protocol = *cc::parse_protocol(o.protocol);
+    bool ftps = protocol == cc::Protocol::Ftps;
+    if (o.with_password && format == cc::Format::Cyberduck)
         throw UsageError("a Cyberduck bookmark cannot hold a password (Cyberduck asks for it and keeps it in the "
                          "keychain): leave out --with-password");
 
     auto user = ctx.catalog().user(o.name);
     if (!user) throw std::runtime_error(fmt::format("no SFTP user '{}'", o.name));
-    account.user = user->username;
-    account.host = !o.host.empty() ? o.host : !ctx.config.public_host.empty() ? ctx.config.public_host : this_host_name();
-    if (!cc::valid_host(account.host))
-        throw std::runtime_error(fmt::format("'{}' is not a host name clients can be given: set public_host "
-                                             "(or give --host)",
-                                             account.host));
-    account.port = o.port > 0 ? o.port : ftps ? ctx.config.ftp_port : ctx.config.sftp_port;
-    if (ftps)
-        account.certificate_fingerprint =
-            cc::read_tls_certificate(o.certificate.empty() ? ctx.config.ftp_tls_certificate : o.certificate).fingerprint;
-    else
-        account.host_key = cc::read_ssh_host_key(o.host_key);
+    // The flags stand in for the settings they name.
+    Config config = ctx.config;
+    if (!o.host.empty()) config.public_host = o.host;
+    if (o.port > 0) (ftps ? config.ftp_port : config.sftp_port) = o.port;
+    if (!o.host_key.empty()) config.sftp_host_key = o.host_key;
+    if (!o.certificate.empty()) config.ftp_tls_certificate = o.certificate;
+    auto account = cc::account_for(config, *user, protocol);
     // Everything that can be refused is checked before the password is read.
     if (o.with_password) account.password = ctx.read_password();
 
-    std::string text;
-    switch (format) {
-        case ClientFormat::FileZilla: text = cc::filezilla_site(account); break;
-        case ClientFormat::WinScp: text = cc::winscp_session(account); break;
-        case ClientFormat::Cyberduck: text = cc::cyberduck_bookmark(account); break;
-        case ClientFormat::Rclone: text = cc::rclone_remote(account); break;
-    }
+    std::string text = cc::write(format, account);
     std::string fingerprint =
         ftps ? account.certificate_fingerprint : account.host_key.type + " " + account.host_key.fingerprint();
     if (o.output.empty()) {
@@ -157,9 +118,9 @@ void add_client_config_command(CLI::App& user, Context& ctx) {
     cmd->add_option("--port", o->port, "The port clients connect to (default: the sftp_port or ftp_port setting)")
         ->type_name("N")
         ->check(CLI::Range(1, 65535));
-    cmd->add_option("--host-key", o->host_key, "sshd's ed25519 public host key, for SFTP")
-        ->type_name("FILE")
-        ->capture_default_str();
+    cmd->add_option("--host-key", o->host_key, "sshd's ed25519 public host key, for SFTP (default: the "
+                                               "sftp_host_key setting)")
+        ->type_name("FILE");
     cmd->add_option("--certificate", o->certificate,
                     "The FTP server's TLS certificate (PEM), for FTPS (default: the ftp_tls_certificate setting)")
         ->type_name("FILE");

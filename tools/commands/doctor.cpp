@@ -262,7 +262,7 @@ void check_ftpd(Context& ctx, Report& report, Catalog* catalog, const DoctorOpti
     else report.add("ftpd config", true, fmt::format("{} is installed", o.ftpd_config));
     std::string problem, expires;
     try {
-        auto cert = client_config::read_tls_certificate(ctx.config.ftp_tls_certificate);
+        auto cert = photodrop::client_config::read_tls_certificate(ctx.config.ftp_tls_certificate);
         expires = cert.expires;
         if (cert.expired) problem = fmt::format("{} expired on {}", ctx.config.ftp_tls_certificate, expires);
     } catch (const std::exception& e) {
