@@ -22,6 +22,7 @@
 #include "api/caller.hpp"
 #include "api/catalog_pool.hpp"
 #include "api/file_slice.hpp"
+#include "catalog/config.hpp"
 
 #include <boost/beast/http/string_body.hpp>
 
@@ -54,6 +55,10 @@ struct Reply {
 
 struct ApiSettings {
     std::string data_dir;  // the tenants' files: DATA/<tenant>/...
+    // How photographers reach the upload servers, for the client set-up files
+    // the job page offers: public_host, sftp_port, sftp_host_key, ftp_port,
+    // ftp_tls_certificate.
+    Config clients;
 };
 
 class Api {

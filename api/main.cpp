@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     try {
         photodrop::api::CatalogPool catalogs(config.catalog);
         catalogs.borrow();  // the catalog opens (and is migrated) before the first request
-        photodrop::api::Api api(catalogs, photodrop::api::ApiSettings{config.data});
+        photodrop::api::Api api(catalogs, photodrop::api::ApiSettings{config.data, config});
         std::optional<photodrop::webhooks::Deliverer> deliverer;
         if (config.webhook_concurrency > 0) {
             photodrop::webhooks::DelivererSettings hooks;

@@ -3,9 +3,11 @@
 #include "api/files.hpp"
 #include "api/webhooks/message.hpp"
 #include "catalog/text.hpp"
+#include "tools/client_config.hpp"
 
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -78,6 +80,11 @@ public:
                 if (s[3] == "uploads") return list_uploads(job, t);
                 if (s[3] == "photos") return list_photos(job, t);
                 if (s[3] == "stream") return stream(job, t);
+                if (s[3] == "logins") return list_logins(job);
+            }
+            if (s.size() == 6 && s[3] == "logins" && s[5] == "client-config") {
+                only(method, {http::verb::get, http::verb::head});
+                return client_config(job, s[4], t);
             }
         }
         if (s.size() >= 3 && s[1] == "photos") {
@@ -198,6 +205,71 @@ private:
                              {"created_at", webhooks::rfc3339(a.created_ns)}});
         }
         respond(json{{"items", std::move(items)}, {"next", nullptr}});
+    }
+
+    // The enabled logins that may upload into the job: a camera account into
+    // its album of it, any other into it unless limited to other jobs.
+    std::vector<SftpUser> logins_of(const Job& job) {
+        auto users = catalog_.users(job.tenant_id);
+        std::erase_if(users, [&](const SftpUser& u) {
+            return !u.enabled || (!u.job_ids.empty() &&
+                                  std::find(u.job_ids.begin(), u.job_ids.end(), job.id) == u.job_ids.end());
+        });
+        return users;
+    }
+
+    static std::vector<std::string_view> set_up_protocols(const SftpUser& u) {
+        std::vector<std::string_view> out;
+        if (u.protocols.sftp) out.push_back("sftp");
+        if (u.protocols.ftps) out.push_back("ftps");
+        return out;
+    }
+
+    void list_logins(const Job& job) {
+        json items = json::array();
+        for (const auto& u : logins_of(job)) {
+            json files = json::object();
+            for (auto protocol : set_up_protocols(u))
+                for (const char* format : {"filezilla", "winscp", "cyberduck", "rclone"})
+                    files[std::string(protocol)][format] =
+                        fmt::format("/v1/jobs/{}/logins/{}/client-config?format={}&protocol={}", job.name,
+                                    u.username, format, protocol);
+            json camera = nullptr;
+            if (u.camera_album_id)
+                if (auto album = catalog_.album(*u.camera_album_id)) camera = {{"album", text::shown(album->name)}};
+            items.push_back({{"username", u.username},
+                             {"protocols", to_string(u.protocols)},
+                             {"camera", std::move(camera)},
+                             {"client_config", std::move(files)}});
+        }
+        respond(json{{"items", std::move(items)}, {"next", nullptr}});
+    }
+
+    // A login's client set-up file, as `photodropctl user client-config`
+    // writes it without the password (the API never has it).
+    void client_config(const Job& job, const std::string& username, const Target& t) {
+        namespace cc = photodrop::client_config;
+        auto logins = logins_of(job);
+        auto user = std::find_if(logins.begin(), logins.end(), [&](const SftpUser& u) { return u.username == username; });
+        if (user == logins.end()) throw not_found(fmt::format("no login {} uploads into {}", text::shown(username), job.name));
+        auto format = cc::parse_format(t.param("format").value_or(""));
+        if (!format) throw bad_request("format: filezilla, winscp, cyberduck or rclone");
+        auto protocol_word = t.param("protocol").value_or("sftp");
+        auto protocols = set_up_protocols(*user);
+        auto protocol = cc::parse_protocol(protocol_word);
+        if (!protocol || std::find(protocols.begin(), protocols.end(), protocol_word) == protocols.end())
+            throw bad_request(fmt::format("protocol: {} may use {}", username,
+                                          protocols.empty() ? "neither sftp nor ftps" : fmt::format("{}", fmt::join(protocols, " or "))));
+        cc::Account account;
+        try {
+            account = cc::account_for(settings_.clients, *user, *protocol);
+        } catch (const std::exception& e) {
+            throw ApiError{503, "not_configured", fmt::format("set-up files cannot be made here: {}", e.what())};
+        }
+        reply_.content_type = cc::media_type(*format);
+        reply_.headers.emplace_back("Content-Disposition",
+                                    fmt::format("attachment; filename=\"{}\"", cc::file_name(*format, account)));
+        reply_.body = cc::write(*format, account);
     }
 
     void list_uploads(const Job& job, const Target& t) {

@@ -95,7 +95,35 @@
     document.getElementById("refused-section").hidden = false;
   }
 
+  const formats = { filezilla: "FileZilla", winscp: "WinSCP", cyberduck: "Cyberduck", rclone: "rclone" };
+
+  function addLogins(logins) {
+    const body = document.querySelector("#logins tbody");
+    for (const login of logins) {
+      const row = document.createElement("tr");
+      const name = document.createElement("td");
+      name.textContent = login.username + (login.camera ? " (camera, album " + login.camera.album + ")" : "");
+      row.appendChild(name);
+      for (const protocol of ["sftp", "ftps"]) {
+        const cell = document.createElement("td");
+        for (const [format, label] of Object.entries(formats)) {
+          const url = (login.client_config[protocol] || {})[format];
+          if (!url) continue;
+          const link = document.createElement("a");
+          link.href = url + (tenant ? "&tenant=" + encodeURIComponent(tenant) : "");
+          link.textContent = label;
+          link.setAttribute("download", "");
+          cell.append(link, " ");
+        }
+        row.appendChild(cell);
+      }
+      body.appendChild(row);
+    }
+    document.getElementById("connect-section").hidden = logins.length === 0;
+  }
+
   async function load() {
+    addLogins((await getJson(api("/logins"))).items);
     for (const album of (await getJson(api("/albums"))).items) addAlbum(album.name);
     const photos = await allPages("/photos");
     photos.sort((a, b) => a.id - b.id);

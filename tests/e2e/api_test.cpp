@@ -5,6 +5,7 @@
 // jsonschema). Run on SQLite and on PostgreSQL.
 
 #include "tests/support/deployment.hpp"
+#include "tests/support/ftpd.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/http.hpp"
 
@@ -30,6 +31,9 @@ namespace {
 struct Studio {
     Deployment d{{"studio-a", "studio-b"}};
     std::string user;
+    std::string other_job_user;  // may see job00002 only
+    TempDir servers;             // the SSH host key and the FTP certificate the set-up files name
+    FtpSettings ftp = make_ftp_settings(servers.path());
     unsigned short port = 0;
     std::string token_a, token_a_read_only, token_b, token_operator;
     std::string photo;  // the bytes of IMG_0001.jpg
@@ -37,8 +41,13 @@ struct Studio {
 
     Studio() {
         user = d.add_user("pdta", "studio-a");
+        other_job_user = d.add_user("pdtj", "studio-a", {"--jobs", "job00002"});
         d.start_ingest();
-        port = d.start_api();
+        REQUIRE(run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (servers.path() / "host_key").string()}) == 0);
+        auto settings = ftp_setting_variables(ftp);
+        settings.insert(settings.end(), {"PHOTODROP_PUBLIC_HOST=upload.example.test", "PHOTODROP_SFTP_PORT=2222",
+                                         "PHOTODROP_SFTP_HOST_KEY=" + (servers.path() / "host_key.pub").string()});
+        port = d.start_api({}, settings);
         token_a = make_token({"--tenant", "studio-a", "--label", "platform"});
         token_a_read_only = make_token({"--tenant", "studio-a", "--read-only"});
         token_b = make_token({"--tenant", "studio-b"});
@@ -289,6 +298,40 @@ TEST_CASE("every route answers what the OpenAPI document says, over real uploads
     CHECK(streamed.find("event: job.status_changed\ndata: {") != std::string::npos);
     s.exchanges.push_back({{"method", "GET"}, {"path", "/v1/jobs/{job}/stream"}, {"status", 200},
                            {"content_type", "text/event-stream"}, {"body", ""}});
+
+    // Set-up files for the logins that may upload into the job, as the job page offers them.
+    auto logins = s.get_json("/v1/jobs/job00001/logins", a, "/v1/jobs/{job}/logins")["items"];
+    REQUIRE(logins.size() == 1);  // not the login of job00002 only
+    CHECK(logins[0]["username"] == s.user);
+    CHECK(logins[0]["protocols"] == "sftp,ftps");
+    CHECK(logins[0]["camera"].is_null());
+    auto filezilla = logins[0]["client_config"]["sftp"]["filezilla"].get<std::string>();
+    CHECK(filezilla == fmt::format("/v1/jobs/job00001/logins/{}/client-config?format=filezilla&protocol=sftp", s.user));
+    auto site = s.call("GET", filezilla, a, "/v1/jobs/{job}/logins/{login}/client-config");
+    CHECK(site.status == 200);
+    CHECK(site.header("content-type") == "application/xml");
+    CHECK(site.header("content-disposition") ==
+          fmt::format("attachment; filename=\"photodrop-{}-sftp-filezilla.xml\"", s.user));
+    for (const auto& part : {std::string("<Host>upload.example.test</Host>"), std::string("<Port>2222</Port>"),
+                             fmt::format("<User>{}</User>", s.user), std::string("SHA256:")})
+        CHECK_MESSAGE(site.body.find(part) != std::string::npos, part);
+    CHECK(site.body.find("<Pass") == std::string::npos);  // never a password
+    auto rclone = s.call("GET", logins[0]["client_config"]["ftps"]["rclone"].get<std::string>(), a,
+                         "/v1/jobs/{job}/logins/{login}/client-config");
+    CHECK(rclone.status == 200);
+    CHECK(rclone.body.find("explicit_tls = true") != std::string::npos);
+    CHECK(rclone.body.find(fmt::format("port = {}", s.ftp.port)) != std::string::npos);
+    auto config_of = [&](const std::string& who, const std::string& query) {
+        return s.call("GET", fmt::format("/v1/jobs/job00001/logins/{}/client-config?{}", who, query), a,
+                      "/v1/jobs/{job}/logins/{login}/client-config")
+            .status;
+    };
+    CHECK(config_of(s.user, "format=putty") == 400);
+    CHECK(config_of(s.user, "format=winscp&protocol=ftp") == 400);
+    CHECK(config_of(s.other_job_user, "format=winscp") == 404);
+    CHECK(config_of("nobody", "format=winscp") == 404);
+    // Another studio's job00001 has no logins of the first's.
+    CHECK(s.get_json("/v1/jobs/job00001/logins", s.token_b, "/v1/jobs/{job}/logins")["items"].empty());
 
     // The answers against the document.
     TempDir dir;

@@ -6,6 +6,7 @@
 // directory).
 
 #include "tests/support/deployment.hpp"
+#include "tests/support/ftpd.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/http.hpp"
 
@@ -99,7 +100,13 @@ TEST_CASE("the job page in a real browser: sign in, albums and thumbnails, a new
     Deployment d({"studio-p"});
     auto user = d.add_user("pdtp", "studio-p");
     d.start_ingest();
-    auto port = d.start_api();
+    // The SSH host key and FTP certificate the page's set-up files name.
+    TempDir servers;
+    REQUIRE(run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (servers.path() / "host_key").string()}) == 0);
+    auto settings = ftp_setting_variables(make_ftp_settings(servers.path()));
+    settings.insert(settings.end(), {"PHOTODROP_PUBLIC_HOST=upload.example.test",
+                                     "PHOTODROP_SFTP_HOST_KEY=" + (servers.path() / "host_key.pub").string()});
+    auto port = d.start_api({}, settings);
     std::string out;
     REQUIRE(d.ctl({"--json", "token", "add", "--tenant", "studio-p", "--read-only"}, "", &out) == 0);
     std::string token = json::parse(out)["token"];
@@ -160,7 +167,7 @@ TEST_CASE("the job page in a real browser: sign in, albums and thumbnails, a new
             .get<int>();
     };
     REQUIRE_MESSAGE(within(15, [&] { return thumbnails() == 2; }), d.api().log());
-    CHECK(browser.run("return document.querySelector('main h2:not(#refused-heading)').textContent") == "Class 1A");
+    CHECK(browser.run("return document.querySelector('#albums h2').textContent") == "Class 1A");
     CHECK(browser.run("return Array.from(document.querySelectorAll('h3')).map(h => h.textContent).join(',')") ==
           "Individuals,Group");
     CHECK(browser.run("return Array.from(document.querySelectorAll('.grid img')).every(i => i.alt.includes('.jpg'))") ==
@@ -171,6 +178,21 @@ TEST_CASE("the job page in a real browser: sign in, albums and thumbnails, a new
     CHECK(refused.find(user) != std::string::npos);
     CHECK(browser.run("return document.querySelector('#refused-section').hidden") == false);
     REQUIRE(within(10, [&] { return browser.run("return document.getElementById('live').textContent") == "Live"; }));
+
+    // The photographers' set-up files: the login, a file per client for SFTP and for FTPS, fetched as signed in.
+    CHECK(browser.run("return document.querySelector('#connect-section').hidden") == false);
+    auto login = browser.run("return document.querySelector('#logins tbody tr').textContent").get<std::string>();
+    CHECK(login.find(user) != std::string::npos);
+    CHECK(login.find("FileZilla") != std::string::npos);
+    CHECK(browser.run("return document.querySelectorAll('#logins a[download]').length") == 8);
+    auto site = browser.run("var x = new XMLHttpRequest(); "
+                            "x.open('GET', document.querySelector('#logins a[download]').href, false); x.send(); "
+                            "return x.status + ' ' + x.responseText")
+                    .get<std::string>();
+    CAPTURE(site);
+    CHECK(site.starts_with("200 "));
+    CHECK(site.find("<Host>upload.example.test</Host>") != std::string::npos);
+    CHECK(site.find(fmt::format("<User>{}</User>", user)) != std::string::npos);
 
     // A photo uploaded now appears without a reload, newest first.
     browser.run("window.notReloaded = true; return true");

@@ -112,13 +112,13 @@ void Deployment::start_ingest(const std::vector<std::string>& extra) {
     ingest_ = Process(argv, (base_.path() / "ingest.log").string());
 }
 
-unsigned short Deployment::start_api(const std::vector<std::string>& extra) {
+unsigned short Deployment::start_api(const std::vector<std::string>& extra, const std::vector<std::string>& settings) {
     const auto& any = *tenants_.front();
     auto port = static_cast<unsigned short>(free_port());
     std::vector<std::string> argv{PHOTODROP_API_BIN, "--catalog", any.catalog_location(), "--data",
                                   any.data_dir().string(), "--listen", "127.0.0.1:" + std::to_string(port)};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    api_ = Process(argv, (base_.path() / "api.log").string());
+    api_ = Process(argv, (base_.path() / "api.log").string(), settings);
     HttpRequest probe;
     probe.target = "/v1/openapi.json";
     probe.timeout = std::chrono::milliseconds(1000);

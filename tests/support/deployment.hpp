@@ -59,8 +59,9 @@ public:
     // SIGKILL to the ingest service: a crash; start_ingest() starts it again.
     void kill_ingest();
     // Starts photodrop-api on the deployment's catalog and data, on a free
-    // loopback port, and waits (at most 20 s) until it answers; its port.
-    unsigned short start_api(const std::vector<std::string>& extra = {});
+    // loopback port, with `extra` flags and `settings` ("PHOTODROP_KEY=value"),
+    // and waits (at most 20 s) until it answers; its port.
+    unsigned short start_api(const std::vector<std::string>& extra = {}, const std::vector<std::string>& settings = {});
     // SIGKILL to photodrop-api: a crash; start_api() starts it again.
     void kill_api();
     Process& api() { return api_; }
