@@ -60,7 +60,7 @@ Reply Api::handle(const Request& request) {
             if (!s.empty() && s[0] == "v1") {
                 Caller caller = authenticate(*catalog, tokens_, request, target, key);
                 if (caller.tenant) reply.tenant = caller.tenant->slug;
-                answer_v1(*catalog, settings_, request, target, caller, reply);
+                answer_v1(*catalog, settings_, photos_, request, target, caller, reply);
             } else {
                 answer_page(*catalog, tokens_, request, target, key, reply);
             }

@@ -81,6 +81,7 @@ private:
     CatalogPool& catalogs_;
     ApiSettings settings_;
     TokenCache tokens_;
+    RecentPhotos photos_{recent_photo_ttl};
     std::mutex link_key_mutex_;  // protects link_key_
     std::string link_key_;
 };

@@ -33,11 +33,7 @@ Caller tenant_named(ApiCatalog& catalog, Caller caller, const Target& target) {
 }  // namespace
 
 Caller TokenCache::caller(ApiCatalog& catalog, const std::string& hash) {
-    auto now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = known_.find(hash); it != known_.end() && it->second.until > now) return it->second.caller;
-    }
+    if (auto known = known_.find(hash)) return *known;
     auto found = catalog.token_by_hash(hash);
     if (!found) throw ApiError{401, "unauthorized", "the token is not known, or was revoked"};
     Caller caller{found->read_only, !found->tenant_id, std::nullopt, std::nullopt};
@@ -45,10 +41,7 @@ Caller TokenCache::caller(ApiCatalog& catalog, const std::string& hash) {
         caller.tenant = catalog.tenant(*found->tenant_id);
         if (!caller.tenant) throw ApiError{401, "unauthorized", "the token's tenant is gone"};
     }
-    std::lock_guard lock(mutex_);
-    if (known_.size() >= max_known) std::erase_if(known_, [&](const auto& k) { return k.second.until <= now; });
-    if (known_.size() >= max_known) known_.clear();
-    known_.insert_or_assign(hash, Known{caller, now + ttl_});
+    known_.remember(hash, caller);
     return caller;
 }
 

@@ -48,9 +48,9 @@ json paged(const std::vector<T>& rows, const Page& page, ToJson to_json) {
 
 class Handler {
 public:
-    Handler(ApiCatalog& catalog, const ApiSettings& settings, const Request& request, const Caller& caller,
-            Reply& reply)
-        : catalog_(catalog), settings_(settings), request_(request), caller_(caller), reply_(reply) {}
+    Handler(ApiCatalog& catalog, const ApiSettings& settings, RecentPhotos& photos, const Request& request,
+            const Caller& caller, Reply& reply)
+        : catalog_(catalog), settings_(settings), photos_(photos), request_(request), caller_(caller), reply_(reply) {}
 
     void handle(const Target& t) {
         auto method = request_.method();
@@ -89,10 +89,12 @@ public:
         }
         if (s.size() >= 3 && s[1] == "photos") {
             only(method, {http::verb::get, http::verb::head});
-            auto [photo, job] = photo_of(tenant, s[2]);
-            if (s.size() == 3) return append_photo(reply_.body, photo, job, album_names(job));
+            if (s.size() == 3) {
+                auto [photo, job] = photo_of(tenant, s[2], false);
+                return append_photo(reply_.body, photo, job, album_names(job));
+            }
             if (s.size() == 4 && (s[3] == "thumbnail" || s[3] == "preview" || s[3] == "original"))
-                return send_photo_file(photo.photo, s[3]);
+                return send_photo_file(photo_of(tenant, s[2], true).first.photo, s[3]);
         }
         throw not_found("no such address; see /v1/openapi.json");
     }
@@ -378,11 +380,16 @@ private:
             out += "],\"next\":null}";
     }
 
-    std::pair<ListedPhoto, Job> photo_of(const Tenant& tenant, const std::string& id_text) {
+    // A photo of the caller's; `recent`: as read within the last second (RecentPhotos).
+    std::pair<ListedPhoto, Job> photo_of(const Tenant& tenant, const std::string& id_text, bool recent) {
         Id id = 0;
         auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
         if (ec != std::errc() || end != id_text.data() + id_text.size()) throw not_found("no such photo");
-        auto found = catalog_.listed_photo(id);
+        auto found = recent ? photos_.find(id) : std::nullopt;
+        if (!found) {
+            found = catalog_.listed_photo(id);
+            if (found) photos_.remember(id, *found);
+        }
         if (!found || found->second.tenant_id != tenant.id || found->first.photo.deleted ||
             (caller_.only_job && *caller_.only_job != found->second.name))
             throw not_found(fmt::format("no photo {}", id));
@@ -424,6 +431,7 @@ private:
 
     ApiCatalog& catalog_;
     const ApiSettings& settings_;
+    RecentPhotos& photos_;
     const Request& request_;
     const Caller& caller_;
     Reply& reply_;
@@ -431,9 +439,9 @@ private:
 
 }  // namespace
 
-void answer_v1(ApiCatalog& catalog, const ApiSettings& settings, const Request& request, const Target& target,
-               const Caller& caller, Reply& reply) {
-    Handler(catalog, settings, request, caller, reply).handle(target);
+void answer_v1(ApiCatalog& catalog, const ApiSettings& settings, RecentPhotos& photos, const Request& request,
+               const Target& target, const Caller& caller, Reply& reply) {
+    Handler(catalog, settings, photos, request, caller, reply).handle(target);
 }
 
 }  // namespace photodrop::api

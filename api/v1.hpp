@@ -5,7 +5,7 @@
 
 namespace photodrop::api {
 
-void answer_v1(ApiCatalog& catalog, const ApiSettings& settings, const Request& request, const Target& target,
-               const Caller& caller, Reply& reply);
+void answer_v1(ApiCatalog& catalog, const ApiSettings& settings, RecentPhotos& photos, const Request& request,
+               const Target& target, const Caller& caller, Reply& reply);
 
 }  // namespace photodrop::api

@@ -463,3 +463,27 @@ TEST_CASE("bad tokens, malformed requests and oversize ones get clear errors, an
     CHECK(get("/v1/photos/1/thumbnail", {{"Authorization", "Bearer " + token}}).status == 401);
     CHECK(d.api().running());
 }
+
+TEST_CASE("a photo deleted through the mount: its metadata is gone at once, its files within a second") {
+    REQUIRE_DEPLOYABLE();
+    Studio s;
+    s.wait_until_filed();
+    const auto& a = s.token_a;
+    std::string id;
+    for (const auto& p : s.all_pages("/v1/jobs/job00001/photos", a, 100))
+        if (p["file"] == "IMG_0002.jpg") id = std::to_string(p["id"].get<Id>());
+    REQUIRE(!id.empty());
+    auto thumbnail = "/v1/photos/" + id + "/thumbnail";
+    REQUIRE(s.call("GET", thumbnail, a).status == 200);  // remembered from now for a second
+    {
+        const passwd* account = ::getpwnam(s.user.c_str());
+        REQUIRE(account);
+        AsUser as(account->pw_uid, account->pw_gid);
+        REQUIRE(::unlink(s.d.tenant(0).path("job00001/Class 1A/IMG_0002.jpg").c_str()) == 0);
+    }
+    CHECK(s.call("GET", "/v1/photos/" + id, a).status == 404);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    for (const char* kind : {"thumbnail", "preview", "original"})
+        CHECK_MESSAGE(s.call("GET", "/v1/photos/" + id + "/" + kind, a).status == 404, kind);
+    CHECK(s.call("GET", "/v1/photos/" + id, a).status == 404);
+}
