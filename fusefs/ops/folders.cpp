@@ -14,9 +14,10 @@ int make_camera_folder(Filesystem& fs, const char* path, uint32_t uid, const Nod
         fs.refuse(path, uid, verdict.reason());
         return -EACCES;
     }
-    auto normalized = policy::normalized_name(name);
     if (fs.resolve(path, uid, Filesystem::Reading::Current).kind == Node::Kind::File) return -EEXIST;
-    return fs.add_camera_folder(*parent.camera_album, parent.below.empty() ? normalized : parent.below + "/" + normalized) ? 0 : -EEXIST;
+    auto normalized = policy::normalized_name(name);
+    auto below = parent.below.empty() ? normalized : parent.below + "/" + normalized;
+    return fs.add_camera_folder(*parent.camera_album, below) ? 0 : -EEXIST;
 }
 
 }  // namespace
@@ -55,7 +56,8 @@ int rmdir(const char* path) noexcept {
         auto node = fs.resolve(path, uid, Filesystem::Reading::Current);
         if (node.kind == Node::Kind::File) return -ENOTDIR;
         if (!node.is_dir()) return -ENOENT;
-        if (node.kind == Node::Kind::CameraFolder) return fs.remove_camera_folder(*node.camera_album, node.below) ? 0 : -ENOTEMPTY;
+        if (node.kind == Node::Kind::CameraFolder)
+            return fs.remove_camera_folder(*node.camera_album, node.below) ? 0 : -ENOTEMPTY;
         if (node.camera_album) {
             fs.refuse(path, uid, "a camera account cannot remove its album");
             return -EACCES;
