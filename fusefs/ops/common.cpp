@@ -10,9 +10,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace photodrop::fs {
@@ -69,7 +71,14 @@ std::string too_large_reason(const Filesystem& fs) {
 }
 
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid) {
-    if (fs.begin_writing(upload_id)) return true;
+    // A client's close returns at the flush; the kernel sends the release of
+    // its handle later. An open right after a close (an overwrite, a resume)
+    // waits a moment for that release instead of being taken for a second writer.
+    constexpr auto pause = std::chrono::milliseconds(5);
+    for (int tries = 0; tries < 100; ++tries) {
+        if (fs.begin_writing(upload_id)) return true;
+        std::this_thread::sleep_for(pause);
+    }
     fs.refuse(path, uid, busy_reason);
     return false;
 }

@@ -47,7 +47,7 @@ inline constexpr const char* busy_reason =
     "another connection is uploading this file right now: try again when it has finished";
 
 // Makes the caller the upload's one writer (release with WriterClaim);
-// refuses, and false, when another connection writes it now.
+// refuses, and false, when another connection still writes it half a second on.
 bool claim_writing(Filesystem& fs, Id upload_id, const std::string& path, uint32_t uid);
 
 // The same across hosts that share the data directory: a writer holds a lock
