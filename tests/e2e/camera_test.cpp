@@ -243,3 +243,28 @@ TEST_CASE("a fragment never completed is refused as an incomplete upload once re
     CHECK(u[0].state == UploadState::Ingested);
     CHECK(d.photos_of(bytes) == 1);
 }
+
+TEST_CASE("two cameras send the same name at once: the second is told to try again, and its try lands beside the "
+          "first") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    std::string first, second;
+    auto first_file = d.photo(501, &first), second_file = d.photo(502, &second);
+    auto before = d.client(d.camera, "tls", {"camera", "DCIM/100CANON", "IMG_0500.JPG", d.photo(500).string()});
+    REQUIRE(has(before["replies"].back(), "226"));  // the folder is there
+    auto r = d.client(d.camera, "tls", {"race", "DCIM/100CANON/IMG_0501.JPG", first_file.string(), second_file.string()});
+    CAPTURE(r.dump());
+    CHECK(has(r.value("first", ""), "226"));
+    CHECK(has(r.value("second", ""), "550"));
+    auto again = d.client(d.plain, "plain", {"camera", "DCIM/100CANON", "IMG_0501.JPG", second_file.string()});
+    CAPTURE(again.dump());
+    CHECK(has(again["replies"].back(), "226"));
+    auto kept = d.settled("IMG_0501.JPG");
+    REQUIRE(kept.size() == 1);
+    CHECK(read_file(d.t().path(fmt::format("job00001/{}/IMG_0501.JPG", album_name))) == first);
+    auto beside = d.settled("IMG_0501 (2).JPG");
+    REQUIRE(beside.size() == 1);
+    CHECK(beside[0].state == UploadState::Ingested);
+    CHECK(d.photos_of(first) == 1);
+    CHECK(d.photos_of(second) == 1);
+}
