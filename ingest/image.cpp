@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <vips/vips8>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <memory>
@@ -118,23 +119,28 @@ Flatness flatness_of(const VImage& image) {
 }  // namespace
 
 namespace {
-// The preview, decoded once. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
+// The image decoded once at `edge` px (long edge, at most), upright, sRGB 8 bit, in memory. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
 // damage the decoder reports; VIPS_FAIL_ON_ERROR decodes past what it can
 // (garbage inside a JPEG's compressed data) but still fails on a file that
 // ends early or that it cannot make sense of.
-VImage decode_preview(const std::string& path, const RenditionSizes& sizes, VipsFailOn fail_on) {
+VImage decode(const std::string& path, int edge, VipsFailOn fail_on) {
     // One decode: shrink-on-load where the format has it, auto-rotated,
     // imported from an embedded ICC profile into sRGB.
     return with_vips_words([&] {
-        VImage preview = VImage::thumbnail(
-            path.c_str(), sizes.preview,
-            VImage::option()->set("height", sizes.preview)->set("size", VIPS_SIZE_DOWN)->set("fail_on", fail_on));
-        return to_srgb8(preview).copy_memory();
+        VImage image = VImage::thumbnail(
+            path.c_str(), edge, VImage::option()->set("height", edge)->set("size", VIPS_SIZE_DOWN)->set("fail_on", fail_on));
+        return to_srgb8(image).copy_memory();
     });
 }
 }  // namespace
 
-Renditions render(const std::string& path, const RenditionSizes& sizes) {
+int decoded_edge(int long_edge, int preview) {
+    int shrink = 1;
+    while (shrink < 8 && long_edge / (shrink * 2) >= preview) shrink *= 2;
+    return std::max(preview, long_edge / shrink);
+}
+
+Renditions render(const std::string& path, const RenditionSizes& sizes, std::optional<int> codes_at) {
     // The rule: a clean decode is accepted as it is. A decode that fails on
     // warnings is tried again past them; if that succeeds the photo is
     // accepted with the decoder's words as its note, if not it is refused.
@@ -143,23 +149,32 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
     // and log, which the workers share; the strict decode's own failure, run
     // again under vips_words' lock, is the one place where they belong to this
     // file. A clean file (nearly all) is decoded once.
-    VImage preview;
+    // Reading codes, the decode is kept at the size shrink-on-load gives
+    // (costing what the preview's decode costs), and the preview made from it.
+    int edge = std::max(sizes.preview, codes_at.value_or(sizes.preview));
+    VImage decoded;
     std::string note;
     try {
-        preview = decode_preview(path, sizes, VIPS_FAIL_ON_WARNING);
+        decoded = decode(path, edge, VIPS_FAIL_ON_WARNING);
     } catch (const VipsFailure& strict) {
         note = strict.what();
         if (says_out_of_space(note))
             throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", note));
         if (note.empty()) note = "the decoder reported damage but gave no detail";
         try {
-            preview = decode_preview(path, sizes, VIPS_FAIL_ON_ERROR);
+            decoded = decode(path, edge, VIPS_FAIL_ON_ERROR);
         } catch (const VipsFailure& e) {
             refuse("the image is truncated or corrupt", e);
         }
     }
     try {
         return with_vips_words([&] {
+            VImage preview = edge == sizes.preview
+                                 ? decoded
+                                 : decoded.thumbnail_image(sizes.preview, VImage::option()
+                                                                              ->set("height", sizes.preview)
+                                                                              ->set("size", VIPS_SIZE_DOWN))
+                                       .copy_memory();
             // An image that decodes to nothing: one flat value, and either the decoder
             // reported damage or the value is mid-grey. A real photograph is never flat
             // (sensor noise, light falloff); a flat graphic of another colour with a
@@ -174,7 +189,9 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
                                                          note));
             VImage thumbnail = preview.thumbnail_image(
                 sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-            return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat};
+            Renditions out{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat, std::nullopt};
+            if (codes_at && !flatness.flat) out.code = find_code(preview, decoded);
+            return out;
         });
     } catch (const VipsFailure& e) {
         // The image decoded fine: this is not the upload's fault.
