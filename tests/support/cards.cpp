@@ -1,8 +1,11 @@
 #include "tests/support/cards.hpp"
 
+#include "ingest/vips_setup.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 
 namespace photodrop::test {
@@ -16,6 +19,27 @@ void run(const std::string& command) {
 // Single quotes around `s` for the shell (no quote in the codes and paths of the tests).
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 }  // namespace
+
+void start_vips() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (VIPS_INIT("photodrop-test") != 0) throw std::runtime_error("VIPS_INIT failed");
+        ingest::restrict_vips();
+    });
+}
+
+VImage photo_like(int width, int height, int variant) {
+    start_vips();
+    VImage xy = VImage::xyz(width, height);
+    VImage x = xy[0], y = xy[1];
+    VImage grain = VImage::gaussnoise(width, height, VImage::option()->set("sigma", 10.0));
+    VImage red = x * (180.0 / width) + 40 + variant % 50;
+    VImage green = y * (180.0 / height) + 40;
+    VImage blue = ((x + y * 0.5 + variant * 7) * 1.5).sin() * 60 + 120;
+    return VImage::bandjoin({red + grain, green + grain, blue + grain})
+        .cast(VIPS_FORMAT_UCHAR)
+        .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+}
 
 VImage code_image(const std::string& code, Symbology symbology, const std::filesystem::path& scratch) {
     auto png = scratch / fmt::format("code-{}-{}.png", static_cast<int>(symbology), code);

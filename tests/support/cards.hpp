@@ -1,8 +1,8 @@
 #pragma once
-// Photos of subjects' cards, as a photographer takes them: a QR code made by
-// Debian's qrencode, or a barcode by zint, printed on a white card held in a
-// photo-like frame, turned, scaled and blurred with libvips; capture times
-// and camera serials set with exiftool.
+// Photo-like images made with libvips, and photos of subjects' cards as a
+// photographer takes them: a QR code made by Debian's qrencode, or a barcode
+// by zint, printed on a white card held in a photo-like frame, turned, scaled
+// and blurred with libvips; capture times and camera serials set with exiftool.
 
 #include <vips/vips8>
 
@@ -10,6 +10,13 @@
 #include <string>
 
 namespace photodrop::test {
+
+// VIPS_INIT and the ingest service's loader restrictions, once per process.
+void start_vips();
+
+// Gradients, waves and grain: compresses like a photograph. `variant` makes
+// images of the same size differ.
+vips::VImage photo_like(int width, int height, int variant = 0);
 
 enum class Symbology { Qr, Code128, Ean13 };
 
