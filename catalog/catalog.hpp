@@ -336,7 +336,8 @@ public:
     virtual std::vector<RosterEntry> roster(Id job_id) = 0;
     // An operator's choice: the photo belongs to subject `code` (none:
     // unassigned), whatever regrouping finds later; subject.updated for the
-    // subjects it leaves and joins.
+    // subjects it leaves and joins. The code must be on a card of the job or
+    // on its roster (CatalogError NotFound otherwise).
     virtual void assign_subject(Id photo_id, std::optional<std::string> code) = 0;
     // Back to the cards: the operator's choice is dropped and the album regrouped.
     virtual void release_subject(Id photo_id) = 0;

@@ -847,6 +847,15 @@ public:
     void assign_subject(Id photo_id, std::optional<std::string> code) override {
         transaction([&] {
             auto p = locked_photo(photo_id);
+            // A code that is on no card and not on the roster is a typing error, not a subject.
+            if (code && c_->run("SELECT 1 FROM roster WHERE job_id = $1 AND code = $2 UNION ALL "
+                                "SELECT 1 FROM photos WHERE job_id = $1 AND card_code = $2 AND deleted = 0",
+                                p.job_id, *code)
+                            .empty())
+                throw CatalogError(fmt::format("no subject {} in the job: no card shows it and the roster has "
+                                               "no such code",
+                                               text::shown(*code)),
+                                   CatalogError::Kind::NotFound);
             c_->run("UPDATE photos SET subject_code = $1, subject_manual = 1 WHERE id = $2", code, photo_id);
             if (code == p.subject) return;
             for (const auto& changed : {p.subject, code})

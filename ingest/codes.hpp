@@ -15,13 +15,12 @@ struct Code {
     std::string format;  // "QRCode", "Code128", "EAN-13", ...
 };
 
-// The first code found in `image` (any bands and format; read as 8-bit
-// luminance), looked for in every orientation; nullopt if none.
-std::optional<Code> read_code(const vips::VImage& image);
-
-// A card's code in a photo: looked for in `preview` first, and in `larger`
-// (a rendition of more pixels from the same decode: a card held far away is a
-// few pixels a module in the preview) only when the preview shows none.
+// A card's code in a photo (the first found; nullopt if none): looked for in
+// `preview`, in every orientation; when it shows none, in `larger` (more
+// pixels from the same decode: a card held far away is a pixel or two a
+// module in the preview) at the few spots of the preview that look like a
+// code (areas of most contrast), so that the cost per photo stays a small
+// part of its ingest. Any bands and format; read as 8-bit luminance.
 std::optional<Code> find_code(const vips::VImage& preview, const vips::VImage& larger);
 
 }  // namespace photodrop::ingest

@@ -57,10 +57,10 @@ struct Renditions {
 // A clean image is decoded once. Damage the decoder gets past (garbage in the
 // middle of a JPEG) is accepted with a note; a truncated or unreadable file,
 // and one that decodes to nothing (one flat colour, mid-grey or with damage
-// reported) is refused. With `codes_at`, a card's code is looked for in the
-// preview and in the image decoded at that long edge (decoded_edge(): what
-// shrink-on-load gives for the preview, 3000 px of a 6000 px photo), from
-// which the preview is then made: still one decode.
+// reported) is refused. With `codes_at`, the image is decoded at that long
+// edge (decoded_edge(): 3000 px of a 6000 px photo; a JPEG by libjpeg's DCT
+// scaling), the preview made from that, and a card's code looked for in both
+// (find_code()): still one decode.
 Renditions render(const std::string& path, const RenditionSizes& sizes, std::optional<int> codes_at = std::nullopt);
 
 // The long edge that shrink-on-load decodes an image of `long_edge` px to for

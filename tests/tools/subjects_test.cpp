@@ -157,6 +157,9 @@ TEST_CASE("subjects assign moves a photo by hand, and regrouping keeps it") {
     CHECK(ctl.run({"subjects", "assign", "--job", "job00001", photo, "--cards"}).out ==
           "photo " + photo + ": subject S1 (by the cards)\n");
     CHECK(ctl.run({"subjects", "assign", "--job", "job00001", photo}).status == 2);
+    auto typo = ctl.run({"subjects", "assign", "--job", "job00001", photo, "--to", "S12"});
+    CHECK(typo.status == 1);
+    CHECK(typo.err == "photodropctl: no subject S12 in the job: no card shows it and the roster has no such code\n");
     auto missing = ctl.run({"subjects", "assign", "--job", "job00001", "999", "--to", "S1"});
     CHECK(missing.status == 1);
     CHECK(missing.err == "photodropctl: job job00001 has no photo 999\n");
