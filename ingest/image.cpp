@@ -119,10 +119,11 @@ Flatness flatness_of(const VImage& image) {
 }  // namespace
 
 namespace {
-// The preview decoded once, upright, sRGB 8 bit, in memory. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
-// damage the decoder reports; VIPS_FAIL_ON_ERROR decodes past what it can
-// (garbage inside a JPEG's compressed data) but still fails on a file that
-// ends early or that it cannot make sense of.
+// The preview decoded once, upright, sRGB 8 bit, in memory. `fail_on`:
+// VIPS_FAIL_ON_WARNING fails on any damage the decoder reports;
+// VIPS_FAIL_ON_ERROR decodes past what it can (garbage inside a JPEG's
+// compressed data) but still fails on a file that ends early or that it
+// cannot make sense of.
 VImage decode_preview(const std::string& path, const RenditionSizes& sizes, VipsFailOn fail_on) {
     // One decode: shrink-on-load where the format has it, auto-rotated,
     // imported from an embedded ICC profile into sRGB.
