@@ -347,8 +347,19 @@ private:
         string(to_string(p.section));
         put(",\"size\":");
         number(listed.size);
-        fmt::format_to(std::back_inserter(out), ",\"subject\":null,\"upload_id\":{},\"width\":{}}}", p.upload_id,
-                       p.width);
+        put(",\"subject\":");
+        if (p.subject) {
+            put("{\"card\":");
+            put(p.card_code == p.subject ? "true" : "false");
+            put(",\"code\":");
+            string(text::shown(*p.subject));
+            put(",\"manual\":");
+            put(p.subject_manual ? "true" : "false");
+            put("}");
+        } else {
+            put("null");
+        }
+        fmt::format_to(std::back_inserter(out), ",\"upload_id\":{},\"width\":{}}}", p.upload_id, p.width);
     }
 
     void list_photos(const Job& job, const Target& t) {

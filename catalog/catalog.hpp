@@ -44,11 +44,13 @@ struct IngestResult {
     int width = 0;
     int height = 0;
     std::optional<std::string> captured_at;
+    int captured_us = 0;  // sub-seconds of captured_at
     std::string camera_make, camera_model, camera_serial;
     int orientation = 1;
     std::string content_hash;
     std::string original_path, thumbnail_path, preview_path;
     std::string note;  // the damage its decoder got past, in the decoder's words; empty for a clean image
+    std::optional<std::string> code;  // the card's code, if it is a card photo
 };
 
 // An ingest filed: the photo it became, or the one it duplicates.
@@ -333,6 +335,19 @@ public:
     // Queued again for another try; returns how many.
     virtual int retry_uploads(std::optional<Id> upload_id, std::optional<Id> job_id) = 0;
     virtual std::vector<Photo> photos(Id job_id, std::optional<Id> album_id = std::nullopt) = 0;
+
+    // Subjects. Adds the entries to the job's roster, or updates those of a
+    // code it has; returns how many. Grouping is not changed by a roster.
+    virtual int import_roster(Id job_id, const std::vector<RosterEntry>& entries) = 0;
+    // The job's roster, by code.
+    virtual std::vector<RosterEntry> roster(Id job_id) = 0;
+    // An operator's choice: the photo belongs to subject `code` (none:
+    // unassigned), whatever regrouping finds later; subject.updated for the
+    // subjects it leaves and joins. The code must be on a card of the job or
+    // on its roster (CatalogError NotFound otherwise).
+    virtual void assign_subject(Id photo_id, std::optional<std::string> code) = 0;
+    // Back to the cards: the operator's choice is dropped and the album regrouped.
+    virtual void release_subject(Id photo_id) = 0;
 };
 
 // Opens (creating and migrating as needed) the catalog at `location`: the

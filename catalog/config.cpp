@@ -73,6 +73,15 @@ std::string port_range(const std::string& value, const std::string& where) {
     return value;
 }
 
+// "yes"/"no" (also true/false, on/off, 1/0).
+bool yes_no(const std::string& value, const std::string& where) {
+    for (const char* yes : {"yes", "true", "on", "1"})
+        if (value == yes) return true;
+    for (const char* no : {"no", "false", "off", "0"})
+        if (value == no) return false;
+    throw std::runtime_error(fmt::format("{}: '{}' is not yes or no", where, value));
+}
+
 // Sets one key; false for a key that does not exist.
 bool set(Config& c, const std::string& key, const std::string& value, const std::string& where) {
     if (key == "catalog") c.catalog = value;
@@ -90,6 +99,7 @@ bool set(Config& c, const std::string& key, const std::string& value, const std:
     else if (key == "decode_memory") c.decode_memory = parse_size(value, where);
     else if (key == "thumbnail_size") c.thumbnail_size = number<int>(value, where);
     else if (key == "preview_size") c.preview_size = number<int>(value, where);
+    else if (key == "read_codes") c.read_codes = yes_no(value, where);
     else if (key == "image_extensions") c.image_extensions = words(value);
     else if (key == "temporary_suffixes") c.temporary_suffixes = words(value);
     else if (key == "max_upload_size") c.max_upload_size = parse_size(value, where);
@@ -114,7 +124,7 @@ constexpr const char* keys[] = {"catalog",       "data",         "mounts",      
                                 "free_space_reserve", "keep_deleted", "keep_rejected", "receiving_expiry",
                                 "decode_memory", "api_listen", "api_threads", "webhook_timeout", "webhook_concurrency",
                                 "album_idle", "public_host", "sftp_port", "sftp_host_key", "ftp_port", "ftp_passive_ports",
-                                "ftp_tls_certificate", "ftp_tls_key"};
+                                "ftp_tls_certificate", "ftp_tls_key", "read_codes"};
 
 }  // namespace
 

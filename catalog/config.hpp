@@ -27,6 +27,7 @@ struct Config {
     int64_t decode_memory = int64_t{640} << 20;             // key: decode_memory — whole-image decodes at once, together
     int thumbnail_size = 400;                               // key: thumbnail_size — long edge, px
     int preview_size = 1600;                                // key: preview_size — long edge, px
+    bool read_codes = true;                                 // key: read_codes — yes/no: QR and barcode cards in individuals (subjects)
     std::vector<std::string> image_extensions;              // key: image_extensions — empty: SPEC's list
     std::vector<std::string> temporary_suffixes;            // key: temporary_suffixes
     // Sizes take K, M, G or T (powers of 1024); durations s, m, h or d (seconds without one).

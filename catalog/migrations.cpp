@@ -10,7 +10,7 @@ namespace photodrop::sql {
 
 namespace {
 // Never edit a migration that has shipped: add a new one.
-constexpr std::array<std::string_view, 11> migrations{
+constexpr std::array<std::string_view, 12> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -242,6 +242,22 @@ ALTER TABLE sftp_users ADD COLUMN protocols TEXT NOT NULL DEFAULT 'sftp';
     R"sql(
 ALTER TABLE sftp_users ADD COLUMN camera_album_id INTEGER;
 ALTER TABLE uploads ADD COLUMN sent_name TEXT NOT NULL DEFAULT '';
+)sql",
+    // 12: subjects: a photo's card and subject (by code; manual: an operator's choice), capture
+    // sub-seconds for the order, and each job's roster.
+    R"sql(
+ALTER TABLE photos ADD COLUMN captured_us INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE photos ADD COLUMN card_code TEXT;
+ALTER TABLE photos ADD COLUMN subject_code TEXT;
+ALTER TABLE photos ADD COLUMN subject_manual INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE roster (
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  code TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  class TEXT NOT NULL DEFAULT '',
+  external_id TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (job_id, code)
+);
 )sql",
 };
 }  // namespace

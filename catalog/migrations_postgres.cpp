@@ -9,7 +9,7 @@ namespace {
 // The SQLite schema in PostgreSQL's words: ids are identities, integers BIGINT
 // (flags stay 0/1 integers, so the catalog's SQL is the same on both), and
 // text compares and sorts bytewise (COLLATE "C") as SQLite's does.
-constexpr std::array<std::string_view, 11> migrations{
+constexpr std::array<std::string_view, 12> migrations{
     // 1: tenants, jobs, albums, uploads
     R"sql(
 CREATE TABLE tenants (
@@ -243,6 +243,21 @@ ALTER TABLE sftp_users ADD COLUMN protocols TEXT NOT NULL DEFAULT 'sftp';
     R"sql(
 ALTER TABLE sftp_users ADD COLUMN camera_album_id BIGINT;
 ALTER TABLE uploads ADD COLUMN sent_name TEXT NOT NULL DEFAULT '';
+)sql",
+    // 12: subjects (as SQLite's migration 12)
+    R"sql(
+ALTER TABLE photos ADD COLUMN captured_us BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE photos ADD COLUMN card_code TEXT COLLATE "C";
+ALTER TABLE photos ADD COLUMN subject_code TEXT COLLATE "C";
+ALTER TABLE photos ADD COLUMN subject_manual BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE roster (
+  job_id BIGINT NOT NULL REFERENCES jobs(id),
+  code TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL DEFAULT '',
+  class TEXT COLLATE "C" NOT NULL DEFAULT '',
+  external_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  PRIMARY KEY (job_id, code)
+);
 )sql",
 };
 }  // namespace

@@ -136,6 +136,7 @@ struct Photo {
     int width = 0;
     int height = 0;
     std::optional<std::string> captured_at;  // EXIF DateTimeOriginal, "YYYY-MM-DD HH:MM:SS"
+    int captured_us = 0;                     // its sub-seconds (SubSecTimeOriginal), in microseconds
     std::string camera_make;
     std::string camera_model;
     std::string camera_serial;
@@ -148,6 +149,22 @@ struct Photo {
     // The damage its decoder got past ("VipsJpeg: Corrupt JPEG data: ..."):
     // the photo was accepted, but may show it. Empty for a clean image.
     std::string note;
+    // Subjects (SPEC.md "Subjects (QR cards)"): the code of the card it shows,
+    // if it is a card photo; the code of the subject it belongs to (a card
+    // photo, its own), none if unassigned; whether an operator chose that
+    // (then regrouping leaves it).
+    std::optional<std::string> card_code;
+    std::optional<std::string> subject;
+    bool subject_manual = false;
+};
+
+// A job's roster entry: the subject of a card's code.
+struct RosterEntry {
+    std::string code;
+    std::string name;
+    std::string class_name;
+    std::string external_id;
+    bool operator==(const RosterEntry&) const = default;
 };
 
 // What a platform is told of (SPEC.md "Events and the platform API"),

@@ -1,6 +1,7 @@
 #include "catalog/catalog.hpp"
 #include "catalog/migrations.hpp"
 #include "catalog/sql.hpp"
+#include "catalog/subjects.hpp"
 #include "catalog/text.hpp"
 
 #include <fmt/chrono.h>
@@ -72,7 +73,8 @@ Upload read_upload(const Row& st) {
 
 constexpr std::string_view photo_columns =
     "id, upload_id, job_id, album_id, section, filename, original_path, width, height, captured_at, camera_make, "
-    "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns, note";
+    "camera_model, camera_serial, orientation, content_hash, thumbnail_path, preview_path, deleted, created_ns, note, "
+    "captured_us, card_code, subject_code, subject_manual";
 Photo read_photo(const Row& st) {
     Photo p;
     p.id = st.integer("id");
@@ -95,6 +97,10 @@ Photo read_photo(const Row& st) {
     p.deleted = st.integer("deleted") != 0;
     p.created_ns = st.integer("created_ns");
     p.note = st.text("note");
+    p.captured_us = static_cast<int>(st.integer("captured_us"));
+    p.card_code = st.opt_text("card_code");
+    p.subject = st.opt_text("subject_code");
+    p.subject_manual = st.flag("subject_manual");
     return p;
 }
 
@@ -650,14 +656,14 @@ public:
             auto inserted = c_->run(
                 fmt::format("INSERT INTO photos(upload_id, job_id, album_id, section, filename, original_path, width, "
                             "height, captured_at, camera_make, camera_model, camera_serial, orientation, content_hash, "
-                            "thumbnail_path, preview_path, deleted, deleted_ns, created_ns, note) "
+                            "thumbnail_path, preview_path, deleted, deleted_ns, created_ns, note, captured_us, card_code) "
                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-                            "$19, $20) ON CONFLICT (job_id, content_hash) WHERE deleted = 0 DO NOTHING RETURNING {}",
+                            "$19, $20, $21, $22) ON CONFLICT (job_id, content_hash) WHERE deleted = 0 DO NOTHING RETURNING {}",
                             photo_columns),
                 u.id, u.job_id, u.folder.album_id, to_string(u.folder.section), u.filename, r.original_path, r.width,
                 r.height, r.captured_at, r.camera_make, r.camera_model, r.camera_serial, r.orientation,
                 r.content_hash, r.thumbnail_path, r.preview_path, gone, gone ? std::optional<int64_t>(now) : std::nullopt,
-                now, r.note);
+                now, r.note, r.captured_us, r.code);
             if (inserted.empty()) {
                 auto twin = live_photo(u.job_id, r.content_hash);
                 if (!twin) throw sql::Error(sql::Error::Kind::Transient, "the photo of the same content went away");
@@ -682,6 +688,8 @@ public:
                     d["replaces"] = *u.supersedes_photo_id;
                     emit(event::photo_replaced, u.job_id, std::move(d), u.folder.album_id, u.id, p.id);
                 }
+                regroup(u.job_id, u.folder);
+                p = *photo(p.id);
             }
             return Filed{p, false};
         });
@@ -828,6 +836,50 @@ public:
                                               photo_columns),
                                   job_id, album_id),
                           read_photo);
+    }
+
+    int import_roster(Id job_id, const std::vector<RosterEntry>& entries) override {
+        return transaction([&] {
+            for (const auto& e : entries)
+                c_->run("INSERT INTO roster(job_id, code, name, class, external_id) VALUES ($1, $2, $3, $4, $5) "
+                        "ON CONFLICT (job_id, code) DO UPDATE SET name = excluded.name, class = excluded.class, "
+                        "external_id = excluded.external_id",
+                        job_id, e.code, e.name, e.class_name, e.external_id);
+            return static_cast<int>(entries.size());
+        });
+    }
+
+    std::vector<RosterEntry> roster(Id job_id) override {
+        return all<RosterEntry>(c_->run("SELECT code, name, class, external_id FROM roster WHERE job_id = $1 ORDER BY code",
+                                        job_id),
+                                read_roster_entry);
+    }
+
+    void assign_subject(Id photo_id, std::optional<std::string> code) override {
+        transaction([&] {
+            auto p = locked_photo(photo_id);
+            // A code that is on no card and not on the roster is a typing error, not a subject.
+            if (code && c_->run("SELECT 1 FROM roster WHERE job_id = $1 AND code = $2 UNION ALL "
+                                "SELECT 1 FROM photos WHERE job_id = $1 AND card_code = $2 AND deleted = 0",
+                                p.job_id, *code)
+                            .empty())
+                throw CatalogError(fmt::format("no subject {} in the job: no card shows it and the roster has "
+                                               "no such code",
+                                               text::shown(*code)),
+                                   CatalogError::Kind::NotFound);
+            c_->run("UPDATE photos SET subject_code = $1, subject_manual = 1 WHERE id = $2", code, photo_id);
+            if (code == p.subject) return;
+            for (const auto& changed : {p.subject, code})
+                if (changed) emit_subject(p.job_id, p.album_id, *changed);
+        });
+    }
+
+    void release_subject(Id photo_id) override {
+        transaction([&] {
+            auto p = locked_photo(photo_id);
+            c_->run("UPDATE photos SET subject_manual = 0 WHERE id = $1", photo_id);
+            regroup(p.job_id, Folder{p.album_id, p.section, false});
+        });
     }
 
     std::vector<Upload> uploads_page(Id job_id, std::optional<UploadState> state, Page page) override {
@@ -1299,6 +1351,79 @@ private:
         return 1;
     }
 
+    static RosterEntry read_roster_entry(const Row& row) {
+        return RosterEntry{row.text("code"), row.text("name"), row.text("class"), row.text("external_id")};
+    }
+
+    Photo locked_photo(Id photo_id) {
+        auto p = one<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE id = $1{}", photo_columns, for_update_),
+                                    photo_id),
+                            read_photo);
+        if (!p) throw CatalogError(fmt::format("no photo {}", photo_id), CatalogError::Kind::NotFound);
+        if (p->deleted) throw CatalogError(fmt::format("photo {} is deleted", photo_id), CatalogError::Kind::Conflict);
+        if (p->section != Section::Individuals)
+            throw CatalogError(fmt::format("photo {} is in a group section: subjects are individuals", photo_id));
+        return *p;
+    }
+
+    // Regroups the individuals of the folder's album (a flat job's photos) by
+    // their cards (group_by_cards()), in the caller's transaction: the photos
+    // whose subject changed are written, operators' choices left as they are,
+    // and each subject whose photos changed gets a subject.updated. `gone`: a
+    // photo just deleted (it leaves its subject). Regroupings of one album take turns (on
+    // PostgreSQL, an advisory lock until commit), so that each sees the photos
+    // the others filed.
+    void regroup(Id job_id, const Folder& folder, std::optional<Id> gone = std::nullopt) {
+        if (folder.section != Section::Individuals) return;
+        Id album = folder.album_id.value_or(0);
+        if (c_->engine() == sql::Engine::Postgres)
+            c_->run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", fmt::format("subjects/{}/{}", job_id, album));
+        auto photos = all<Photo>(c_->run(fmt::format("SELECT {} FROM photos WHERE job_id = $1 AND coalesce(album_id, 0) = $2 "
+                                                     "AND section = 'individuals' AND deleted = 0",
+                                                     photo_columns),
+                                         job_id, album),
+                                 read_photo);
+        std::set<std::string> changed;
+        if (gone)
+            if (auto p = photo(*gone); p && p->subject) changed.insert(*p->subject);
+        auto grouped = group_by_cards(photos);
+        for (const auto& p : photos) {
+            const auto& subject = grouped[p.id];
+            if (p.subject_manual || subject == p.subject) continue;
+            c_->run("UPDATE photos SET subject_code = $1 WHERE id = $2", subject, p.id);
+            for (const auto& code : {p.subject, subject})
+                if (code) changed.insert(*code);
+        }
+        for (const auto& code : changed) emit_subject(job_id, folder.album_id, code);
+    }
+
+    // subject.updated: the subject's photos in the album as they are now.
+    void emit_subject(Id job_id, std::optional<Id> album_id, const std::string& code) {
+        auto rows = c_->run("SELECT id, card_code FROM photos WHERE job_id = $1 AND coalesce(album_id, 0) = $2 "
+                            "AND subject_code = $3 AND section = 'individuals' AND deleted = 0 ORDER BY id",
+                            job_id, album_id.value_or(0), code);
+        nlohmann::json cards = nlohmann::json::array(), photos = nlohmann::json::array();
+        for (auto row : rows) (row.opt_text("card_code") == code ? cards : photos).push_back(row.integer("id"));
+        auto j = job(job_id);
+        std::optional<Album> a;
+        if (album_id) a = album(*album_id);
+        auto entry = one<RosterEntry>(c_->run("SELECT code, name, class, external_id FROM roster WHERE job_id = $1 "
+                                              "AND code = $2",
+                                              job_id, code),
+                                      read_roster_entry);
+        nlohmann::json d;
+        d["job"] = j ? j->name : "";
+        d["album"] = a ? nlohmann::json(text::shown(a->name)) : nlohmann::json(nullptr);
+        d["code"] = text::shown(code);
+        d["name"] = entry ? nlohmann::json(text::shown(entry->name)) : nlohmann::json(nullptr);
+        d["class"] = entry ? nlohmann::json(text::shown(entry->class_name)) : nlohmann::json(nullptr);
+        d["external_id"] = entry ? nlohmann::json(text::shown(entry->external_id)) : nlohmann::json(nullptr);
+        d["on_roster"] = entry.has_value();
+        d["cards"] = std::move(cards);
+        d["photos"] = std::move(photos);
+        emit(event::subject_updated, job_id, std::move(d), album_id);
+    }
+
     // The upload, read for a change in this transaction (locked on PostgreSQL).
     Upload locked(Id upload_id) {
         auto u = one<Upload>(c_->run(fmt::format("SELECT {} FROM uploads WHERE id = $1{}", upload_columns, for_update_),
@@ -1328,6 +1453,7 @@ private:
             auto d = upload_data(u);
             d["photo_id"] = *u.photo_id;
             emit(event::photo_deleted, u.job_id, std::move(d), u.folder.album_id, u.id, *u.photo_id);
+            regroup(u.job_id, u.folder, *u.photo_id);
         }
         transition(u, UploadState::Deleted,
                    u.state == UploadState::Ingested ? "deleted by the photographer"

@@ -64,9 +64,20 @@ std::optional<std::string> capture_time(std::string_view s) {
     return out;
 }
 
+int subsec_us(std::string_view s) {
+    int us = 0, scale = 100'000;
+    for (char c : s) {
+        if (c < '0' || c > '9') return 0;
+        us += (c - '0') * scale;
+        scale /= 10;
+    }
+    return us;
+}
+
 ExifFacts read_exif(const vips::VImage& image) {
     ExifFacts facts;
     facts.captured_at = capture_time(field(image, "exif-ifd2-DateTimeOriginal"));
+    if (facts.captured_at) facts.captured_us = subsec_us(field(image, "exif-ifd2-SubSecTimeOriginal"));
     facts.camera_make = field(image, "exif-ifd0-Make");
     facts.camera_model = field(image, "exif-ifd0-Model");
     facts.camera_serial = field(image, "exif-ifd2-BodySerialNumber");

@@ -11,6 +11,7 @@ namespace photodrop::ingest {
 
 struct ExifFacts {
     std::optional<std::string> captured_at;  // DateTimeOriginal as "YYYY-MM-DD HH:MM:SS"
+    int captured_us = 0;                     // SubSecTimeOriginal, in microseconds
     std::string camera_make;
     std::string camera_model;
     std::string camera_serial;  // BodySerialNumber
@@ -27,5 +28,9 @@ std::string exif_value(std::string_view vips_text);
 // EXIF's "YYYY:MM:DD HH:MM:SS" as "YYYY-MM-DD HH:MM:SS"; nullopt for anything
 // that is not a plausible date and time (cameras write "0000:00:00 00:00:00").
 std::optional<std::string> capture_time(std::string_view exif_datetime);
+
+// EXIF's sub-seconds ("45": the digits of a fraction, 0.45 s) in microseconds;
+// 0 for anything else.
+int subsec_us(std::string_view exif_subsec);
 
 }  // namespace photodrop::ingest

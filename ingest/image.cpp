@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <vips/vips8>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <memory>
@@ -118,10 +119,11 @@ Flatness flatness_of(const VImage& image) {
 }  // namespace
 
 namespace {
-// The preview, decoded once. `fail_on`: VIPS_FAIL_ON_WARNING fails on any
-// damage the decoder reports; VIPS_FAIL_ON_ERROR decodes past what it can
-// (garbage inside a JPEG's compressed data) but still fails on a file that
-// ends early or that it cannot make sense of.
+// The preview decoded once, upright, sRGB 8 bit, in memory. `fail_on`:
+// VIPS_FAIL_ON_WARNING fails on any damage the decoder reports;
+// VIPS_FAIL_ON_ERROR decodes past what it can (garbage inside a JPEG's
+// compressed data) but still fails on a file that ends early or that it
+// cannot make sense of.
 VImage decode_preview(const std::string& path, const RenditionSizes& sizes, VipsFailOn fail_on) {
     // One decode: shrink-on-load where the format has it, auto-rotated,
     // imported from an embedded ICC profile into sRGB.
@@ -132,9 +134,58 @@ VImage decode_preview(const std::string& path, const RenditionSizes& sizes, Vips
         return to_srgb8(preview).copy_memory();
     });
 }
+
+// For reading codes: the image decoded once at `edge` px (long edge), upright,
+// in memory, and the preview made from it. A JPEG is decoded at that size by
+// libjpeg's DCT scaling (1/2 of a 24 MP photo), which costs less than the full
+// decode the preview alone takes (libvips' thumbnail leaves a factor of two to
+// its own resize, so it decodes a 6000 px JPEG whole for a 1600 px preview).
+struct Decoded {
+    VImage preview;  // sRGB 8 bit
+    VImage larger;   // as decoded (sRGB, grey or CMYK; its ICC profile attached)
+};
+Decoded decode_for_codes(const std::string& path, const RenditionSizes& sizes, int edge, VipsFailOn fail_on) {
+    return with_vips_words([&] {
+        VImage larger;
+        const char* loader = vips_foreign_find_load(path.c_str());
+        if (loader && std::string_view(loader) == "VipsForeignLoadJpegFile") {
+            VImage header = VImage::new_from_file(path.c_str());
+            int shrink = 1;
+            while (shrink < 8 && std::max(header.width(), header.height()) / (shrink * 2) >= edge) shrink *= 2;
+            larger = VImage::new_from_file(
+                         path.c_str(),
+                         VImage::option()->set("shrink", shrink)->set("autorotate", true)->set("fail_on", fail_on))
+                         .copy_memory();
+        } else {
+            if (!loader) forget_vips_error();
+            larger = VImage::thumbnail(path.c_str(), edge,
+                                       VImage::option()
+                                           ->set("height", edge)
+                                           ->set("size", VIPS_SIZE_DOWN)
+                                           ->set("fail_on", fail_on))
+                         .copy_memory();
+        }
+        // thumbnail_image imports an embedded ICC profile into sRGB, as thumbnail does.
+        VImage preview = larger.thumbnail_image(
+            sizes.preview, VImage::option()->set("height", sizes.preview)->set("size", VIPS_SIZE_DOWN));
+        return Decoded{to_srgb8(preview).copy_memory(), larger};
+    });
+}
+
+Decoded decode(const std::string& path, const RenditionSizes& sizes, std::optional<int> codes_at, VipsFailOn fail_on) {
+    if (codes_at && *codes_at > sizes.preview) return decode_for_codes(path, sizes, *codes_at, fail_on);
+    VImage preview = decode_preview(path, sizes, fail_on);
+    return Decoded{preview, preview};
+}
 }  // namespace
 
-Renditions render(const std::string& path, const RenditionSizes& sizes) {
+int decoded_edge(int long_edge, int preview) {
+    int shrink = 1;
+    while (shrink < 8 && long_edge / (shrink * 2) >= preview) shrink *= 2;
+    return std::max(preview, long_edge / shrink);
+}
+
+Renditions render(const std::string& path, const RenditionSizes& sizes, std::optional<int> codes_at) {
     // The rule: a clean decode is accepted as it is. A decode that fails on
     // warnings is tried again past them; if that succeeds the photo is
     // accepted with the decoder's words as its note, if not it is refused.
@@ -143,23 +194,24 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
     // and log, which the workers share; the strict decode's own failure, run
     // again under vips_words' lock, is the one place where they belong to this
     // file. A clean file (nearly all) is decoded once.
-    VImage preview;
+    Decoded decoded;
     std::string note;
     try {
-        preview = decode_preview(path, sizes, VIPS_FAIL_ON_WARNING);
+        decoded = decode(path, sizes, codes_at, VIPS_FAIL_ON_WARNING);
     } catch (const VipsFailure& strict) {
         note = strict.what();
         if (says_out_of_space(note))
             throw std::system_error(ENOSPC, std::generic_category(), fmt::format("libvips: {}", note));
         if (note.empty()) note = "the decoder reported damage but gave no detail";
         try {
-            preview = decode_preview(path, sizes, VIPS_FAIL_ON_ERROR);
+            decoded = decode(path, sizes, codes_at, VIPS_FAIL_ON_ERROR);
         } catch (const VipsFailure& e) {
             refuse("the image is truncated or corrupt", e);
         }
     }
     try {
         return with_vips_words([&] {
+            const VImage& preview = decoded.preview;
             // An image that decodes to nothing: one flat value, and either the decoder
             // reported damage or the value is mid-grey. A real photograph is never flat
             // (sensor noise, light falloff); a flat graphic of another colour with a
@@ -174,7 +226,9 @@ Renditions render(const std::string& path, const RenditionSizes& sizes) {
                                                          note));
             VImage thumbnail = preview.thumbnail_image(
                 sizes.thumbnail, VImage::option()->set("height", sizes.thumbnail)->set("size", VIPS_SIZE_DOWN));
-            return Renditions{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat};
+            Renditions out{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat, std::nullopt};
+            if (codes_at && !flatness.flat) out.code = find_code(preview, decoded.larger);
+            return out;
         });
     } catch (const VipsFailure& e) {
         // The image decoded fine: this is not the upload's fault.

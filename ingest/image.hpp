@@ -3,10 +3,12 @@
 // preview and thumbnail. Every refusal is a Refusal with a reason a person
 // can read; other failures (memory, I/O) are std::exceptions.
 
+#include "ingest/codes.hpp"
 #include "ingest/exif.hpp"
 #include "ingest/format.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,8 @@ struct Renditions {
     std::string note;
     // Every pixel the same colour (a graphic, or compressed data that decodes to a flat area).
     bool flat = false;
+    // The card's code, when codes were read and one was found (find_code()).
+    std::optional<Code> code;
 };
 
 // Decodes the whole image and renders the preview from that decode and the
@@ -53,7 +57,15 @@ struct Renditions {
 // A clean image is decoded once. Damage the decoder gets past (garbage in the
 // middle of a JPEG) is accepted with a note; a truncated or unreadable file,
 // and one that decodes to nothing (one flat colour, mid-grey or with damage
-// reported) is refused.
-Renditions render(const std::string& path, const RenditionSizes& sizes);
+// reported) is refused. With `codes_at`, the image is decoded at that long
+// edge (decoded_edge(): 3000 px of a 6000 px photo; a JPEG by libjpeg's DCT
+// scaling), the preview made from that, and a card's code looked for in both
+// (find_code()): still one decode.
+Renditions render(const std::string& path, const RenditionSizes& sizes, std::optional<int> codes_at = std::nullopt);
+
+// The long edge that shrink-on-load decodes an image of `long_edge` px to for
+// a preview of `preview` px: halved while that stays at least `preview`, at
+// most three times (libjpeg scales by 1/2, 1/4, 1/8).
+int decoded_edge(int long_edge, int preview);
 
 }  // namespace photodrop::ingest

@@ -37,6 +37,7 @@ IngestSettings ingest_settings(const Config& config) {
     s.min_free_space = ingest_space_floor(config);
     s.sizes.preview = config.preview_size;
     s.sizes.thumbnail = config.thumbnail_size;
+    s.read_codes = config.read_codes;
     return s;
 }
 
@@ -144,7 +145,10 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     ImageHeader header = read_header(source.string(), settings_.pixel_limit);
     Renditions renditions = [&] {
         auto admitted = decode_budget().admit(header.decode_bytes, settings_.decode_memory);
-        return render(source.string(), settings_.sizes);
+        std::optional<int> codes_at;
+        if (settings_.read_codes && upload.folder.section == Section::Individuals)
+            codes_at = decoded_edge(std::max(header.upright_width(), header.upright_height()), settings_.sizes.preview);
+        return render(source.string(), settings_.sizes, codes_at);
     }();
     // Zeros decode as data: a file never completely written shows a pattern
     // repeated, not an error. A flat image may end in zeros (an encoder's
@@ -159,11 +163,13 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     result.width = header.upright_width();
     result.height = header.upright_height();
     result.captured_at = header.exif.captured_at;
+    result.captured_us = header.exif.captured_us;
     result.camera_make = header.exif.camera_make;
     result.camera_model = header.exif.camera_model;
     result.camera_serial = header.exif.camera_serial;
     result.orientation = header.exif.orientation;
     result.content_hash = hash;
+    if (renditions.code) result.code = renditions.code->text;
     std::string note = renditions.note;
     if (layout.bytes_after > 0)
         note += fmt::format("{}{} follow the end of the image (another file appended to it?)",

@@ -36,6 +36,8 @@ struct IngestSettings {
     // once more just before an upload is filed.
     std::chrono::seconds lease{30};
     RenditionSizes sizes;
+    // Cards' codes are read in the photos of individuals sections (and flat jobs).
+    bool read_codes = true;
     RetryPolicy retry;
 };
 

@@ -74,6 +74,7 @@ int run_photodropctl(const std::vector<std::string>& args, Console io) {
     add_events_command(app, ctx);
     add_token_commands(app, ctx);
     add_webhook_commands(app, ctx);
+    add_subjects_commands(app, ctx);
 
     std::vector<const char*> argv;
     if (args.empty()) argv.push_back("photodropctl");

@@ -63,4 +63,10 @@ CLI::Option* add_tenant_option(CLI::App* command, std::string& slug) {
         ->type_name("SLUG");
 }
 
+void add_job_options(CLI::App* command, JobOptions& o, bool required) {
+    add_tenant_option(command, o.tenant);
+    auto* opt = command->add_option("--job,-j", o.job, "The job (its folder name)")->type_name("NAME");
+    if (required) opt->required();
+}
+
 }  // namespace photodrop::ctl

@@ -70,4 +70,10 @@ private:
 // Adds `--tenant SLUG` to a command (optional when the catalog holds one tenant).
 CLI::Option* add_tenant_option(CLI::App* command, std::string& slug);
 
+// --tenant and --job, for the commands about one job.
+struct JobOptions {
+    std::string tenant, job;
+};
+void add_job_options(CLI::App* command, JobOptions& o, bool required = true);
+
 }  // namespace photodrop::ctl

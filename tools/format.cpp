@@ -110,6 +110,9 @@ nlohmann::json to_json(const Photo& p, const AlbumNames& albums) {
             {"preview_path", p.preview_path},
             {"deleted", p.deleted},
             {"note", p.note},
+            {"card_code", p.card_code ? nlohmann::json(*p.card_code) : nlohmann::json(nullptr)},
+            {"subject", p.subject ? nlohmann::json(*p.subject) : nlohmann::json(nullptr)},
+            {"subject_manual", p.subject_manual},
             {"created", utc_time(p.created_ns)}};
 }
 

@@ -38,7 +38,9 @@ INGEST_BIN = BUILD / "ingest" / "photodrop-ingest"
 CTL_BIN = BUILD / "tools" / "photodropctl"
 API_BIN = BUILD / "api" / "photodrop-api"
 
-BASE = Path("/var/lib/photodrop-bench")  # root-owned parents: a chroot's rule
+# Root-owned parents: a chroot's rule. PHOTODROP_BENCH_BASE: another place, for a second run beside one there
+# (a run wipes its own run/ and unmounts its own mnt/ at the start and the end).
+BASE = Path(os.environ.get("PHOTODROP_BENCH_BASE", "/var/lib/photodrop-bench"))
 STATE = BASE / "run"                     # catalog, data, keys, sshd, logs: made afresh per run
 MOUNTS = BASE / "mnt"                    # one mount per tenant
 PLAIN = BASE / "plain"                   # the plain chroot of the baseline SFTP user
@@ -852,7 +854,7 @@ class Run:
                 raise RuntimeError(f"{what} ({e.label}): ingest did not finish: {states}; see {STATE}/ingest-*.log")
             time.sleep(0.05)
 
-    def ingest_once(self, e, photos, processes=1, workers=None, cpus=None):
+    def ingest_once(self, e, photos, processes=1, workers=None, cpus=None, settings=None):
         """Seconds from the start of `processes` photodrop-ingest services (on one catalog and one data directory)
         to the last of `photos`, queued while they were down, ingested; their peak RSS and CPU seconds."""
         job, job_id = self.new_job(e, "ing")
@@ -865,7 +867,7 @@ class Run:
         t0 = time.monotonic()
         # Each process its own wake-up socket (DATA/ingest.sock is the one-host default); on PostgreSQL they
         # also LISTEN for what the mounts queue.
-        procs = [self.start_ingest(e, workers=workers, name=f"ingest{i + 1}" if processes > 1 else "ingest",
+        procs = [self.start_ingest(e, settings, workers=workers, name=f"ingest{i + 1}" if processes > 1 else "ingest",
                                    wake=e.data / f"ingest{i + 1}.sock" if processes > 1 else None,
                                    cpu=cpus[i] if cpus else None)
                  for i in range(processes)]
@@ -877,6 +879,7 @@ class Run:
             self.stop_ingest(p)
         if states.get("ingested", 0) != len(photos):
             raise RuntimeError(f"ingest ({e.label}): not every photo was ingested: {states}")
+        self.codes_seen = dict(e.catalog.q("SELECT filename, card_code FROM photos WHERE job_id = ?", job_id))
         self.retire_job(e, job, job_id)
         return elapsed, hwm, cpu
 
@@ -1001,6 +1004,86 @@ class Run:
         for r in rows:
             self.show(r)
         self.results["ingest2"] = rows
+
+    # ------------------------------------------------ 3d: subjects' cards
+    def card_photos(self):
+        """Issue 14's recall set, kept between runs: 30 photos 6000x4000 of the ingest benchmark's kind, each with
+        a QR card (qrencode) held in it: 5 sizes (the code's symbol, without its quiet zone, a quarter of the
+        frame's height, 600, 300, 180 and 120 px), 3 angles (0, 15, 30 degrees), 2 blurs (gaussian sigma 0.8
+        and 1.5). Returns (path, code)."""
+        _, plain = self.ingest_photos()
+        cards = IMAGES / "cards2"  # "cards": made with the quiet zone counted in the size
+        cards.mkdir(exist_ok=True)
+        out = []
+        i = 0
+        for size in (1000, 600, 300, 180, 120):
+            for angle in (0, 15, 30):
+                for blur in (0.8, 1.5):
+                    i += 1
+                    code = f"BENCH-{i:04d}"
+                    path = cards / f"card{i:04d}.jpg"
+                    out.append((path, code))
+                    if path.exists():
+                        continue
+                    t = lambda n: cards / f"tmp-{n}"
+                    run(["qrencode", "-s", "1", "-m", "4", "-o", t("q.png"), code])
+                    run(["vips", "colourspace", t("q.png"), t("q.v"), "b-w"])
+                    run(["vips", "extract_band", t("q.v"), t("qb.v"), "0"])
+                    width = int(run(["vipsheader", "-f", "width", t("qb.v")]).stdout)  # the symbol and 8 modules
+                    modules = width - 8
+                    run(["vips", "resize", t("qb.v"), t("qr.v"), size / modules, "--kernel", "nearest"])
+                    side = int(run(["vipsheader", "-f", "width", t("qr.v")]).stdout)
+                    m = max(8, size // 8)  # the white card around the code's quiet zone
+                    run(["vips", "embed", t("qr.v"), t("card.v"), m, m, side + 2 * m, side + 2 * m, "--extend", "white"])
+                    run(["vips", "bandjoin", f"{t('card.v')} {t('card.v')} {t('card.v')}", t("rgb.v")])
+                    run(["vips", "bandjoin_const", t("rgb.v"), t("rgba.v"), "255"])
+                    run(["vips", "rotate", t("rgba.v"), t("rot.v"), angle])
+                    run(["vips", "copy", t("rot.v"), t("srgb.v"), "--interpretation", "srgb"])
+                    run(["vips", "composite2", plain[i % len(plain)], t("srgb.v"), t("c.v"), "over",
+                         "--x", 500 + (i * 331) % 4000, "--y", 400 + (i * 197) % 2400])
+                    run(["vips", "extract_band", t("c.v"), t("c3.v"), "0", "--n", "3"])
+                    run(["vips", "gaussblur", t("c3.v"), t("b.v"), blur])
+                    run(["vips", "cast", t("b.v"), t("o.v"), "uchar"])
+                    run(["vips", "jpegsave", t("o.v"), t("o.jpg"), "--Q", 95])
+                    t("o.jpg").rename(path)
+                    for f in cards.glob("tmp-*"):
+                        f.unlink()
+        return out
+
+    def bench_codes(self):
+        """Issue 14: reading cards' codes. CPU per photo of photodrop-ingest with code reading (read_codes = yes)
+        against without (no), on the ingest benchmark's 24 MP photos (no card in them), alternated; and the
+        recall on 30 card photos (5 sizes, 3 angles, 2 blurs) with no code read from the photos without one."""
+        n, photos = self.ingest_photos()
+        cards = self.card_photos()
+        e = self.engines[0]
+        cpu = {"yes": [], "no": []}
+        false_reads = 0
+        for _ in range(self.reps):
+            for setting in ("no", "yes"):
+                _t, _h, c = self.ingest_once(e, photos, settings={"PHOTODROP_READ_CODES": setting})
+                cpu[setting].append(c / n)
+                if setting == "yes":
+                    false_reads += sum(1 for code in self.codes_seen.values() if code)
+        self.ingest_once(e, [p for p, _ in cards], settings={"PHOTODROP_READ_CODES": "yes"})
+        read = sum(1 for p, code in cards if self.codes_seen.get(p.name) == code)
+        missed = [p.name for p, code in cards if self.codes_seen.get(p.name) != code]
+        a, b = median(cpu["yes"]), median(cpu["no"])
+        rows = [
+            dict(bench=e.tag(f"3d ingest {n} photos 6000x4000, CPU per photo with code reading vs without"),
+                 engine=e.kind, unit="CPU-s/photo", photodrop=a, baseline=b, ratio=a / b, target="<= 1.10",
+                 met=a / b <= 1.10, samples_photodrop=cpu["yes"], samples_baseline=cpu["no"]),
+            dict(bench=e.tag(f"3d cards read of {len(cards)} (5 sizes down to 120 px, 3 angles, 2 blurs)"),
+                 engine=e.kind, unit="%", photodrop=100 * read / len(cards), baseline=None, ratio=None,
+                 target=">= 99%", met=read / len(cards) >= 0.99, missed=missed),
+            dict(bench=e.tag(f"3d codes read from {n * self.reps} photos without a card"), engine=e.kind, unit="codes",
+                 photodrop=false_reads, baseline=None, ratio=None, target="0", met=false_reads == 0),
+        ]
+        for r in rows:
+            self.show(r)
+        if missed:
+            log(f"  3d cards not read: {' '.join(missed)}")
+        self.results["codes"] = rows
 
     # ---------------------------------------------------------- 3b: memory
     def bench_memory(self):
@@ -1491,7 +1574,7 @@ class Run:
 BENCHES = {"upload": "bench_upload", "raw": "bench_raw", "ingest": "bench_ingest", "ingest2": "bench_ingest2",
            "memory": "bench_memory", "latency": "bench_latency", "scale": "bench_scale",
            "api-files": "bench_api_files", "api-page": "bench_api_page", "webhook-latency": "bench_webhook_latency",
-           "ftps": "bench_ftps"}
+           "ftps": "bench_ftps", "codes": "bench_codes"}
 
 
 def main():

@@ -14,27 +14,6 @@ namespace photodrop::test {
 
 using vips::VImage;
 
-void start_vips() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (VIPS_INIT("test_ingest") != 0) throw std::runtime_error("VIPS_INIT failed");
-        ingest::restrict_vips();
-    });
-}
-
-VImage photo_like(int width, int height, int variant) {
-    start_vips();
-    VImage xy = VImage::xyz(width, height);
-    VImage x = xy[0], y = xy[1];
-    VImage grain = VImage::gaussnoise(width, height, VImage::option()->set("sigma", 10.0));
-    VImage red = x * (180.0 / width) + 40 + variant % 50;
-    VImage green = y * (180.0 / height) + 40;
-    VImage blue = ((x + y * 0.5 + variant * 7) * 1.5).sin() * 60 + 120;
-    return VImage::bandjoin({red + grain, green + grain, blue + grain})
-        .cast(VIPS_FORMAT_UCHAR)
-        .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
-}
-
 Bytes with_frame_size(Bytes bytes, int width, int height) {
     for (size_t i = 0; i + 9 < bytes.size(); ++i)
         if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) {

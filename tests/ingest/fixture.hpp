@@ -6,6 +6,7 @@
 
 #include "catalog/catalog.hpp"
 #include "ingest/ingester.hpp"
+#include "tests/support/cards.hpp"  // start_vips(), photo_like()
 #include "tests/support/tempdir.hpp"
 
 #include <vips/vips8>
@@ -19,12 +20,6 @@ namespace photodrop::test {
 
 using Bytes = std::vector<unsigned char>;
 
-// VIPS_INIT and the ingest service's loader restrictions, once per process.
-void start_vips();
-
-// Gradients, waves and grain: compresses like a photograph. `variant` makes
-// images of the same size differ.
-vips::VImage photo_like(int width, int height, int variant = 0);
 // The image encoded by the saver for `suffix` (".jpg", ".png", ".tif", ".webp", ".heic").
 Bytes encode(const vips::VImage& image, const std::string& suffix);
 // `jpeg` with its frame header (SOF0/SOF2) claiming width x height: a small

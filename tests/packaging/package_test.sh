@@ -152,6 +152,7 @@ for package in fuse3 openssh-server ca-certificates libc6 libstdc++6 libsqlite3-
 done
 if has_program photodrop-fs; then check "Depends names libfuse3-3" depends_on libfuse3-3; fi
 if has_program photodrop-ingest; then check "Depends names libvips42" depends_on libvips42; fi
+if has_program photodrop-ingest; then check "Depends names libzxing2" depends_on libzxing2; fi
 if has_program photodrop-api; then check "Depends names libssl3" depends_on libssl3; fi
 
 # apt resolves the Depends against the installed and the known packages.

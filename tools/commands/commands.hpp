@@ -24,5 +24,6 @@ void add_purge_commands(CLI::App& app, Context& ctx);  // purge, usage
 void add_events_command(CLI::App& app, Context& ctx);
 void add_token_commands(CLI::App& app, Context& ctx);
 void add_webhook_commands(CLI::App& app, Context& ctx);  // webhook add|list|remove|test|deliveries
+void add_subjects_commands(CLI::App& app, Context& ctx);  // roster import, subjects, subjects assign
 
 }  // namespace photodrop::ctl

@@ -14,16 +14,6 @@ namespace photodrop::ctl {
 
 namespace {
 
-struct JobOptions {
-    std::string tenant, job;
-};
-
-void add_job_options(CLI::App* command, JobOptions& o, bool required = true) {
-    add_tenant_option(command, o.tenant);
-    auto* opt = command->add_option("--job,-j", o.job, "The job (its folder name)")->type_name("NAME");
-    if (required) opt->required();
-}
-
 // Who wrote an upload, in an operator's words: the SFTP user, or the bare uid.
 class UserNames {
 public:
@@ -254,14 +244,17 @@ void add_listing_commands(CLI::App& app, Context& ctx) {
             ctx.io.out << fmt::format("no photos in {}\n", o->album.empty() ? "job " + job.name : "album " + o->album);
             return exit_ok;
         }
-        Table table({"ID", "PATH", "SIZE", "TAKEN", "CAMERA", "NOTE"});
+        Table table({"ID", "PATH", "SIZE", "TAKEN", "CAMERA", "SUBJECT", "NOTE"});
         for (const auto& p : rows) {
             std::string camera = p.camera_model.empty() ? p.camera_make : p.camera_make + " " + p.camera_model;
             // Deleted, and the damage its decoder got past: "damaged: VipsJpeg: Corrupt JPEG data: ...".
             std::string note = p.deleted ? "deleted" : "";
             if (!p.note.empty()) note += fmt::format("{}damaged: {}", note.empty() ? "" : "; ", p.note);
+            // "S1", "card S1", "S1 (by hand)", "-" for none.
+            std::string subject = p.card_code && p.card_code == p.subject ? "card " + *p.subject : p.subject.value_or("-");
+            if (p.subject_manual) subject += " (by hand)";
             table.add({std::to_string(p.id), path_in_job(p, albums), fmt::format("{}x{}", p.width, p.height),
-                       p.captured_at.value_or("-"), camera.empty() ? "-" : camera, note});
+                       p.captured_at.value_or("-"), camera.empty() ? "-" : camera, subject, note});
         }
         table.print(ctx.io.out);
         return exit_ok;
