@@ -52,20 +52,20 @@ struct Renditions {
     std::optional<Code> code;
 };
 
-// Decodes the whole image and renders the preview from that decode and the
-// thumbnail from the preview. Images smaller than a rendition keep their size.
-// A clean image is decoded once. Damage the decoder gets past (garbage in the
-// middle of a JPEG) is accepted with a note; a truncated or unreadable file,
-// and one that decodes to nothing (one flat colour, mid-grey or with damage
-// reported) is refused. With `codes_at`, the image is decoded at that long
-// edge (decoded_edge(): 3000 px of a 6000 px photo; a JPEG by libjpeg's DCT
-// scaling), the preview made from that, and a card's code looked for in both
-// (find_code()): still one decode.
-Renditions render(const std::string& path, const RenditionSizes& sizes, std::optional<int> codes_at = std::nullopt);
+// Decodes the image once, at the smallest size that holds the preview (a
+// JPEG by libjpeg's DCT scaling: 3000 px of a 6000 px photo), renders the
+// preview from that decode and the thumbnail from the preview. Images smaller
+// than a rendition keep their size. Damage the decoder gets past (garbage in
+// the middle of a JPEG) is accepted with a note; a truncated or unreadable
+// file, and one that decodes to nothing (one flat colour, mid-grey or with
+// damage reported) is refused. With `read_codes`, a card's code is looked for
+// in the preview and in that larger decode (find_code()).
+Renditions render(const std::string& path, const RenditionSizes& sizes, bool read_codes = false);
 
-// The long edge that shrink-on-load decodes an image of `long_edge` px to for
-// a preview of `preview` px: halved while that stays at least `preview`, at
-// most three times (libjpeg scales by 1/2, 1/4, 1/8).
+// How much shrink-on-load shrinks an image of `long_edge` px for a preview of
+// `preview` px: halved while that stays at least `preview`, at most three
+// times (libjpeg scales by 1/2, 1/4, 1/8); and the long edge that gives.
+int decode_shrink(int long_edge, int preview);
 int decoded_edge(int long_edge, int preview);
 
 }  // namespace photodrop::ingest

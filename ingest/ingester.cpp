@@ -145,10 +145,8 @@ void Ingester::ingest(const Upload& upload, const Tenant& tenant, Outcome& out) 
     ImageHeader header = read_header(source.string(), settings_.pixel_limit);
     Renditions renditions = [&] {
         auto admitted = decode_budget().admit(header.decode_bytes, settings_.decode_memory);
-        std::optional<int> codes_at;
-        if (settings_.read_codes && upload.folder.section == Section::Individuals)
-            codes_at = decoded_edge(std::max(header.upright_width(), header.upright_height()), settings_.sizes.preview);
-        return render(source.string(), settings_.sizes, codes_at);
+        bool read_codes = settings_.read_codes && upload.folder.section == Section::Individuals;
+        return render(source.string(), settings_.sizes, read_codes);
     }();
     // Zeros decode as data: a file never completely written shows a pattern
     // repeated, not an error. A flat image may end in zeros (an encoder's

@@ -18,6 +18,10 @@ void restrict_vips() {
           "VipsForeignLoadWebp"})
         vips_operation_block_set(loader, FALSE);
     vips_cache_set_max(0);
+    // One thread per photo: the workers are the parallelism. A photo's
+    // pipeline split over libvips' threads costs as many CPU-seconds and
+    // leaves the workers competing for the cores; VIPS_CONCURRENCY still rules.
+    if (!g_getenv("VIPS_CONCURRENCY")) vips_concurrency_set(1);
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_message, nullptr);
 }
 

@@ -8,7 +8,8 @@ namespace photodrop::ingest {
 // formats SPEC.md accepts (JPEG, PNG, TIFF, HEIF, WebP); turns off the
 // operation cache (staging files are renamed and their names reused) and
 // libvips' own warnings on stderr (the log line of each upload says why it
-// was refused).
+// was refused); gives each photo one thread unless VIPS_CONCURRENCY says
+// otherwise.
 void restrict_vips();
 
 }  // namespace photodrop::ingest
