@@ -655,6 +655,48 @@ class Run:
                 self.show(row)
         self.results["ftps"] = rows
 
+    # ---------------------------------------------- 15-3: photo-sized uploads
+    def bench_photos(self):
+        """Issue 15: photo-sized uploads, OpenSSH sftp and (with ProFTPD) FTPS, 300 files of 8 MiB and 100 of
+        25 MiB (RAW-sized), with 1, 4 and 16 sessions, into photodrop against the plain-directory chroot on the
+        same server and disk; alternated, 5 rounds unless --reps says. For information, beside each: the plain chroot with
+        the durability photodrop gives (sftp `put -f`, an fsync of each file before its close; FTPS: the plain
+        directory synced at the end, within the time)."""
+        reps = self.args.reps or 5
+        sets = ((60, 8), (20, 25)) if self.quick else ((300, 8), (100, 25))
+        self.setup_sftp()
+        self.setup_ftpd()
+        protocols = {"SFTP": (self.upload_once, dict(fsync=True), "put -f"),
+                     "FTPS": (self.ftps_once, dict(sync=True), "synced at the end")}
+        rows = []
+        for count, mib in sets:
+            _, files = self.sources(8 * MIB, count, mib * MIB)
+            total = count * mib * MIB
+            for proto, (once, durable, durable_name) in protocols.items():
+                for sessions in (1, 4, 16):
+                    per = [files[i::sessions] for i in range(sessions)]
+                    label = f"15-3 {proto}, {count} files of {mib} MiB, {sessions} session(s)"
+                    pd = {e.kind: [] for e in self.engines}
+                    plain, plain_durable = [], []
+                    for _ in range(reps):
+                        for e in self.engines:
+                            pd[e.kind].append(once(e, per))
+                        plain.append(once(None, per))
+                        plain_durable.append(once(None, per, **durable))
+                    b, c = total / MIB / median(plain), total / MIB / median(plain_durable)
+                    for e in self.engines:
+                        a = total / MIB / median(pd[e.kind])
+                        for row in (
+                            dict(bench=e.tag(label), engine=e.kind, unit="MiB/s", photodrop=a, baseline=b,
+                                 ratio=a / b, target=">= 0.97", met=a / b >= 0.97, samples_photodrop=pd[e.kind],
+                                 samples_baseline=plain),
+                            dict(bench=e.tag(f"{label}, baseline {durable_name}"), engine=e.kind, unit="MiB/s",
+                                 photodrop=a, baseline=c, ratio=a / c, target="(info)", met=None,
+                                 samples_photodrop=pd[e.kind], samples_baseline=plain_durable)):
+                            rows.append(row)
+                            self.show(row)
+        self.results["photos"] = rows
+
     # ---------------------------------------------------------- 1: SFTP upload
     def sources(self, big_bytes, small_count, small_bytes):
         """Incompressible upload sources that start like a JPEG (the mount checks the first bytes)."""
@@ -673,7 +715,8 @@ class Run:
                     left -= n
         big = SOURCES / f"big-{big_bytes // MIB}m.jpg"
         make(big, big_bytes)
-        small = [SOURCES / f"small{i:03d}.jpg" for i in range(small_count)]
+        prefix = "small" if small_bytes == 8 * MIB else f"small{small_bytes // MIB}m-"
+        small = [SOURCES / f"{prefix}{i:03d}.jpg" for i in range(small_count)]
         for p in small:
             make(p, small_bytes)
         return big, small
@@ -1670,7 +1713,8 @@ class Run:
 BENCHES = {"upload": "bench_upload", "raw": "bench_raw", "ingest": "bench_ingest", "ingest2": "bench_ingest2",
            "memory": "bench_memory", "latency": "bench_latency", "scale": "bench_scale",
            "api-files": "bench_api_files", "api-page": "bench_api_page", "webhook-latency": "bench_webhook_latency",
-           "ftps": "bench_ftps", "codes": "bench_codes", "cpu": "bench_cpu"}
+           "ftps": "bench_ftps", "codes": "bench_codes", "cpu": "bench_cpu",
+           "photos": "bench_photos"}
 
 
 def main():
