@@ -208,11 +208,18 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
         return -EIO;
     }
     if (!check_content(fs, file, true)) return -EACCES;
+    // What each step of making the upload durable took, for the log line:
+    // the file's fsync (its last bytes and its size), the staging folder's
+    // (its name), the catalog's commit.
+    using Clock = std::chrono::steady_clock;
+    auto since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
+    auto t0 = Clock::now();
     if (::fsync(file.fd.get()) != 0) {
         int err = errno;
         fail_writing(fs, file, err, st.st_size);
         return -err;
     }
+    double file_ms = since(t0);
     // A gap in the file is bytes that never arrived: a size set past what was written.
     if (int64_t whole = contiguous_size(file.fd.get(), st.st_size); whole < st.st_size) {
         refuse_content(fs, file,
@@ -221,19 +228,25 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
                        EACCES);
         return -EACCES;
     }
+    auto t1 = Clock::now();
     fs.sync_staging_dir();
+    double folder_ms = since(t1);
     int64_t mtime_ns = to_ns(st.st_mtim);
+    auto t2 = Clock::now();
     bool queued = fs.with_catalog([&](MountCatalog& c) {
         auto upload = c.close_upload(file.upload_id, st.st_size, mtime_ns,
                                      [&](const Upload& u) { return has_real_name(fs, u); });
         file.recorded = st.st_size;
         return upload.state == UploadState::Queued;
     });
+    double catalog_ms = since(t2);
     fs.quota_changed();
     file.written = false;
     file.left_receiving = !queued;
     if (queued) file.phase = OpenFile::Phase::Settled;
-    fs.log(file.path, file.uid, fmt::format("received {} bytes{}", st.st_size, queued ? ", queued" : ""));
+    fs.log(file.path, file.uid,
+           fmt::format("received {} bytes{} (on disk in {:.1f} ms: file {:.1f}, folder {:.1f}, catalog {:.1f})",
+                       st.st_size, queued ? ", queued" : "", since(t0), file_ms, folder_ms, catalog_ms));
     if (queued) fs.wake_ingest(file.upload_id);
     return 0;
 }
