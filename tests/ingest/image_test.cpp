@@ -107,6 +107,38 @@ TEST_CASE("renditions are upright sRGB JPEGs without metadata, from one decode")
     }
 }
 
+TEST_CASE("a JPEG is decoded at half size and its renditions are those of the whole decode, upright, codes read or not") {
+    // 3600x2400 turned by its EXIF orientation 6: libjpeg decodes it at 1800 px
+    // (1/2), the preview comes from that. Against libvips' thumbnail of the
+    // whole decode (what the ingest made before), pixel by pixel.
+    test::TempDir dir;
+    VImage photo = test::photo_like(3600, 2400).copy();
+    photo.set("orientation", 6);
+    auto path = dir.path() / "sideways.jpg";
+    test::write_bytes(path, test::encode(photo, ".jpg"));
+    CHECK(decode_shrink(3600, 1600) == 2);
+    VImage whole = VImage::thumbnail(path.c_str(), 1600, VImage::option()->set("height", 1600)->set("size", VIPS_SIZE_DOWN));
+    REQUIRE(whole.width() == 1067);
+    for (bool read_codes : {false, true}) {
+        CAPTURE(read_codes);
+        auto renditions = render(path.string(), RenditionSizes{1600, 400}, read_codes);
+        auto preview = VImage::new_from_buffer(renditions.preview.data(), renditions.preview.size(), "");
+        auto thumbnail = VImage::new_from_buffer(renditions.thumbnail.data(), renditions.thumbnail.size(), "");
+        CHECK(preview.width() == 1067);
+        CHECK(preview.height() == 1600);
+        CHECK(thumbnail.width() == 267);
+        CHECK(thumbnail.height() == 400);
+        CHECK(renditions.note.empty());
+        CHECK_FALSE(renditions.flat);
+        CHECK_FALSE(renditions.code);
+        // Upright and the same picture: the mean difference from the whole
+        // decode's preview is a grey level or two (JPEG noise), where a turn
+        // the wrong way or a shifted image differs by tens.
+        double difference = (preview.cast(VIPS_FORMAT_FLOAT) - whole.cast(VIPS_FORMAT_FLOAT)).abs().avg();
+        CHECK(difference < 3.0);
+    }
+}
+
 TEST_CASE("a truncated file is refused when decoded") {
     test::TempDir dir;
     for (const char* suffix : {".jpg", ".png", ".webp", ".tif"}) {
