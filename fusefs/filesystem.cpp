@@ -184,10 +184,13 @@ bool Filesystem::add_camera_folder(Id album_id, const std::string& below) {
 
 bool Filesystem::remove_camera_folder(Id album_id, const std::string& below) {
     std::lock_guard lock(camera_mutex_);
-    auto& folders = camera_folders_[album_id];
+    auto it = camera_folders_.find(album_id);
+    if (it == camera_folders_.end()) return true;
+    auto& folders = it->second;
     auto child = folders.lower_bound(below + "/");
     if (child != folders.end() && child->starts_with(below + "/")) return false;
     folders.erase(below);
+    if (folders.empty()) camera_folders_.erase(it);
     return true;
 }
 
@@ -195,7 +198,9 @@ std::vector<std::string> Filesystem::camera_subfolders(Id album_id, const std::s
     std::lock_guard lock(camera_mutex_);
     std::vector<std::string> names;
     std::string prefix = below.empty() ? "" : below + "/";
-    for (const auto& folder : camera_folders_[album_id])
+    auto it = camera_folders_.find(album_id);
+    if (it == camera_folders_.end()) return names;
+    for (const auto& folder : it->second)
         if (folder.starts_with(prefix) && folder.find('/', prefix.size()) == std::string::npos)
             names.push_back(folder.substr(prefix.size()));
     return names;

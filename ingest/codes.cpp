@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace photodrop::ingest {
@@ -53,16 +54,18 @@ std::vector<Spot> code_spots(const Gray& preview, int count) {
     std::vector<float> deviation(static_cast<size_t>(w) * h);
     for (int by = 0; by < h; ++by)
         for (int bx = 0; bx < w; ++bx) {
-            double sum = 0, squares = 0;
-            for (int y = by * block; y < (by + 1) * block; ++y)
-                for (int x = bx * block; x < (bx + 1) * block; ++x) {
-                    double v = preview.at(x, y);
-                    sum += v;
-                    squares += v * v;
+            // Integers: 64 pixels of at most 255, their squares at most 4.2 million.
+            uint32_t sum = 0, squares = 0;
+            for (int y = by * block; y < (by + 1) * block; ++y) {
+                const uint8_t* row = &preview.pixels[static_cast<size_t>(y) * preview.width + bx * block];
+                for (int x = 0; x < block; ++x) {
+                    sum += row[x];
+                    squares += uint32_t{row[x]} * row[x];
                 }
-            double mean = sum / (block * block);
+            }
+            float mean = static_cast<float>(sum) / (block * block);
             deviation[static_cast<size_t>(by) * w + bx] =
-                static_cast<float>(std::sqrt(std::max(0.0, squares / (block * block) - mean * mean)));
+                std::sqrt(std::max(0.0f, static_cast<float>(squares) / (block * block) - mean * mean));
         }
     // Contrast over an area, not along an edge: the least of 2x2 neighbouring blocks.
     struct Scored {
@@ -89,21 +92,34 @@ std::vector<Spot> code_spots(const Gray& preview, int count) {
     return spots;
 }
 
-// `image` enlarged by `factor`, bilinear.
+// `image` enlarged by `factor`, bilinear, in fixed point (weights of 1/256).
 Gray enlarged(const Gray& image, double factor) {
     Gray out{{}, static_cast<int>(image.width * factor), static_cast<int>(image.height * factor)};
     out.pixels.resize(static_cast<size_t>(out.width) * out.height);
+    struct Tap {
+        int at;      // the first source pixel
+        int weight;  // of the second, 0..256
+    };
+    auto taps = [&](int n, int source) {
+        std::vector<Tap> t(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            double s = std::min(i / factor, source - 1.001);
+            t[i].at = static_cast<int>(s);
+            t[i].weight = static_cast<int>((s - t[i].at) * 256 + 0.5);
+        }
+        return t;
+    };
+    auto across = taps(out.width, image.width), down = taps(out.height, image.height);
     for (int y = 0; y < out.height; ++y) {
-        double sy = std::min(y / factor, image.height - 1.001);
-        int y0 = static_cast<int>(sy);
-        double fy = sy - y0;
+        const uint8_t* top = &image.pixels[static_cast<size_t>(down[y].at) * image.width];
+        const uint8_t* bottom = top + image.width;
+        int fy = down[y].weight;
+        uint8_t* row = &out.pixels[static_cast<size_t>(y) * out.width];
         for (int x = 0; x < out.width; ++x) {
-            double sx = std::min(x / factor, image.width - 1.001);
-            int x0 = static_cast<int>(sx);
-            double fx = sx - x0;
-            double top = image.at(x0, y0) * (1 - fx) + image.at(x0 + 1, y0) * fx;
-            double bottom = image.at(x0, y0 + 1) * (1 - fx) + image.at(x0 + 1, y0 + 1) * fx;
-            out.pixels[static_cast<size_t>(y) * out.width + x] = static_cast<uint8_t>(top * (1 - fy) + bottom * fy + 0.5);
+            int x0 = across[x].at, fx = across[x].weight;
+            int upper = top[x0] * (256 - fx) + top[x0 + 1] * fx;
+            int lower = bottom[x0] * (256 - fx) + bottom[x0 + 1] * fx;
+            row[x] = static_cast<uint8_t>((upper * (256 - fy) + lower * fy + (1 << 15)) >> 16);
         }
     }
     return out;
