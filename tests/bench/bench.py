@@ -213,6 +213,14 @@ class Stack:
                 log(f"bench: cleanup of {what} failed: {e}")
 
 
+def remove_scratch():
+    """Everything the run made under STATE but its logs."""
+    for p in STATE.iterdir():
+        if p.suffix == ".log":
+            continue
+        shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+
+
 def stop_pid(proc, timeout=15):
     if proc.poll() is not None:
         return proc.returncode
@@ -467,6 +475,8 @@ class Run:
         self.apply_sysctl()
         shutil.rmtree(STATE, ignore_errors=True)
         STATE.mkdir(mode=0o755)
+        # Last on the way out: the run's catalog, data, keys and configuration go; its logs stay to be read.
+        self.stack.push("the run's scratch data", remove_scratch)
         KEYS.mkdir(mode=0o755)
         kinds = ["sqlite", "postgresql"] if self.args.catalog == "both" else [self.args.catalog]
         for kind in kinds:
