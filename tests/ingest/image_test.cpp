@@ -29,6 +29,9 @@ std::string refusal_of(const std::function<void()>& action) {
     return "(not refused)";
 }
 
+// A rendition (JPEG bytes) decoded.
+VImage image_of(const std::vector<unsigned char>& jpeg) { return VImage::new_from_buffer(jpeg.data(), jpeg.size(), ""); }
+
 // A small real JPEG whose frame header claims width x height.
 Bytes jpeg_claiming(int width, int height) {
     return test::with_frame_size(test::encode(test::photo_like(64, 48), ".jpg"), width, height);
@@ -92,8 +95,7 @@ TEST_CASE("renditions are upright sRGB JPEGs without metadata, from one decode")
     test::write_bytes(path, test::encode(rgba, ".png"));
 
     auto renditions = render(path.string(), RenditionSizes{1600, 400});
-    auto preview = VImage::new_from_buffer(renditions.preview.data(), renditions.preview.size(), "");
-    auto thumbnail = VImage::new_from_buffer(renditions.thumbnail.data(), renditions.thumbnail.size(), "");
+    VImage preview = image_of(renditions.preview), thumbnail = image_of(renditions.thumbnail);
     CHECK(preview.width() == 1600);
     CHECK(preview.height() == 1200);
     CHECK(thumbnail.width() == 400);
@@ -122,8 +124,7 @@ TEST_CASE("a JPEG is decoded at half size and its renditions are those of the wh
     for (bool read_codes : {false, true}) {
         CAPTURE(read_codes);
         auto renditions = render(path.string(), RenditionSizes{1600, 400}, read_codes);
-        auto preview = VImage::new_from_buffer(renditions.preview.data(), renditions.preview.size(), "");
-        auto thumbnail = VImage::new_from_buffer(renditions.thumbnail.data(), renditions.thumbnail.size(), "");
+        VImage preview = image_of(renditions.preview), thumbnail = image_of(renditions.thumbnail);
         CHECK(preview.width() == 1067);
         CHECK(preview.height() == 1600);
         CHECK(thumbnail.width() == 267);
