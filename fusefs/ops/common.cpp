@@ -66,6 +66,17 @@ struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid) {
     return st;
 }
 
+std::string cameras_reason(MountCatalog& c, const Filesystem& fs, const Album& album, const char* change) {
+    std::vector<std::string> names;
+    for (const auto& user : c.users(fs.tenant().id))
+        if (user.camera_album_id == album.id) names.push_back(user.username);
+    if (names.empty()) return {};
+    return fmt::format("album {} is the root of camera account{} {}: it cannot be {} while {} there "
+                       "(photodropctl user remove, then add the camera again)",
+                       album.name, names.size() > 1 ? "s" : "", fmt::join(names, ", "), change,
+                       names.size() > 1 ? "they are" : "it is");
+}
+
 std::string too_large_reason(const Filesystem& fs) {
     return fmt::format("larger than the largest upload accepted ({} bytes)", fs.options().max_upload_size);
 }

@@ -39,6 +39,10 @@ struct stat attr_of_file(Filesystem& fs, const Upload& upload, uint32_t uid);
 // camera's next try; that try writes it again from the start.
 bool is_fragment(Filesystem& fs, const Upload& upload);
 
+// Why an album may not be renamed or removed: the camera accounts whose root
+// it is (their home is its path); empty when there are none.
+std::string cameras_reason(MountCatalog& c, const Filesystem& fs, const Album& album, const char* change);
+
 // Why a file of more than options().max_upload_size bytes is refused.
 std::string too_large_reason(const Filesystem& fs);
 

@@ -66,7 +66,8 @@ int rmdir(const char* path) noexcept {
             fs.refuse(path, uid, verdict.reason());
             return -EACCES;
         }
-        return fs.with_catalog([&](MountCatalog& c) {
+        std::string cameras;
+        int result = fs.with_catalog([&](MountCatalog& c) {
             if (node.kind == Node::Kind::Section) {
                 if (c.album_has_uploads(node.album->id, node.folder)) return -ENOTEMPTY;
                 c.set_section_folder(node.album->id, node.folder.section, false);
@@ -74,9 +75,12 @@ int rmdir(const char* path) noexcept {
             }
             if (node.album->has_group || node.album->has_individuals || c.album_has_uploads(node.album->id))
                 return -ENOTEMPTY;
+            if (cameras = cameras_reason(c, fs, *node.album, "removed"); !cameras.empty()) return -EACCES;
             c.remove_album(node.album->id);
             return 0;
         });
+        if (!cameras.empty()) fs.refuse(path, uid, cameras);
+        return result;
     });
 }
 

@@ -19,8 +19,10 @@ int rename_album(Filesystem& fs, const char* from, const char* to, uint32_t uid,
         fs.refuse(to, uid, decision.verdict.reason());
         return -EACCES;
     }
-    return fs.with_catalog([&](MountCatalog& c) {
+    std::string cameras;
+    int result = fs.with_catalog([&](MountCatalog& c) {
         if (auto existing = c.album(album.job->id, decision.name)) return existing->id == album.album->id ? 0 : -EEXIST;
+        if (cameras = cameras_reason(c, fs, *album.album, "renamed"); !cameras.empty()) return -EACCES;
         try {
             c.rename_album(album.album->id, decision.name);
         } catch (const CatalogError& e) {
@@ -29,6 +31,8 @@ int rename_album(Filesystem& fs, const char* from, const char* to, uint32_t uid,
         }
         return 0;
     });
+    if (!cameras.empty()) fs.refuse(from, uid, cameras);
+    return result;
 }
 
 int rename_file(Filesystem& fs, const char* from, const char* to, uint32_t uid, const Node& file, const Node& parent,

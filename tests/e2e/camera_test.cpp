@@ -30,6 +30,8 @@ struct CameraDeployment {
                                                          "--protocols", "ftps"});
     std::string plain = d.add_user("pdcp", "studio-c", {"--camera", "--job", "job00001", "--album", album_name,
                                                         "--protocols", "ftps", "--ftp-plain"});
+    // A photographer of the studio, who may make, rename and remove the job's albums.
+    std::string photographer = d.add_user("pdcs", "studio-c", {"--protocols", "ftps"});
     TempDir local;
     std::string jpeg = make_jpeg(local.path(), "base.jpg", 2400, 1600);
     CameraDeployment() {
@@ -267,4 +269,56 @@ TEST_CASE("two cameras send the same name at once: the second is told to try aga
     CHECK(beside[0].state == UploadState::Ingested);
     CHECK(d.photos_of(first) == 1);
     CHECK(d.photos_of(second) == 1);
+}
+
+TEST_CASE("a camera's album keeps its name and stays: a photographer's rename or removal of it is refused with the "
+          "reason, and the camera still logs in and uploads into it") {
+    REQUIRE_DEPLOYABLE();
+    auto& d = deployment();
+    auto mk = d.client(d.photographer, "tls", {"mkd", "job00001/gate"});
+    REQUIRE(has(mk.value("reply", ""), "257"));
+    std::string gate_camera = d.d.add_user("pdcg", "studio-c", {"--camera", "--job", "job00001", "--album", "gate",
+                                                                "--protocols", "ftps"});
+    // An album with no camera is renamed and removed as ever.
+    CHECK(has(d.client(d.photographer, "tls", {"mkd", "job00001/spare"}).value("reply", ""), "257"));
+    CHECK(has(d.client(d.photographer, "tls", {"mv", "job00001/spare", "job00001/spare-2"}).value("reply", ""), "250"));
+    CHECK(has(d.client(d.photographer, "tls", {"rmd", "job00001/spare-2"}).value("reply", ""), "250"));
+    CHECK_FALSE(d.cat().album(d.job(), "spare-2"));
+
+    // The empty album of a camera, twice each (nothing changes on the second either), and the one with photos.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto mv = d.client(d.photographer, "tls", {"mv", "job00001/gate", "job00001/gate-2"});
+        CAPTURE(mv.dump());
+        CHECK(has(mv.value("error", ""), "550"));
+        auto rmd = d.client(d.photographer, "tls", {"rmd", "job00001/gate"});
+        CAPTURE(rmd.dump());
+        CHECK(has(rmd.value("error", ""), "550"));
+    }
+    auto mv = d.client(d.photographer, "tls", {"mv", "job00001/" + std::string(album_name), "job00001/finish-2"});
+    CAPTURE(mv.dump());
+    CHECK(has(mv.value("error", ""), "550"));
+    CHECK(d.cat().album(d.job(), "gate"));
+    CHECK(d.cat().album(d.job(), album_name));
+    CHECK_FALSE(d.cat().album(d.job(), "gate-2"));
+    CHECK_FALSE(d.cat().album(d.job(), "finish-2"));
+    auto log = d.t().log();
+    CHECK(has(log, "album gate is the root of camera account " + gate_camera + ": it cannot be renamed"));
+    CHECK(has(log, "album gate is the root of camera account " + gate_camera + ": it cannot be removed"));
+    CHECK(has(log, fmt::format("album {} is the root of camera accounts {}, {}: it cannot be renamed", album_name,
+                               d.camera, d.plain)));
+
+    // The cameras log in to their albums and upload, as before.
+    std::string bytes;
+    auto r = d.client(gate_camera, "tls", {"camera", "DCIM/100CANON", "IMG_0601.JPG", d.photo(601, &bytes).string()});
+    CAPTURE(r.dump());
+    REQUIRE(r.contains("replies"));
+    CHECK(has(r["replies"].back(), "226"));
+    auto u = d.settled("IMG_0601.JPG");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Ingested);
+    CHECK(u[0].folder.album_id == d.cat().album(d.job(), "gate")->id);
+    CHECK(d.photos_of(bytes) == 1);
+    auto again = d.client(d.camera, "tls", {"nlst", "/"});
+    CAPTURE(again.dump());
+    CHECK(again.contains("names"));
 }

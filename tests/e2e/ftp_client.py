@@ -75,6 +75,10 @@ def run(ftp, scenario, args):
         return {"facts": mlsd(ftp, args[0])}
     if scenario == "mkd":
         return {"reply": ftp.sendcmd("MKD " + args[0])}
+    if scenario == "rmd":
+        return {"reply": ftp.sendcmd("RMD " + args[0])}
+    if scenario == "mv":
+        return {"reply": ftp.rename(*args)}
     if scenario == "put":
         path, datafile = args
         return {"reply": stor(ftp, path, open(datafile, "rb").read())}
