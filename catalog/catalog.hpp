@@ -328,6 +328,7 @@ public:
     virtual std::optional<SftpUser> user(const std::string& username) = 0;
     virtual void set_user_enabled(Id user_id, bool enabled) = 0;
     virtual void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) = 0;
+    virtual void set_user_protocols(Id user_id, const Protocols& protocols) = 0;
     // Removes the login; its uploads keep their uid and lose the link to it.
     virtual void remove_user(Id user_id) = 0;
     // An operator's listing: every upload of the job, or those in one state.

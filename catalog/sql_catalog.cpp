@@ -368,6 +368,10 @@ public:
         transaction([&] { c_->run("UPDATE sftp_users SET enabled = $1 WHERE id = $2", enabled, user_id); });
     }
 
+    void set_user_protocols(Id user_id, const Protocols& protocols) override {
+        transaction([&] { c_->run("UPDATE sftp_users SET protocols = $1 WHERE id = $2", to_string(protocols), user_id); });
+    }
+
     void set_user_jobs(Id user_id, const std::vector<Id>& job_ids) override {
         transaction([&] {
             if (c_->run(fmt::format("SELECT id FROM sftp_users WHERE id = $1{}", for_update_), user_id).empty())

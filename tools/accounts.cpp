@@ -88,6 +88,15 @@ uint32_t create(const NewAccount& a) {
     return made->uid;
 }
 
+void set_groups(const std::string& name, const std::vector<std::string>& join, const std::vector<std::string>& leave) {
+    auto account = find(name);
+    if (!account) throw std::runtime_error(fmt::format("no system account named {}", name));
+    for (const auto& group : join)
+        if (!in_group(*account, group)) run_checked({"gpasswd", "--add", name, group});
+    for (const auto& group : leave)
+        if (in_group(*account, group)) run_checked({"gpasswd", "--delete", name, group});
+}
+
 void set_password(const std::string& name, const std::string& password) {
     run_checked({"chpasswd"}, fmt::format("{}:{}\n", name, password));
 }

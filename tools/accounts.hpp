@@ -38,6 +38,10 @@ struct NewAccount {
 // Creates the account with shell /usr/sbin/nologin; returns its uid.
 uint32_t create(const NewAccount& account);
 
+// Puts the account in `join` and takes it out of `leave` (supplementary groups);
+// its other groups stay as they are.
+void set_groups(const std::string& name, const std::vector<std::string>& join, const std::vector<std::string>& leave);
+
 void set_password(const std::string& name, const std::string& password);
 // Locks the password and expires the account: sshd refuses it whatever the
 // method (with PAM, a locked password alone does not stop key logins).

@@ -190,8 +190,8 @@ TEST_CASE("over FTP a login is chrooted into its tenant's mount and sees only it
     CHECK(d.client(d.bob, "tls", {"get", "/../studio-a/job00001/Class 3C/IMG_0001.jpg"}).contains("error"));
 }
 
-TEST_CASE("who may log in over FTP, FTPS and SFTP is what user add --protocols said; a disabled login is refused "
-          "everywhere") {
+TEST_CASE("who may log in over FTP, FTPS and SFTP is what user add --protocols (then user set) said; a disabled login "
+          "is refused everywhere") {
     REQUIRE_DEPLOYABLE();
     auto& d = deployment();
     auto ok = [&](const std::string& user, const std::string& mode, const std::string& password = {}) {
@@ -221,6 +221,14 @@ TEST_CASE("who may log in over FTP, FTPS and SFTP is what user add --protocols s
     CHECK(ok(d.dave, "tls"));
     REQUIRE(d.d.ctl({"user", "disable", d.dave}) == 0);
     CHECK_FALSE(ok(d.dave, "tls"));
+
+    // user set: the servers follow at the next login, and the change undone is undone for them too.
+    REQUIRE(d.d.ctl({"user", "set", d.sftp_only, "--protocols", "ftps"}) == 0);
+    CHECK(ok(d.sftp_only, "tls"));
+    CHECK_FALSE(sftp_ok(d.sftp_only));
+    REQUIRE(d.d.ctl({"user", "set", d.sftp_only, "--protocols", "sftp"}) == 0);
+    CHECK_FALSE(ok(d.sftp_only, "tls"));
+    CHECK(sftp_ok(d.sftp_only));
 }
 
 TEST_CASE("a plain-FTP login uploads without TLS and the upload is the same as over TLS") {

@@ -287,6 +287,75 @@ TEST_CASE("user add --protocols puts the login in the groups that sshd and the F
     }
 }
 
+TEST_CASE("user set changes what a login may connect with and which jobs it sees: groups and catalog agree after "
+          "each change, one made twice and then undone; a refused change changes nothing") {
+    if (!is_root()) {
+        MESSAGE("skipped: managing system accounts needs root");
+        return;
+    }
+    Ctl ctl;
+    ctl.init_demo();
+    REQUIRE(ctl.run({"job", "add", "--tenant", "demo", "job00002"}).status == 0);
+    AccountGuard guard;
+    const auto& name = guard.name();
+    REQUIRE(ctl.run({"user", "add", "--tenant", "demo", name}).status == 0);
+    auto is = [&](const std::string& protocols, bool ftp, bool plain, bool no_sftp) {
+        CAPTURE(protocols);
+        CHECK(to_string(ctl.catalog()->user(name)->protocols) == protocols);
+        CHECK(member_of(name, "photodrop-ftp") == ftp);
+        CHECK(member_of(name, "photodrop-ftp-plain") == plain);
+        CHECK(member_of(name, "photodrop-no-sftp") == no_sftp);
+        CHECK(member_of(name, "photodrop-camera") == false);
+    };
+    is("sftp,ftps", true, false, false);
+    for (int twice = 0; twice < 2; ++twice) {
+        auto r = ctl.run({"user", "set", name, "--protocols", "ftps", "--json"});
+        REQUIRE_MESSAGE(r.status == 0, r.err);
+        CHECK(r.json()["protocols"] == "ftps");
+        is("ftps", true, false, true);
+    }
+    auto plain = ctl.run({"user", "set", name, "--ftp-plain"});  // added to what it has
+    REQUIRE_MESSAGE(plain.status == 0, plain.err);
+    CHECK(plain.out == fmt::format("user {}: jobs all, protocols ftps,ftp (the servers apply it at its next login)\n",
+                                   name));
+    is("ftps,ftp", true, true, true);
+    REQUIRE(ctl.run({"user", "set", name, "--protocols", "sftp"}).status == 0);
+    is("sftp", false, false, false);
+    REQUIRE(ctl.run({"user", "set", name, "--protocols", "sftp,ftps"}).status == 0);
+    is("sftp,ftps", true, false, false);
+
+    auto one = ctl.run({"user", "set", name, "--jobs", "job00002", "--json"});
+    REQUIRE_MESSAGE(one.status == 0, one.err);
+    CHECK(one.json()["jobs"] == nlohmann::json::array({"job00002"}));
+    CHECK(ctl.catalog()->user(name)->job_ids.size() == 1);
+    REQUIRE(ctl.run({"user", "set", name, "--all-jobs"}).status == 0);
+    CHECK(ctl.catalog()->user(name)->job_ids.empty());
+    REQUIRE(ctl.run({"user", "set", name, "--jobs", "job00001,job00002"}).status == 0);
+    CHECK(ctl.catalog()->user(name)->job_ids.size() == 2);
+
+    struct Refusal {
+        std::vector<std::string> args;
+        int status;
+        std::string says;
+    };
+    for (const auto& bad : std::vector<Refusal>{
+             {{name}, 2, "nothing to set"},
+             {{name, "--protocols", ""}, 2, "a comma list of sftp, ftps and ftp"},
+             {{name, "--protocols", "sftp,telnet"}, 2, "a comma list of sftp, ftps and ftp"},
+             {{name, "--protocols", "ftps", "--jobs", "job404"}, 1, "tenant demo has no job 'job404'"},
+             {{name, "--jobs", "job00001", "--all-jobs"}, 2, "--jobs or --all-jobs, not both"},
+             {{"pd-nobody", "--protocols", "sftp"}, 1, "no SFTP user 'pd-nobody'"}}) {
+        auto args = std::vector<std::string>{"user", "set"};
+        args.insert(args.end(), bad.args.begin(), bad.args.end());
+        CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+        auto refused = ctl.run(args);
+        CHECK(refused.status == bad.status);
+        CHECK(refused.err.find(bad.says) != std::string::npos);
+        is("sftp,ftps", true, false, false);
+        CHECK(ctl.catalog()->user(name)->job_ids.size() == 2);
+    }
+}
+
 TEST_CASE("user add --camera makes a login homed at its album (made if missing), in group photodrop-camera, that "
           "sees one job; what it cannot be is refused before anything is made") {
     if (!is_root()) {
@@ -336,5 +405,21 @@ TEST_CASE("user add --camera makes a login homed at its album (made if missing),
     CHECK(user->camera_album_id == album->id);
     auto shown = ctl.run({"user", "show", name});
     CHECK(shown.out.find("uploads into album finish of job job00001") != std::string::npos);
+
+    // user set: a camera keeps its one job; its protocols change, and it stays a camera.
+    for (const auto& jobs : std::vector<std::vector<std::string>>{{"--jobs", "job00001"}, {"--all-jobs"}}) {
+        auto args = std::vector<std::string>{"user", "set", name};
+        args.insert(args.end(), jobs.begin(), jobs.end());
+        auto refused = ctl.run(args);
+        CHECK(refused.status == 1);
+        CHECK(refused.err.find("is a camera account") != std::string::npos);
+    }
+    auto tls_only = ctl.run({"user", "set", name, "--protocols", "ftps"});
+    REQUIRE_MESSAGE(tls_only.status == 0, tls_only.err);
+    CHECK(member_of(name, "photodrop-camera"));
+    CHECK_FALSE(member_of(name, "photodrop-ftp-plain"));
+    CHECK(member_of(name, "photodrop-ftp"));
+    CHECK(to_string(cat->user(name)->protocols) == "ftps");
+    CHECK(cat->user(name)->job_ids == std::vector<Id>{album->job_id});
     CHECK(ctl.run({"user", "remove", name}).status == 0);
 }

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <istream>
 #include <ostream>
@@ -80,12 +81,12 @@ struct AddOptions {
     std::string job, album;  // a camera account's
 };
 
-Protocols protocols_of(const AddOptions& o) {
-    auto p = parse_protocols(o.protocols);
+Protocols protocols_of(const std::string& list, bool ftp_plain) {
+    auto p = parse_protocols(list);
     if (!p)
         throw UsageError(fmt::format("--protocols '{}': a comma list of sftp, ftps and ftp (plain FTP, as --ftp-plain)",
-                                     o.protocols));
-    p->ftp = p->ftp || o.ftp_plain;
+                                     list));
+    p->ftp = p->ftp || ftp_plain;
     return *p;
 }
 
@@ -103,7 +104,7 @@ int add_user(Context& ctx, const AddOptions& o) {
         throw std::runtime_error(fmt::format("invalid user name '{}': lowercase letters, digits, '_' and '-', "
                                              "starting with a letter, at most 32",
                                              o.name));
-    auto protocols = protocols_of(o);
+    auto protocols = protocols_of(o.protocols, o.ftp_plain);
     auto tenant = ctx.tenant(o.tenant);
     if (cat.user(o.name)) throw std::runtime_error(fmt::format("SFTP user {} exists already", o.name));
     std::vector<Id> job_ids;
@@ -283,6 +284,56 @@ int set_password(Context& ctx, const std::string& name) {
     return exit_ok;
 }
 
+struct SetOptions {
+    std::string name;
+    std::optional<std::string> protocols;
+    bool ftp_plain = false;
+    std::vector<std::string> jobs;
+    bool all_jobs = false;
+};
+
+// Changes what a login may connect with and which jobs it sees. The servers
+// read the groups at each login; the mount sees the jobs within a second.
+int set_user(Context& ctx, const SetOptions& o) {
+    auto& cat = ctx.catalog();
+    auto u = must_find(ctx, o.name);
+    bool jobs_given = !o.jobs.empty() || o.all_jobs;
+    if (!o.protocols && !o.ftp_plain && !jobs_given)
+        throw UsageError("nothing to set: give --protocols, --ftp-plain, --jobs or --all-jobs");
+    if (!o.jobs.empty() && o.all_jobs) throw UsageError("--jobs or --all-jobs, not both");
+    if (jobs_given && u.camera_album_id)
+        throw std::runtime_error(fmt::format("{} is a camera account: its job is its album's (remove it and add it "
+                                             "again for another album)",
+                                             o.name));
+    auto protocols = protocols_of(o.protocols.value_or(to_string(u.protocols)), o.ftp_plain);
+    std::vector<Id> job_ids = u.job_ids;
+    if (jobs_given) {
+        auto tenant = cat.tenant(u.tenant_id);
+        if (!tenant) throw std::runtime_error(fmt::format("the tenant of {} is gone", o.name));
+        job_ids.clear();
+        for (const auto& j : o.jobs) job_ids.push_back(ctx.job(*tenant, j).id);
+    }
+    system_account(u);
+    // Everything that can be refused is checked before anything is changed.
+    auto join = protocol_groups(protocols, u.camera_album_id.has_value());
+    std::vector<std::string> leave;
+    for (const auto& group : all_protocol_groups()) {
+        accounts::ensure_group(group);
+        if (std::find(join.begin(), join.end(), group) == join.end()) leave.push_back(group);
+    }
+    accounts::set_groups(o.name, join, leave);
+    cat.set_user_protocols(u.id, protocols);
+    if (jobs_given) cat.set_user_jobs(u.id, job_ids);
+    auto now = must_find(ctx, o.name);
+    if (ctx.json) {
+        ctx.print_json(user_json(ctx, now));
+        return exit_ok;
+    }
+    ctx.io.out << fmt::format("user {}: jobs {}, protocols {} (the servers apply it at its next login)\n", o.name,
+                              jobs_text(job_names(cat, now)), to_string(now.protocols));
+    return exit_ok;
+}
+
 int remove_user(Context& ctx, const std::string& name) {
     auto& cat = ctx.catalog();
     auto u = must_find(ctx, name);
@@ -343,6 +394,19 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     auto* list = user->add_subcommand("list", "List SFTP users");
     list->add_option("--tenant,-t", *list_tenant, "Only this tenant's users")->type_name("SLUG");
     ctx.on(list, [&ctx, list_tenant] { return list_users(ctx, *list_tenant); });
+
+    auto set_opts = std::make_shared<SetOptions>();
+    auto* set = user->add_subcommand("set", "Change what a login may connect with (--protocols, --ftp-plain) and which "
+                                            "jobs it sees (--jobs, --all-jobs)");
+    set->add_option("name", set_opts->name, "The login name")->required();
+    set->add_option("--protocols", set_opts->protocols,
+                    "What it may connect with from now on: sftp, ftps (FTP with TLS), ftp (plain FTP)")
+        ->type_name("LIST");
+    set->add_flag("--ftp-plain", set_opts->ftp_plain, "Also plain FTP, without TLS");
+    set->add_option("--jobs", set_opts->jobs, "Only these jobs are visible to it")->delimiter(',')->type_name("J1,J2");
+    set->add_flag("--all-jobs", set_opts->all_jobs, "Every job of its tenant is visible to it");
+    set->footer("Example: photodropctl user set alice --protocols sftp --jobs job00001,job00002");
+    ctx.on(set, [&ctx, o = set_opts] { return set_user(ctx, *o); });
 
     auto name_command = [&](const char* verb, const char* help, auto run) {
         auto name = std::make_shared<std::string>();
