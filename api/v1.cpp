@@ -91,7 +91,8 @@ public:
             only(method, {http::verb::get, http::verb::head});
             if (s.size() == 3) {
                 auto [photo, job] = photo_of(tenant, s[2], false);
-                return append_photo(reply_.body, photo, job, album_names(job));
+                return append_photo(reply_.body, photo, job, album_names(job),
+                                    roster_of(job, photo.photo.subject.has_value()));
             }
             if (s.size() == 4 && (s[3] == "thumbnail" || s[3] == "preview" || s[3] == "original"))
                 return send_photo_file(photo_of(tenant, s[2], true).first.photo, s[3]);
@@ -130,6 +131,15 @@ private:
         std::map<Id, std::string> names;
         for (const auto& a : catalog_.albums(job.id)) names[a.id] = a.name;
         return names;
+    }
+
+    // The job's roster by code, read only when a photo has a subject to name.
+    using Roster = std::map<std::string, RosterEntry>;
+    Roster roster_of(const Job& job, bool needed) {
+        Roster roster;
+        if (needed)
+            for (auto& entry : catalog_.roster(job.id)) roster.emplace(entry.code, std::move(entry));
+        return roster;
     }
 
     json job_json(const Job& job) {
@@ -310,7 +320,7 @@ private:
     // json tree (a page is 100 of them), with the members in the order
     // nlohmann::json gives (by name) as every other answer has them.
     void append_photo(std::string& out, const ListedPhoto& listed, const Job& job,
-                      const std::map<Id, std::string>& names) {
+                      const std::map<Id, std::string>& names, const Roster& roster) {
         const Photo& p = listed.photo;
         auto put = [&out](std::string_view text) { out += text; };
         auto number = [&out](int64_t n) { fmt::format_to(std::back_inserter(out), "{}", n); };
@@ -349,12 +359,26 @@ private:
         number(listed.size);
         put(",\"subject\":");
         if (p.subject) {
+            auto entry = roster.find(*p.subject);
+            bool on_roster = entry != roster.end();
+            auto roster_string = [&](std::string RosterEntry::*field) {
+                if (on_roster) string(text::shown(entry->second.*field));
+                else put("null");
+            };
             put("{\"card\":");
             put(p.card_code == p.subject ? "true" : "false");
+            put(",\"class\":");
+            roster_string(&RosterEntry::class_name);
             put(",\"code\":");
             string(text::shown(*p.subject));
+            put(",\"external_id\":");
+            roster_string(&RosterEntry::external_id);
             put(",\"manual\":");
             put(p.subject_manual ? "true" : "false");
+            put(",\"name\":");
+            roster_string(&RosterEntry::name);
+            put(",\"on_roster\":");
+            put(on_roster ? "true" : "false");
             put("}");
         } else {
             put("null");
@@ -377,13 +401,15 @@ private:
         }
         Page page = page_of(t);
         auto rows = catalog_.photos_page(job.id, album_id, section, page);
+        auto roster = roster_of(job, std::any_of(rows.begin(), rows.end(),
+                                                 [](const ListedPhoto& row) { return row.photo.subject.has_value(); }));
         // As paged() writes it.
         std::string& out = reply_.body;
         out.reserve(rows.size() * 900);
         out += "{\"items\":[";
         for (const auto& row : rows) {
             if (&row != &rows.front()) out += ',';
-            append_photo(out, row, job, names);
+            append_photo(out, row, job, names, roster);
         }
         if (static_cast<int>(rows.size()) == page.limit && !rows.empty())
             fmt::format_to(std::back_inserter(out), "],\"next\":\"{}\"}}", rows.back().photo.id);

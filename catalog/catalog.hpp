@@ -255,6 +255,8 @@ struct DeliveryAttempt {
 // page, the events, API tokens and webhooks with their deliveries.
 class ApiCatalog : public virtual CatalogReader {
 public:
+    // The job's roster (subjects' names), by code.
+    virtual std::vector<RosterEntry> roster(Id job_id) = 0;
     virtual Job add_job(Id tenant_id, const std::string& name, const std::string& title, Layout layout,
                         JobStatus status) = 0;
     virtual void set_job_status(Id job_id, JobStatus status) = 0;
@@ -340,8 +342,6 @@ public:
     // Subjects. Adds the entries to the job's roster, or updates those of a
     // code it has; returns how many. Grouping is not changed by a roster.
     virtual int import_roster(Id job_id, const std::vector<RosterEntry>& entries) = 0;
-    // The job's roster, by code.
-    virtual std::vector<RosterEntry> roster(Id job_id) = 0;
     // An operator's choice: the photo belongs to subject `code` (none:
     // unassigned), whatever regrouping finds later; subject.updated for the
     // subjects it leaves and joins. The code must be on a card of the job or

@@ -5,6 +5,7 @@
 #include "tests/support/cards.hpp"
 #include "tests/support/deployment.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/http.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -90,4 +91,65 @@ TEST_CASE("an album of 3 subjects x 5 photos and their cards, uploaded over SFTP
     CAPTURE(table);
     CHECK(table.find("Class1A/individuals/IMG_0001.jpg") != std::string::npos);
     CHECK(table.find("card GP-1002") != std::string::npos);
+
+    // The API names each photo's subject from the roster as it is when the photo is read: a code
+    // not on it has no name, and a roster imported again renames at once.
+    auto import_roster = [&](const std::string& csv) {
+        auto roster = local_file(local.path(), "roster.csv", csv);
+        std::string said;
+        REQUIRE_MESSAGE(d.ctl({"roster", "import", "--tenant", "studio-q", "--job", "job00001", roster.string()}, "",
+                              &said) == 0,
+                        said);
+    };
+    import_roster("code,name,class,external_id\nGP-1001,Ada Lovelace,1A,ext-1\nGP-1002,\"Zo\u00eb \u00d8rsted\",1A,\n");
+    auto port = d.start_api();
+    std::string out;
+    REQUIRE(d.ctl({"--json", "token", "add", "--tenant", "studio-q"}, "", &out) == 0);
+    auto token = nlohmann::json::parse(out)["token"].get<std::string>();
+    auto get = [&](const std::string& target) {
+        auto answer = http_request(port, {"GET", target, {{"Authorization", "Bearer " + token}}, ""});
+        INFO(target, " answered ", answer.status, ": ", answer.body);
+        REQUIRE(answer.status == 200);
+        return nlohmann::json::parse(answer.body);
+    };
+    auto subjects_by_file = [&] {
+        std::map<std::string, nlohmann::json> by_file;
+        for (const auto& item : get("/v1/jobs/job00001/photos?limit=100")["items"]) by_file[item["file"]] = item["subject"];
+        return by_file;
+    };
+    auto listed = subjects_by_file();
+    REQUIRE(listed.size() == files.size());
+    for (const auto& [file, subject] : listed) {
+        CAPTURE(file);
+        REQUIRE(subject.is_object());
+        std::string code = subject["code"];
+        bool card = std::none_of(expected[code].begin(), expected[code].end(), [&](const auto& f) { return f == file; });
+        CHECK(subject["card"] == card);
+        CHECK(subject["manual"] == false);
+        CHECK(subject["on_roster"] == (code != "GP-1003"));
+        if (code == "GP-1001") {
+            CHECK(subject["name"] == "Ada Lovelace");
+            CHECK(subject["class"] == "1A");
+            CHECK(subject["external_id"] == "ext-1");
+        } else if (code == "GP-1002") {
+            CHECK(subject["name"] == "Zo\u00eb \u00d8rsted");
+            CHECK(subject["external_id"] == "");
+        } else {
+            CHECK(subject["name"].is_null());
+            CHECK(subject["class"].is_null());
+            CHECK(subject["external_id"].is_null());
+        }
+    }
+    import_roster("GP-1001,Ada King,1B,ext-1\nGP-1003,Grace Hopper,1A,ext-3\n");
+    listed = subjects_by_file();
+    CHECK(listed[expected["GP-1001"][0]]["name"] == "Ada King");
+    CHECK(listed[expected["GP-1001"][0]]["class"] == "1B");
+    CHECK(listed[expected["GP-1003"][0]]["name"] == "Grace Hopper");
+    CHECK(listed[expected["GP-1003"][0]]["on_roster"] == true);
+    Id one = 0;
+    for (const auto& p : photos)
+        if (p.filename == expected["GP-1003"][1]) one = p.id;
+    auto single = get(fmt::format("/v1/photos/{}", one));
+    CHECK(single["subject"]["name"] == "Grace Hopper");
+    CHECK(single["subject"]["external_id"] == "ext-3");
 }
