@@ -103,9 +103,9 @@ TEST_CASE("an album of 3 subjects x 5 photos and their cards, uploaded over SFTP
     };
     import_roster("code,name,class,external_id\nGP-1001,Ada Lovelace,1A,ext-1\nGP-1002,\"Zo\u00eb \u00d8rsted\",1A,\n");
     auto port = d.start_api();
-    std::string out;
-    REQUIRE(d.ctl({"--json", "token", "add", "--tenant", "studio-q"}, "", &out) == 0);
-    auto token = nlohmann::json::parse(out)["token"].get<std::string>();
+    std::string made;
+    REQUIRE(d.ctl({"--json", "token", "add", "--tenant", "studio-q"}, "", &made) == 0);
+    auto token = nlohmann::json::parse(made)["token"].get<std::string>();
     auto get = [&](const std::string& target) {
         auto answer = http_request(port, {"GET", target, {{"Authorization", "Bearer " + token}}, ""});
         INFO(target, " answered ", answer.status, ": ", answer.body);
@@ -114,12 +114,13 @@ TEST_CASE("an album of 3 subjects x 5 photos and their cards, uploaded over SFTP
     };
     auto subjects_by_file = [&] {
         std::map<std::string, nlohmann::json> by_file;
-        for (const auto& item : get("/v1/jobs/job00001/photos?limit=100")["items"]) by_file[item["file"]] = item["subject"];
+        auto page = get("/v1/jobs/job00001/photos?limit=100");  // kept: the loop reads into it
+        for (const auto& item : page["items"]) by_file[item["file"]] = item["subject"];
         return by_file;
     };
-    auto listed = subjects_by_file();
-    REQUIRE(listed.size() == files.size());
-    for (const auto& [file, subject] : listed) {
+    auto by_file = subjects_by_file();
+    REQUIRE(by_file.size() == files.size());
+    for (const auto& [file, subject] : by_file) {
         CAPTURE(file);
         REQUIRE(subject.is_object());
         std::string code = subject["code"];
@@ -141,11 +142,11 @@ TEST_CASE("an album of 3 subjects x 5 photos and their cards, uploaded over SFTP
         }
     }
     import_roster("GP-1001,Ada King,1B,ext-1\nGP-1003,Grace Hopper,1A,ext-3\n");
-    listed = subjects_by_file();
-    CHECK(listed[expected["GP-1001"][0]]["name"] == "Ada King");
-    CHECK(listed[expected["GP-1001"][0]]["class"] == "1B");
-    CHECK(listed[expected["GP-1003"][0]]["name"] == "Grace Hopper");
-    CHECK(listed[expected["GP-1003"][0]]["on_roster"] == true);
+    by_file = subjects_by_file();
+    CHECK(by_file[expected["GP-1001"][0]]["name"] == "Ada King");
+    CHECK(by_file[expected["GP-1001"][0]]["class"] == "1B");
+    CHECK(by_file[expected["GP-1003"][0]]["name"] == "Grace Hopper");
+    CHECK(by_file[expected["GP-1003"][0]]["on_roster"] == true);
     Id one = 0;
     for (const auto& p : photos)
         if (p.filename == expected["GP-1003"][1]) one = p.id;
