@@ -214,11 +214,15 @@ Renditions render(const std::string& path, const RenditionSizes& sizes, bool rea
     try {
         return with_vips_words([&] {
             const VImage& preview = decoded.preview;
+            VImage thumbnail = thumbnail_of(preview, sizes.thumbnail);
             // An image that decodes to nothing: one flat value, and either the decoder
             // reported damage or the value is mid-grey. A real photograph is never flat
             // (sensor noise, light falloff); a flat graphic of another colour with a
-            // clean decode is still a picture.
-            auto flatness = flatness_of(preview);
+            // clean decode is still a picture. A resize keeps a flat image flat, so a
+            // thumbnail that is not flat answers for the preview at a sixteenth of the
+            // cost; one that is (nearly never) leaves it to the preview.
+            auto flatness = flatness_of(thumbnail);
+            if (flatness.flat) flatness = flatness_of(preview);
             if (flatness.flat && (!note.empty() || flatness.mid_grey))
                 throw Refusal(note.empty() ? std::string("the image holds no picture: every pixel is the same grey, "
                                                          "which is what a file whose image data is missing or zeroed "
@@ -226,7 +230,6 @@ Renditions render(const std::string& path, const RenditionSizes& sizes, bool rea
                                            : fmt::format("the image holds no picture: every pixel is the same colour, "
                                                          "and the decoder reported damage ({})",
                                                          note));
-            VImage thumbnail = thumbnail_of(preview, sizes.thumbnail);
             Renditions out{encode_jpeg(preview), encode_jpeg(thumbnail), note, flatness.flat, std::nullopt};
             if (read_codes && !flatness.flat) out.code = find_code(preview, decoded.larger);
             return out;
