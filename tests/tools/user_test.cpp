@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 using namespace photodrop;
 using photodrop::test::Ctl;
@@ -422,4 +423,60 @@ TEST_CASE("user add --camera makes a login homed at its album (made if missing),
     CHECK(to_string(cat->user(name)->protocols) == "ftps");
     CHECK(cat->user(name)->job_ids == std::vector<Id>{album->job_id});
     CHECK(ctl.run({"user", "remove", name}).status == 0);
+}
+
+TEST_CASE("doctor checks each login against the catalog: a login and a camera account pass; a camera whose album "
+          "has another name now, and groups that are not the catalog's protocols, fail with the fix") {
+    if (!is_root()) {
+        MESSAGE("skipped: managing system accounts needs root");
+        return;
+    }
+    Ctl ctl;
+    ctl.init_demo();
+    std::filesystem::create_directories(ctl.mounts + "/demo");  // not mounted: doctor says so, and checks the logins
+    AccountGuard login_guard, camera_guard;
+    const auto& login = login_guard.name();
+    const auto& camera = camera_guard.name();
+    REQUIRE(ctl.run({"user", "add", "--tenant", "demo", login}).status == 0);
+    REQUIRE(ctl.run({"user", "add", "--tenant", "demo", camera, "--camera", "--job", "job00001", "--album", "finish"})
+                .status == 0);
+    auto user_checks = [&] {
+        auto r = ctl.run({"doctor", "--json", "--min-free-mb", "0", "--ingest", "127.0.0.1:1", "--timeout-ms", "200"});
+        auto report = r.json();
+        std::map<std::string, nlohmann::json> checks;
+        for (const auto& c : report["checks"])
+            if (c["check"].get<std::string>().starts_with("user ")) checks[c["check"]] = c;
+        return checks;
+    };
+    auto checks = user_checks();
+    CAPTURE(nlohmann::json(checks).dump());
+    CHECK(checks.size() == 2);
+    CHECK(checks["user " + login]["ok"] == true);
+    CHECK(checks["user " + camera]["ok"] == true);
+    CHECK(checks["user " + camera]["detail"].get<std::string>().find(ctl.mounts + "/demo/job00001/finish") !=
+          std::string::npos);
+
+    // The album renamed behind the camera's back (as the mount allowed before it refused that).
+    auto cat = ctl.catalog();
+    auto album = cat->album(cat->job(cat->tenant("demo")->id, "job00001")->id, "finish");
+    REQUIRE(album);
+    cat->rename_album(album->id, "finish-line");
+    checks = user_checks();
+    CAPTURE(nlohmann::json(checks).dump());
+    CHECK(checks["user " + camera]["ok"] == false);
+    CHECK(checks["user " + camera]["detail"] ==
+          fmt::format("home is {0}/demo/job00001/finish, not its album {0}/demo/job00001/finish-line: the camera "
+                      "cannot log in (usermod -d {0}/demo/job00001/finish-line {1})",
+                      ctl.mounts, camera));
+    REQUIRE(ctl::run_program({"usermod", "-d", ctl.mounts + "/demo/job00001/finish-line", camera}).exit_status == 0);
+    CHECK(user_checks()["user " + camera]["ok"] == true);
+
+    // Out of the FTP group behind photodropctl's back; user set puts it right.
+    REQUIRE(ctl::run_program({"gpasswd", "--delete", login, "photodrop-ftp"}).exit_status == 0);
+    checks = user_checks();
+    CHECK(checks["user " + login]["ok"] == false);
+    CHECK(checks["user " + login]["detail"].get<std::string>().find("the catalog's protocols sftp,ftps need") !=
+          std::string::npos);
+    REQUIRE(ctl.run({"user", "set", login, "--protocols", "sftp,ftps"}).status == 0);
+    CHECK(user_checks()["user " + login]["ok"] == true);
 }

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -196,10 +197,22 @@ void check_tenant(Context& ctx, Report& report, Catalog& catalog, const Tenant& 
     for (const auto& user : catalog.users(tenant.id)) {
         std::string check = fmt::format("user {}", user.username);
         auto account = accounts::find(user.username);
+        // A camera account's home is its album, by the names the catalog has now.
+        std::optional<std::string> album_home;
+        if (user.camera_album_id) {
+            auto album = catalog.album(*user.camera_album_id);
+            auto job = album ? catalog.job(album->job_id) : std::nullopt;
+            if (job) album_home = fmt::format("{}/{}/{}", mount_point, job->name, album->name);
+        }
         if (!account) report.add(check, false, "no system account of that name");
         else if (account->uid != user.uid)
             report.add(check, false, fmt::format("system uid {}, catalog uid {}", account->uid, user.uid));
-        else if (account->home != mount_point)
+        else if (user.camera_album_id && !album_home)
+            report.add(check, false, "a camera account whose album is gone from the catalog");
+        else if (album_home && account->home != *album_home)
+            report.add(check, false, fmt::format("home is {}, not its album {}: the camera cannot log in (usermod -d {} {})",
+                                                 account->home, *album_home, *album_home, user.username));
+        else if (!album_home && account->home != mount_point)
             report.add(check, false, fmt::format("home is {}, not the tenant's mount {}", account->home, mount_point));
         else if (!accounts::in_group(*account, sftp_group))
             report.add(check, false, fmt::format("not in group {}: sshd will not chroot it", sftp_group));
