@@ -72,13 +72,40 @@
     const name = document.createElement("span");
     name.className = "name";
     name.textContent = photo.file;
-    item.append(img, name);
+    const subject = document.createElement("span");
+    subject.className = "subject";
+    item.append(img, name, subject);
+    showSubject(item, photo.subject);
     if (fresh) item.classList.add("new");
     const list = sectionList(photo.album, photo.section);
     list.insertBefore(item, list.firstChild);  // newest first
     count++;
     document.getElementById("count").textContent = count;
     document.getElementById("empty").hidden = true;
+  }
+
+  function photoUrl(id) { return "/v1/photos/" + id + (tenant ? "?tenant=" + encodeURIComponent(tenant) : ""); }
+
+  // Who is in the photo (school jobs): the roster's name, else the card's code.
+  function showSubject(item, subject) {
+    item.dataset.subject = subject ? subject.code : "";
+    const who = subject ? (subject.name || subject.code) : "";
+    item.querySelector(".subject").textContent = subject && subject.card ? "Card: " + who : who;
+  }
+
+  // A subject's photos changed: those it names now, and those that showed it,
+  // are read again (a photo that left it is in no list of this event).
+  async function refreshSubject(data) {
+    const ids = new Set([...data.cards, ...data.photos].map(String));
+    for (const item of albums.querySelectorAll("li[data-photo]"))
+      if (item.dataset.subject === data.code) ids.add(item.dataset.photo);
+    for (const id of ids) {
+      const item = albums.querySelector('li[data-photo="' + id + '"]');
+      if (!item) continue;
+      try {
+        showSubject(item, (await getJson(photoUrl(id))).subject);
+      } catch (err) { /* deleted since */ }
+    }
   }
 
   function addRefused(upload) {
@@ -141,9 +168,9 @@
     stream.onerror = () => { live.textContent = "Reconnecting…"; };
     stream.addEventListener("photo.ingested", async (e) => {
       const event = JSON.parse(e.data);
-      const base = "/v1/photos/" + event.photo_id + (tenant ? "?tenant=" + encodeURIComponent(tenant) : "");
-      try { addPhoto(await getJson(base), true); } catch (err) { /* deleted since */ }
+      try { addPhoto(await getJson(photoUrl(event.photo_id)), true); } catch (err) { /* deleted since */ }
     });
+    stream.addEventListener("subject.updated", (e) => refreshSubject(JSON.parse(e.data).data));
     stream.addEventListener("album.created", (e) => addAlbum(JSON.parse(e.data).data.album));
     stream.addEventListener("upload.rejected", (e) => {
       const event = JSON.parse(e.data);

@@ -209,6 +209,35 @@ TEST_CASE("the job page in a real browser: sign in, albums and thumbnails, a new
     CHECK(browser.run("return window.notReloaded === true") == true);
     CHECK(browser.run("return document.querySelector('.grid li .name').textContent") == "IMG_0003.jpg");
 
+    // Who is in a photo: the roster's name, shown live when an operator assigns it, and gone when that is undone.
+    auto subject_of = [&](const std::string& file) {
+        return browser.run(fmt::format("var l = Array.from(document.querySelectorAll('.grid li'))"
+                                       ".find(l => l.querySelector('.name').textContent === '{}'); "
+                                       "return l ? l.querySelector('.subject').textContent : 'missing'",
+                                       file))
+            .get<std::string>();
+    };
+    CHECK(subject_of("IMG_0001.jpg") == "");
+    auto roster = local_file(local.path(), "roster.csv", "S-1,Ada Lovelace,1A\n");
+    REQUIRE(d.ctl({"roster", "import", "--tenant", "studio-p", "--job", "job00001", roster.string()}) == 0);
+    std::string first;
+    for (const auto& p : t.catalog().photos(t.albums_job.id))
+        if (p.filename == "IMG_0001.jpg") first = std::to_string(p.id);
+    REQUIRE_FALSE(first.empty());
+    auto assign = [&](const std::string& how) {
+        std::vector<std::string> args{"subjects", "assign", "--tenant", "studio-p", "--job", "job00001", first, how};
+        if (how == "--to") args.push_back("S-1");
+        return d.ctl(args);
+    };
+    REQUIRE(assign("--to") == 0);
+    CHECK(within(10, [&] { return subject_of("IMG_0001.jpg") == "Ada Lovelace"; }));
+    REQUIRE(assign("--unassigned") == 0);
+    CHECK(within(10, [&] { return subject_of("IMG_0001.jpg") == ""; }));
+    REQUIRE(assign("--to") == 0);
+    CHECK(within(10, [&] { return subject_of("IMG_0001.jpg") == "Ada Lovelace"; }));
+    CHECK(subject_of("IMG_0003.jpg") == "");
+    CHECK(browser.run("return window.notReloaded === true") == true);
+
     // A refused file arrives live too.
     REQUIRE(upload("job00001/Class 1A/notes.jpg", "more words than pixels") == 0);
     CHECK(within(20, [&] {
