@@ -51,6 +51,10 @@ public:
     Tenant tenant(const std::string& slug);
     Job job(const Tenant& tenant, const std::string& name);
     std::string mount_point(const Tenant& tenant) const { return config.mount_point(tenant.slug); }
+    // A camera account's home, and so its root: its album's path in the mount.
+    std::string camera_home(const Tenant& tenant, const Job& job, const Album& album) const {
+        return mount_point(tenant) + "/" + job.name + "/" + album.name;
+    }
 
     void print_json(const nlohmann::json& value);
 

@@ -202,7 +202,7 @@ void check_tenant(Context& ctx, Report& report, Catalog& catalog, const Tenant& 
         if (user.camera_album_id) {
             auto album = catalog.album(*user.camera_album_id);
             auto job = album ? catalog.job(album->job_id) : std::nullopt;
-            if (job) album_home = fmt::format("{}/{}/{}", mount_point, job->name, album->name);
+            if (job) album_home = ctx.camera_home(tenant, *job, *album);
         }
         if (!account) report.add(check, false, "no system account of that name");
         else if (account->uid != user.uid)

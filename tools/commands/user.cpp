@@ -145,7 +145,7 @@ int add_user(Context& ctx, const AddOptions& o) {
     if (camera_job) {
         camera_album = cat.album(camera_job->id, album_name);
         if (!camera_album) camera_album = cat.add_album(camera_job->id, album_name);
-        home += "/" + camera_job->name + "/" + camera_album->name;
+        home = ctx.camera_home(tenant, *camera_job, *camera_album);
     }
     AddRollback rollback(o.name, ctx.keys_dir);
     uint32_t made_uid = accounts::create({o.name, home, sftp_group, protocol_groups(protocols, o.camera), uid,
