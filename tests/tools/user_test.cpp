@@ -59,10 +59,7 @@ std::string password_status(const std::string& name) {
 
 TEST_CASE("user add makes a nologin system account in group photodrop, homed at the tenant's mount; "
           "user remove deletes it and keeps its uploads") {
-    if (!is_root()) {
-        MESSAGE("skipped: managing system accounts needs root");
-        return;
-    }
+    REQUIRE_MESSAGE(is_root(), "managing system accounts needs root: run the tests as root");
     Ctl ctl;
     ctl.init_demo();
     REQUIRE(ctl.run({"job", "add", "--tenant", "demo", "job00002"}).status == 0);
@@ -146,10 +143,7 @@ TEST_CASE("user add makes a nologin system account in group photodrop, homed at 
 }
 
 TEST_CASE("user disable locks and expires the account; enable undoes it; passwd sets a password") {
-    if (!is_root()) {
-        MESSAGE("skipped: managing system accounts needs root");
-        return;
-    }
+    REQUIRE_MESSAGE(is_root(), "managing system accounts needs root: run the tests as root");
     Ctl ctl;
     ctl.init_demo();
     AccountGuard guard;
@@ -245,10 +239,7 @@ bool member_of(const std::string& user, const char* group) {
 
 TEST_CASE("user add --protocols puts the login in the groups that sshd and the FTP server read, and the catalog "
           "says the same") {
-    if (!is_root()) {
-        MESSAGE("skipped: managing system accounts needs root");
-        return;
-    }
+    REQUIRE_MESSAGE(is_root(), "managing system accounts needs root: run the tests as root");
     Ctl ctl;
     ctl.init_demo();
     struct Case {
@@ -290,10 +281,7 @@ TEST_CASE("user add --protocols puts the login in the groups that sshd and the F
 
 TEST_CASE("user set changes what a login may connect with and which jobs it sees: groups and catalog agree after "
           "each change, one made twice and then undone; a refused change changes nothing") {
-    if (!is_root()) {
-        MESSAGE("skipped: managing system accounts needs root");
-        return;
-    }
+    REQUIRE_MESSAGE(is_root(), "managing system accounts needs root: run the tests as root");
     Ctl ctl;
     ctl.init_demo();
     REQUIRE(ctl.run({"job", "add", "--tenant", "demo", "job00002"}).status == 0);
@@ -359,10 +347,7 @@ TEST_CASE("user set changes what a login may connect with and which jobs it sees
 
 TEST_CASE("user add --camera makes a login homed at its album (made if missing), in group photodrop-camera, that "
           "sees one job; what it cannot be is refused before anything is made") {
-    if (!is_root()) {
-        MESSAGE("skipped: managing system accounts needs root");
-        return;
-    }
+    REQUIRE_MESSAGE(is_root(), "managing system accounts needs root: run the tests as root");
     Ctl ctl;
     ctl.init_demo();
     REQUIRE(ctl.run({"job", "add", "--tenant", "demo", "job00002", "--layout", "flat"}).status == 0);
@@ -427,10 +412,7 @@ TEST_CASE("user add --camera makes a login homed at its album (made if missing),
 
 TEST_CASE("doctor checks each login against the catalog: a login and a camera account pass; a camera whose album "
           "has another name now, and groups that are not the catalog's protocols, fail with the fix") {
-    if (!is_root()) {
-        MESSAGE("skipped: managing system accounts needs root");
-        return;
-    }
+    REQUIRE_MESSAGE(is_root(), "managing system accounts needs root: run the tests as root");
     Ctl ctl;
     ctl.init_demo();
     std::filesystem::create_directories(ctl.mounts + "/demo");  // not mounted: doctor says so, and checks the logins
