@@ -374,8 +374,11 @@ Filesystem::Quota Filesystem::quota() {
     }
     if (!q.limit) return q;
     std::lock_guard lock(registry_mutex_);
+    // A writer the kernel serves (passthrough) may reach the largest upload allowed before its commit.
     for (const OpenFile* file : open_writers_)
-        if (file->counts) q.use += std::max<int64_t>(0, file->end - file->recorded);
+        if (file->counts)
+            q.use += std::max<int64_t>(0, (file->backing >= 0 && file->written ? options_.max_upload_size : file->end.load()) -
+                                              file->recorded);
     return q;
 }
 

@@ -39,6 +39,7 @@ struct Options {
     policy::Settings settings;
     int64_t max_upload_size = int64_t{1} << 30;     // a write or a size past it is refused
     int64_t free_space_reserve = int64_t{1} << 30;  // below it, new uploads are refused
+    bool passthrough = true;                         // new uploads written by the kernel, where it can (passthrough.hpp)
 };
 
 // A file descriptor that closes itself.
@@ -82,6 +83,7 @@ struct OpenFile {
     bool writable = false;  // the upload's one writer (Filesystem::begin_writing) until release
     bool diverted = false;  // writes a new upload shown under another name than `path` (a camera's)
     std::string path;       // the path it was opened at, for the log
+    int backing = -1;       // passthrough: the kernel writes the staging file itself; its backing id
 
     // Shared by each write in flight; exclusive for a change of phase and for the commit.
     std::shared_mutex lock;

@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
     app.add_flag("-f,--foreground", foreground, "stay in the foreground");
     app.add_flag("-d,--debug", debug, "libfuse debug output (implies -f)");
     app.add_flag("-s", single_thread, "single-threaded loop");
+    bool no_passthrough = false;
+    app.add_flag("--no-passthrough", no_passthrough,
+                 "every write of an upload through photodrop-fs, with the kernel's write-back cache, "
+                 "even where the kernel could write it itself (FUSE passthrough)");
     app.add_option("-o", mount_options, "mount options, as for mount(8)")->delimiter(',');
     app.add_option("MOUNTPOINT", mountpoint, "where to mount")->required();
     CLI11_PARSE(app, argc, argv);
@@ -41,6 +45,7 @@ int main(int argc, char** argv) {
     options.settings.temporary_suffixes = config.temporary_suffixes;
     options.max_upload_size = config.max_upload_size;
     options.free_space_reserve = config.free_space_reserve;
+    options.passthrough = !no_passthrough;
 
     std::vector<std::string> fuse_args{"photodrop-fs", mountpoint};
     if (foreground) fuse_args.push_back("-f");

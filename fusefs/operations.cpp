@@ -1,6 +1,7 @@
 #include "fusefs/operations.hpp"
 
 #include "fusefs/ops/ops.hpp"
+#include "fusefs/passthrough.hpp"
 #include "fusefs/writeback.hpp"
 
 #include <fuse_lowlevel.h>
@@ -22,9 +23,13 @@ void* init(fuse_conn_info* conn, fuse_config* cfg) noexcept {
     cfg->use_ino = 0;
     cfg->hard_remove = 1;  // an unlinked open file is not renamed to .fuse_hidden*
     cfg->nullpath_ok = 0;  // paths are given; an unlinked open file gets a null path and its handle
-    // Large sequential uploads: the kernel gathers writes in its page cache and
-    // sends them 1 MiB at a time.
-    if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    // Large sequential uploads: the kernel writes a new upload's staging file
+    // itself (passthrough) or, without it, gathers writes in its page cache
+    // and sends them 1 MiB at a time (the two exclude each other).
+    auto* fs = static_cast<Filesystem*>(fuse_get_context()->private_data);
+    bool kernel_writes = fs->options().passthrough && passthrough::ask();
+    if (kernel_writes) std::cerr << "photodrop-fs: new uploads are written by the kernel itself (FUSE passthrough)\n";
+    else if ((conn->capable & FUSE_CAP_WRITEBACK_CACHE)) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     if (conn->capable & FUSE_CAP_SPLICE_READ) conn->want |= FUSE_CAP_SPLICE_READ;
     conn->max_write = max_write;
@@ -32,7 +37,7 @@ void* init(fuse_conn_info* conn, fuse_config* cfg) noexcept {
     conn->max_background = 64;
     conn->congestion_threshold = 48;
     conn->max_readahead = 1 << 20;
-    return fuse_get_context()->private_data;
+    return fs;
 }
 }  // namespace ops
 
@@ -83,6 +88,7 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
     if (fuse_set_signal_handlers(session) != 0) throw std::runtime_error("cannot set the signal handlers");
     if (fuse_mount(f.get(), mountpoint.get()) != 0) throw std::runtime_error("cannot mount at " + std::string(mountpoint.get()));
     std::cerr << "photodrop-fs: " << limit_writeback(mountpoint.get()) << '\n';
+    if (fs.options().passthrough) passthrough::install(session);
     if (fuse_daemonize(cmdline.foreground) != 0) {
         fuse_unmount(f.get());
         throw std::runtime_error("cannot start serving the mount");

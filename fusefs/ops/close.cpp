@@ -1,4 +1,5 @@
 #include "fusefs/ops/common.hpp"
+#include "fusefs/passthrough.hpp"
 
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ int release(const char* path, fuse_file_info* fi) noexcept {
         }
         fs.closed(file->upload_id);
         if (!file->writable) return 0;
+        if (file->backing >= 0) passthrough::close_backing(file->backing);  // the kernel's file is gone
         // Its bytes count towards the quota until the commit has recorded them, however it ends.
         struct Uncount {
             Filesystem& fs;
@@ -52,7 +54,9 @@ int release(const char* path, fuse_file_info* fi) noexcept {
             // The writer stays the upload's only one until its last bytes are committed.
             WriterClaim writer(fs, file->upload_id);
             std::unique_lock exclusive(file->lock);
-            if (int rc = commit_upload(fs, *file, true); rc < 0) return rc;
+            int rc = commit_upload(fs, *file, true);
+            if (file->backing >= 0 && file->phase != OpenFile::Phase::Settled) give_back_room(file->fd.get());
+            if (rc < 0) return rc;
             left_receiving = file->phase == OpenFile::Phase::Receiving && file->left_receiving;
         }
         // Renamed to its real name after its commit, while this writer held it.

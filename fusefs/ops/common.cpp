@@ -116,6 +116,13 @@ int64_t contiguous_size(int fd, std::optional<int64_t> size) {
     return hole < 0 ? *size : std::min<int64_t>(hole, *size);
 }
 
+void give_back_room(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || ::ftruncate(fd, st.st_size) != 0) return;
+    const timespec times[2] = {st.st_atim, st.st_mtim};
+    ::futimens(fd, times);
+}
+
 void take_back(Filesystem& fs, OpenFile& file) {
     if (file.phase != OpenFile::Phase::Settled) return;
     if (fs.with_catalog([&](MountCatalog& c) { return c.reopen(file.upload_id); })) {
@@ -213,6 +220,15 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
         fs.log(file.path, file.uid, "refused: this account may no longer upload here (disabled, removed, or no longer given this job)");
         fail_writing(fs, file, EACCES, st.st_size);
         return -EACCES;
+    }
+    if (file.backing >= 0) {
+        // The kernel wrote it (passthrough): what the write path would have refused on the way.
+        if (st.st_size > fs.options().max_upload_size) {
+            refuse_content(fs, file, too_large_reason(fs), EFBIG);
+            return -EFBIG;
+        }
+        file.end = st.st_size;
+        give_back_room(file.fd.get());
     }
     if (st.st_size != file.end) {
         fail_writing(fs, file, EIO, std::min<int64_t>(st.st_size, file.end));

@@ -67,6 +67,10 @@ inline int64_t to_ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) 
 // the file's size when the caller has it.
 int64_t contiguous_size(int fd, std::optional<int64_t> size = std::nullopt);
 
+// Gives back the disk space set aside past the end of a passthrough upload's
+// staging file `fd` (a truncation to its own size); its times stay.
+void give_back_room(int fd);
+
 // A temporary name becomes queued once it has its real name and no writer:
 // the rename and the writer's release each look again after their own step,
 // and whichever comes second queues it. Queues the upload (and wakes the

@@ -1,13 +1,16 @@
 #include "fusefs/ops/common.hpp"
 
 #include "catalog/config.hpp"
+#include "fusefs/passthrough.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <memory>
 
 namespace photodrop::fs::ops {
@@ -18,19 +21,22 @@ namespace {
 // be the upload's one writer (Filesystem::begin_writing) and stays it until
 // release; `recorded` is the size the catalog has of its upload.
 OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, Id upload_id, Fd fd,
-                     const std::filesystem::path& staging = {}, int64_t recorded = 0) {
+                     const std::filesystem::path& staging = {}, int64_t recorded = 0, int backing = -1) {
     auto file = std::make_unique<OpenFile>();
+    file->backing = backing;
     file->upload_id = upload_id;
     file->fd = std::move(fd);
     file->uid = uid;
     file->writable = !staging.empty();
     file->staging = staging;
     file->path = path;
-    if (file->writable) {
+    if (file->writable && backing < 0) {
         // Whole pages of an upload go to disk without passing through a second
         // page cache (the kernel keeps one for the mount already).
         file->direct = Fd(::open(staging.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
         file->direct_works = static_cast<bool>(file->direct);
+    }
+    if (file->writable) {
         struct stat st {};
         if (::fstat(file->fd.get(), &st) != 0) throw_errno("stat " + staging.string());
         file->end = st.st_size;
@@ -40,6 +46,34 @@ OpenFile* new_handle(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     fi->fh = reinterpret_cast<uintptr_t>(file.get());
     if (upload_id) fs.opened(upload_id);
     return file.release();
+}
+
+// Whether the kernel may write a new upload's staging file `fd` itself
+// (passthrough): its backing id, or -1 for every write through photodrop-fs.
+// The kernel's writes do not pass the write path's checks, so it is only
+// where none of them can fail on the way: room for the largest upload allowed
+// is set aside in the file (no write can find the disk full; the commit gives
+// back what was not used) while the disk keeps its reserve, and the quota, if
+// the studio has one, has that room too (a passthrough writer counts in it as
+// the largest upload). The size cap and the content are checked at the close.
+// Not while the file at `path` (upload `shown`) is open here: the kernel opens
+// a file either in passthrough or through its cache, and would fail this open.
+int pass_through(Filesystem& fs, int fd, const char* path, uint32_t uid, std::optional<Id> shown) {
+    if (!passthrough::on() || (shown && fs.is_open(*shown))) return -1;
+    int64_t room = fs.options().max_upload_size;
+    if (auto quota = fs.quota(); quota.limit && quota.use + room > *quota.limit) return -1;
+    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, room) != 0) return -1;
+    if (fs.free_space() < fs.options().free_space_reserve) {
+        give_back_room(fd);
+        return -1;
+    }
+    int id = passthrough::open_backing(fd);
+    if (id < 0) {
+        give_back_room(fd);
+        fs.log(path, uid, fmt::format("written through photodrop-fs: the kernel refused its passthrough ({})",
+                                      std::strerror(-id)));
+    }
+    return id;
 }
 
 // Refuses to start receiving when the data directory is nearly full: the
@@ -66,12 +100,12 @@ bool refuse_over_quota(Filesystem& fs, const char* path, uint32_t uid, std::opti
 
 // A new upload at `folder`/`name`, receiving into a fresh staging file; it
 // replaces upload `replacing` (an overwrite), in the same transaction. With
-// `beside`, it replaces nothing: it takes the first name like `name` that no
-// upload of the folder has ("IMG_0001 (2).JPG"), and keeps `name` as the name
-// it was sent under (a camera's).
+// `beside` (the upload at `path`), it replaces nothing: it takes the first name
+// like `name` that no upload of the folder has ("IMG_0001 (2).JPG"), and keeps
+// `name` as the name it was sent under (a camera's).
 int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t uid, Id job_id, const Folder& folder,
                  const std::string& name, mode_t mode, std::optional<Id> supersedes,
-                 std::optional<Id> replacing = std::nullopt, bool beside = false) {
+                 std::optional<Id> replacing = std::nullopt, std::optional<Id> beside = std::nullopt) {
     auto [fd, data_path] = fs.new_staging_file();
     NewUpload n{job_id, folder, name, uid, static_cast<uint32_t>(mode & 07777), UploadState::Receiving, {}, data_path,
                 supersedes, {}};
@@ -95,10 +129,13 @@ int start_upload(Filesystem& fs, fuse_file_info* fi, const char* path, uint32_t 
     if (replacing) fs.quota_changed();
     fs.begin_writing(upload.id);  // a new id: nobody else can have it
     lock_staging(fs, fd.get(), path, uid);  // nor its new staging file; held for mounts on other hosts
-    auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), fs.data_file(data_path));
+    int backing = pass_through(fs, fd.get(), path, uid, replacing ? replacing : beside);
+    auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), fs.data_file(data_path), 0, backing);
     file->written = true;  // even an empty file is an upload to record on close
+    if (backing >= 0) passthrough::answer_with(backing);
     file->diverted = !upload.sent_name.empty();
-    fs.log(path, uid, file->diverted ? "receiving as " + upload.filename : "receiving");
+    fs.log(path, uid, fmt::format("{}{}", file->diverted ? "receiving as " + upload.filename : "receiving",
+                                  backing >= 0 ? " (written by the kernel)" : ""));
     return 0;
 }
 
@@ -114,7 +151,7 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
     if (refuse_over_quota(fs, path, uid)) return -EDQUOT;
     if (node.camera_album && truncate && upload.state != UploadState::Receiving && !is_fragment(fs, upload))
         return start_upload(fs, fi, path, uid, node.job->id, node.folder, upload.filename, upload.mode, std::nullopt,
-                            std::nullopt, true);
+                            std::nullopt, upload.id);
     if (!claim_writing(fs, upload.id, path, uid)) return -EACCES;
     WriterClaim writer(fs, upload.id);
     bool continuable = upload.state != UploadState::Processing && upload.state != UploadState::Ingested;
@@ -134,7 +171,8 @@ int open_for_writing(Filesystem& fs, fuse_file_info* fi, const char* path, uint3
             }
             auto* file = new_handle(fs, fi, path, uid, upload.id, std::move(fd), staging, upload.size);
             writer.keep();
-            file->written = truncate;
+            // Receiving: its close commits it, written to or not (a resume may find every byte there).
+            file->written = truncate || upload.state == UploadState::Receiving;
             if (!truncate && upload.state != UploadState::Receiving) file->phase = OpenFile::Phase::Settled;
             fs.log(path, uid, truncate ? "receiving again from the start" : "opened to continue");
             return 0;

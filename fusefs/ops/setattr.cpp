@@ -1,6 +1,7 @@
 #include "fusefs/ops/common.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,12 @@ int truncate(const char* path, off_t size, fuse_file_info* fi) noexcept {
             take_back(fs, *file);
             if (file->phase == OpenFile::Phase::Done) return -file->error;
             if (::ftruncate(file->fd.get(), size) != 0) return -errno;
+            // The kernel writes it (passthrough): the room set aside past `size` went with the truncation.
+            if (file->backing >= 0 && ::fallocate(file->fd.get(), FALLOC_FL_KEEP_SIZE, 0, fs.options().max_upload_size) != 0) {
+                int err = errno;
+                fail_writing(fs, *file, err, size);
+                return -err;
+            }
             file->end = size;
             file->written = true;
             return 0;

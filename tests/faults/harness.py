@@ -276,7 +276,9 @@ class Deployment:
 
     def start_fs(self):
         assert self.fs is None or not self.fs.running(), "photodrop-fs is already running"
-        self.fs = Child([binary("fs"), "-f", "--catalog", str(self.catalog), "--data", str(self.data),
+        # PHOTODROP_TEST_WRITES=checked (test_faults_checked): every write through photodrop-fs.
+        checked = ["--no-passthrough"] if os.environ.get("PHOTODROP_TEST_WRITES") == "checked" else []
+        self.fs = Child([binary("fs"), "-f", *checked, "--catalog", str(self.catalog), "--data", str(self.data),
                          "--tenant", TENANT, "--wake-socket", str(self.data / "ingest.sock"), str(self.mount)],
                         str(self.base / "fs.log"), child_environment(self.settings))
         deadline = time.monotonic() + 10

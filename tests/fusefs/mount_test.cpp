@@ -952,3 +952,107 @@ TEST_CASE("a refused name is logged escaped: a newline cannot forge a log line, 
     bool postgres = std::string_view(std::getenv("PHOTODROP_TEST_CATALOG") ? std::getenv("PHOTODROP_TEST_CATALOG") : "") == "postgresql";
     CHECK(rejected[2].filename == (postgres ? "bad\\xFF.jpg" : "bad\xff.jpg"));
 }
+
+namespace {
+// The disk space the staging files hold, in bytes, with what is set aside past their ends; as root.
+int64_t staged_allocation(const MountedTenant& m) {
+    int64_t bytes = 0;
+    for (auto& e : std::filesystem::directory_iterator(m.staging_dir())) bytes += stat_of(e.path()).st_blocks * 512;
+    return bytes;
+}
+}  // namespace
+
+TEST_CASE("a new upload is written by the kernel where it can; the room set aside for it is given back at its close") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount({"PHOTODROP_MAX_UPLOAD_SIZE=64M"});
+    auto bytes = jpeg_head + some_bytes(3 << 20, 21);
+    const timespec times[2] = {{1'600'000'000, 0}, {1'600'000'000, 0}};
+    {
+        AsUser as(photographer, photographer);
+        Open f(m.path("job00002/kernel.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+        REQUIRE(f.open_error() == 0);
+        REQUIRE(f.write(some_bytes(5 << 20, 20), 0) == 0);
+        REQUIRE(::ftruncate(f.fd(), 0) == 0);  // a client that starts again
+        REQUIRE(f.write(bytes, 0) == 0);
+        REQUIRE(::futimens(f.fd(), times) == 0);  // as `put -p` keeps a photo's time
+        {
+            AsUser root(0, 0);
+            // Room for the largest upload allowed, so that no write the kernel makes can find the disk full.
+            if (kernel_writes()) CHECK(staged_allocation(m) >= 64 << 20);
+            else CHECK(staged_allocation(m) < 8 << 20);
+        }
+        CHECK(f.close() == 0);
+        CHECK(sha256(read_file(m.path("job00002/kernel.jpg"))) == sha256(bytes));
+        CHECK(stat_of(m.path("job00002/kernel.jpg")).st_mtim.tv_sec == times[1].tv_sec);
+    }
+    INFO(m.log());
+    CHECK((m.log().find("file=kernel.jpg receiving (written by the kernel)") != std::string::npos) == kernel_writes());
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "kernel.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+    CHECK(u[0].size == static_cast<int64_t>(bytes.size()));
+    AsUser root(0, 0);
+    CHECK(staged_allocation(m) < static_cast<int64_t>(bytes.size()) + (1 << 20));
+    CHECK(stat_of(m.data_dir() / u[0].data_path).st_mtim.tv_sec == times[1].tv_sec);
+}
+
+TEST_CASE("when the quota has no room for the largest upload, a new upload's writes come through photodrop-fs") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.catalog().set_tenant_quota(m.tenant.id, 32 << 20);
+    m.mount({"PHOTODROP_MAX_UPLOAD_SIZE=64M"});
+    AsUser as(photographer, photographer);
+    CHECK(write_file(m.path("job00002/near.jpg"), jpeg_head + some_bytes(1 << 20, 22)) == 0);
+    m.catalog().set_tenant_quota(m.tenant.id, std::nullopt);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // photodrop-fs reads the quota again
+    CHECK(write_file(m.path("job00002/free.jpg"), jpeg_head + some_bytes(1 << 20, 23)) == 0);
+    INFO(m.log());
+    CHECK(m.log().find("file=near.jpg receiving\n") != std::string::npos);
+    CHECK((m.log().find("file=free.jpg receiving (written by the kernel)") != std::string::npos) == kernel_writes());
+    for (const char* name : {"near.jpg", "free.jpg"}) CHECK(uploads_named(m.catalog(), m.flat_job.id, name).at(0).state == UploadState::Queued);
+}
+
+TEST_CASE("an upload whose every byte reached the disk before a crash is queued by a resume that writes nothing") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    auto bytes = jpeg_head + some_bytes(2 << 20, 24);
+    {
+        AsUser as(photographer, photographer);
+        Open f(m.path("job00002/whole.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+        REQUIRE(f.write(bytes, 0) == 0);
+        REQUIRE(::fsync(f.fd()) == 0);
+        m.kill_daemon();
+    }
+    m.mount();
+    AsUser as(photographer, photographer);
+    REQUIRE(stat_of(m.path("job00002/whole.jpg")).st_size == static_cast<off_t>(bytes.size()));
+    Open resume(m.path("job00002/whole.jpg"), O_WRONLY);
+    REQUIRE(resume.open_error() == 0);
+    CHECK(resume.close() == 0);
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "whole.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);  // the client was told its close succeeded
+    CHECK(sha256(read_file(m.path("job00002/whole.jpg"))) == sha256(bytes));
+}
+
+TEST_CASE("a file open for reading can be overwritten: the kernel, which opens a file either way, is not asked to pass through") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    auto first = jpeg_head + some_bytes(1 << 20, 25), second = jpeg_head + some_bytes(1 << 20, 26);
+    REQUIRE(write_file(m.path("job00002/again.jpg"), first) == 0);
+    REQUIRE(m.catalog().claim_next(60'000'000'000));  // the ingest has it: an overwrite is a new upload
+    Open reader(m.path("job00002/again.jpg"), O_RDONLY);
+    REQUIRE(reader.open_error() == 0);
+    CHECK(write_file(m.path("job00002/again.jpg"), second) == 0);
+    CHECK(sha256(read_file(m.path("job00002/again.jpg"))) == sha256(second));
+    CHECK(reader.close() == 0);
+    INFO(m.log());
+    auto log = m.log();
+    auto second_receipt = log.rfind("file=again.jpg receiving");
+    REQUIRE(second_receipt != std::string::npos);
+    CHECK(log.compare(second_receipt, 25, "file=again.jpg receiving\n") == 0);
+}

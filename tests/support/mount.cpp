@@ -5,12 +5,16 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #ifndef PHOTODROP_FS_BIN
@@ -22,6 +26,20 @@ namespace photodrop::test {
 std::string MountedTenant::catalog_location() const { return test::catalog_location(base_); }
 
 bool can_mount() { return ::geteuid() == 0 && ::access("/dev/fuse", R_OK | W_OK) == 0; }
+
+bool checked_writes() {
+    const char* writes = std::getenv("PHOTODROP_TEST_WRITES");
+    return writes && std::string_view(writes) == "checked";
+}
+
+bool kernel_writes() {
+    if (checked_writes()) return false;
+    utsname u {};
+    if (::uname(&u) != 0) return false;
+    int major = 0, minor = 0;
+    std::sscanf(u.release, "%d.%d", &major, &minor);
+    return major > 6 || (major == 6 && minor >= 9);
+}
 
 bool is_mounted(const std::filesystem::path& path) {
     std::ifstream in("/proc/self/mountinfo");
@@ -88,9 +106,10 @@ void MountedTenant::mount(const std::vector<std::string>& settings) {
     auto env = settings;
     if (std::none_of(env.begin(), env.end(), [](const std::string& s) { return s.starts_with("PHOTODROP_FREE_SPACE_RESERVE="); }))
         env.push_back("PHOTODROP_FREE_SPACE_RESERVE=16M");
-    daemon_ = Process({PHOTODROP_FS_BIN, "-f", "--catalog", catalog_location(), "--data", data_dir().string(),
-                       "--tenant", slug_, "--wake-socket", wake_socket().string(), path().string()},
-                      log_path().string(), env);
+    std::vector<std::string> argv{PHOTODROP_FS_BIN, "-f", "--catalog", catalog_location(), "--data", data_dir().string(),
+                                  "--tenant", slug_, "--wake-socket", wake_socket().string(), path().string()};
+    if (checked_writes()) argv.insert(argv.begin() + 1, "--no-passthrough");
+    daemon_ = Process(argv, log_path().string(), env);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!is_mounted(path())) {
         if (daemon_.wait_for(0) >= 0 || std::chrono::steady_clock::now() > deadline)

@@ -26,6 +26,14 @@ bool can_mount();
 #define REQUIRE_MOUNTABLE() \
     REQUIRE_MESSAGE(::photodrop::test::can_mount(), "mounting needs root and /dev/fuse, and this machine has neither")
 
+// Whether this run mounts with --no-passthrough (PHOTODROP_TEST_WRITES=checked:
+// every write of an upload through photodrop-fs), as the *_checked tests do.
+bool checked_writes();
+
+// Whether the kernel can write uploads itself (FUSE passthrough, Linux 6.9 and
+// later) and this run lets it.
+bool kernel_writes();
+
 // Whether `path` is a mount point in /proc/self/mountinfo.
 bool is_mounted(const std::filesystem::path& path);
 
