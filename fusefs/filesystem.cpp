@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -76,7 +77,10 @@ Filesystem::Filesystem(Options options)
     wake_fd_ = Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
 
-Filesystem::~Filesystem() { stop_invalidator(); }
+Filesystem::~Filesystem() {
+    stop_flusher();
+    stop_invalidator();
+}
 
 bool Filesystem::job_visible(const Job& job, const std::optional<SftpUser>& user, uint32_t uid) const {
     return job.status == JobStatus::Planned && may_enter(job, user, uid);
@@ -389,13 +393,24 @@ void Filesystem::quota_changed() {
 }
 
 void Filesystem::writer_opened(OpenFile* file) {
-    std::lock_guard lock(registry_mutex_);
-    open_writers_.insert(file);
+    {
+        std::lock_guard lock(registry_mutex_);
+        open_writers_.insert(file);
+    }
+    if (file->backing >= 0) {
+        std::lock_guard lock(flush_mutex_);
+        flushing_.emplace(file, 0);
+        flush_wake_.notify_one();
+    }
 }
 
 void Filesystem::writer_closed(OpenFile* file) {
-    std::lock_guard lock(registry_mutex_);
-    open_writers_.erase(file);
+    {
+        std::lock_guard lock(registry_mutex_);
+        open_writers_.erase(file);
+    }
+    std::lock_guard lock(flush_mutex_);
+    flushing_.erase(file);
 }
 
 void Filesystem::forget_cached(const std::string& path) {
@@ -476,6 +491,36 @@ void Filesystem::stop_invalidator() {
     }
     invalidate_wake_.notify_one();
     if (invalidator_.joinable()) invalidator_.join();
+}
+
+void Filesystem::start_flusher() {
+    static constexpr int64_t step = 1 << 20;
+    static constexpr std::chrono::milliseconds interval{5};
+    flusher_ = std::thread([this] {
+        std::unique_lock lock(flush_mutex_);
+        for (;;) {
+            flush_wake_.wait(lock, [this] { return flusher_stopping_ || !flushing_.empty(); });
+            if (flusher_stopping_) return;
+            for (auto& [file, sent] : flushing_) {
+                struct stat st {};
+                if (::fstat(file->fd.get(), &st) != 0) continue;
+                sent = std::min<int64_t>(sent, st.st_size);  // cut back by the client
+                int64_t whole = st.st_size / step * step;
+                if (whole > sent) ::sync_file_range(file->fd.get(), sent, whole - sent, SYNC_FILE_RANGE_WRITE);
+                sent = std::max(sent, whole);
+            }
+            flush_wake_.wait_for(lock, interval, [this] { return flusher_stopping_; });
+        }
+    });
+}
+
+void Filesystem::stop_flusher() {
+    {
+        std::lock_guard lock(flush_mutex_);
+        flusher_stopping_ = true;
+    }
+    flush_wake_.notify_one();
+    if (flusher_.joinable()) flusher_.join();
 }
 
 void Filesystem::junk_opened(const std::string& path) {

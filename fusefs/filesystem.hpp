@@ -232,6 +232,13 @@ public:
     // Started once `session` is mounted at `mountpoint`; stopped before it ends.
     void start_invalidator(::fuse* session, const std::string& mountpoint);
     void stop_invalidator();
+    // The bytes of an upload the kernel writes itself (passthrough) reach its
+    // staging file's page cache without photodrop-fs: a thread starts their
+    // write-back each few milliseconds, whole MiBs at a time, so that they go
+    // to disk while the client sends and the fsync of the close has little
+    // left (what O_DIRECT does on the write path). Started after daemonizing.
+    void start_flusher();
+    void stop_flusher();
     // The folders camera accounts made below an album, as paths below it
     // ("DCIM", "DCIM/100CANON"); every camera of the album sees them. Kept by
     // this mount while it runs: a camera makes the folders it needs again
@@ -291,6 +298,12 @@ private:
     std::thread invalidator_;
     ::fuse* session_ = nullptr;  // set by start_invalidator
     std::string mountpoint_;
+
+    std::mutex flush_mutex_;  // guards the fields below; a leaf lock
+    std::condition_variable flush_wake_;
+    std::map<OpenFile*, int64_t> flushing_;  // the passthrough writers, and the bytes each sent to disk
+    bool flusher_stopping_ = false;
+    std::thread flusher_;
 };
 
 // Ends the caller's Filesystem::begin_writing when it goes out of scope, unless kept.

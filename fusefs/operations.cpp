@@ -94,6 +94,7 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
         throw std::runtime_error("cannot start serving the mount");
     }
     fs.start_invalidator(f.get(), mountpoint.get());  // after daemonizing: a thread does not survive fork
+    fs.start_flusher();
     int rc;
     if (cmdline.singlethread) {
         rc = fuse_loop(f.get());
@@ -105,6 +106,7 @@ int serve(Options options, const std::vector<std::string>& libfuse_argv) {
         fuse_loop_cfg_set_idle_threads(loop.get(), cmdline.max_idle_threads);
         rc = fuse_loop_mt(f.get(), loop.get());
     }
+    fs.stop_flusher();
     fs.stop_invalidator();
     fuse_remove_signal_handlers(session);
     fuse_unmount(f.get());

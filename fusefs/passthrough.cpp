@@ -1,5 +1,6 @@
 #include "fusefs/passthrough.hpp"
 
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -107,10 +108,15 @@ ssize_t write_answer(int fd, iovec* iov, int count, void*) {
         });
     return ::writev(fd, iov, count);
 }
+
+// Requests after INIT come through a pipe, as libfuse does without this module.
+ssize_t splice_request(int in, off_t* in_at, int out, off_t* out_at, size_t size, unsigned flags, void*) {
+    return ::splice(in, in_at, out, out_at, size, flags);
+}
 }  // namespace
 
 void install(fuse_session* session) {
-    static const fuse_custom_io io{write_answer, read_request, nullptr, nullptr};
+    static const fuse_custom_io io{write_answer, read_request, splice_request, nullptr};
     fuse_session_custom_io(session, &io, fuse_session_fd(session));
 }
 
