@@ -1056,3 +1056,24 @@ TEST_CASE("a file open for reading can be overwritten: the kernel, which opens a
     REQUIRE(second_receipt != std::string::npos);
     CHECK(log.compare(second_receipt, 25, "file=again.jpg receiving\n") == 0);
 }
+
+TEST_CASE("opening a file while the kernel writes it is refused until its close, and the upload is whole") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount();
+    AsUser as(photographer, photographer);
+    auto bytes = jpeg_head + some_bytes(2 << 20, 27);
+    Open writer(m.path("job00002/busy.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(writer.write(bytes.substr(0, 1 << 20), 0) == 0);
+    {
+        Open reader(m.path("job00002/busy.jpg"), O_RDONLY);
+        // The kernel opens a file either in passthrough or through its cache.
+        CHECK(reader.open_error() == (kernel_writes() ? EIO : 0));
+    }
+    REQUIRE(writer.write(bytes.substr(1 << 20), 1 << 20) == 0);
+    CHECK(writer.close() == 0);
+    CHECK(sha256(read_file(m.path("job00002/busy.jpg"))) == sha256(bytes));
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "busy.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Queued);
+}
