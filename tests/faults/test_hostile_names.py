@@ -434,11 +434,20 @@ def check_operator_output(deployment, problems):
                             problems.append("photodropctl --json %s --job %s does not parse: %s" % (args[0], job, e))
             out, err = ctl_raw(deployment, "uploads", "--tenant", TENANT, "--job", job, "--state", "rejected")
             outputs["photodropctl uploads --state rejected --job %s" % job] = out + err
-    rejected = deployment._query("SELECT id FROM uploads WHERE state = 'rejected' ORDER BY id")
-    for (upload_id,) in rejected:
-        for json_flag in ((), ("--json",)):
-            out, err = ctl_raw(deployment, *json_flag, "uploads", "show", str(upload_id))
-            outputs["photodropctl %s uploads show %d" % (" ".join(json_flag), upload_id)] = out + err
+    rejected = [str(i) for (i,) in deployment._query("SELECT id FROM uploads WHERE state = 'rejected' ORDER BY id")]
+    assert rejected, "no rejected upload to show"
+    out, err = ctl_raw(deployment, "uploads", "show", *rejected)
+    outputs["photodropctl uploads show (every rejected upload)"] = out + err
+    if out.count(b"\nupload ") + out.startswith(b"upload ") != len(rejected):
+        problems.append("photodropctl uploads show of %d rejected uploads does not show each" % len(rejected))
+    out, err = ctl_raw(deployment, "--json", "uploads", "show", *rejected)
+    outputs["photodropctl --json uploads show (every rejected upload)"] = out + err
+    try:
+        shown_ids = [str(u["id"]) for u in json.loads(out.decode("utf-8"))]
+        if shown_ids != rejected:
+            problems.append("photodropctl --json uploads show: ids %s, expected %s" % (shown_ids[:10], rejected[:10]))
+    except ValueError as e:
+        problems.append("photodropctl --json uploads show does not parse: %s" % e)
     for args in (("queue",), ("--json", "queue")):
         out, err = ctl_raw(deployment, *args)
         outputs["photodropctl " + " ".join(args)] = out + err

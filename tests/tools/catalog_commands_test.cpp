@@ -282,7 +282,7 @@ TEST_CASE("names as clients sent them (invalid UTF-8, terminal escapes, newlines
     CHECK(nfd.err.empty());
 }
 
-TEST_CASE("uploads show: state, reason, attempts and the photo it became") {
+TEST_CASE("uploads show: state, reason, attempts and the photo it became, of one upload or several") {
     Ctl ctl;
     ctl.init_demo();
     auto cat = ctl.catalog();
@@ -316,6 +316,29 @@ TEST_CASE("uploads show: state, reason, attempts and the photo it became") {
     auto missing = ctl.run({"uploads", "show", "999"});
     CHECK(missing.status == 1);
     CHECK(missing.err == "photodropctl: no upload 999\n");
+
+    // Several ids: each in full, in the order given; in JSON an array.
+    auto both = ctl.run({"uploads", "show", std::to_string(failed.id), std::to_string(ingested.id)});
+    CHECK(both.status == 0);
+    auto first = both.out.find("upload     " + std::to_string(failed.id) + "\n");
+    auto second = both.out.find("\nupload     " + std::to_string(ingested.id) + "\n");
+    CHECK(first == 0);
+    REQUIRE(second != std::string::npos);
+    CHECK(both.out.find("reason     disk full\n") < second);
+    CHECK(both.out.find("thumbnail  demo/thumbnails/a.jpg\n") > second);
+    CHECK(both.out.substr(second - 1, 2) == "\n\n");  // a blank line between them
+    auto array = ctl.run({"--json", "uploads", "show", std::to_string(failed.id), std::to_string(ingested.id)}).json();
+    REQUIRE(array.is_array());
+    REQUIRE(array.size() == 2);
+    CHECK(array[0]["id"] == failed.id);
+    CHECK(array[0]["reason"] == "disk full");
+    CHECK(array[1]["id"] == ingested.id);
+    CHECK(array[1]["photo"]["width"] == 4000);
+    // One unknown id among them: nothing is shown but the refusal.
+    auto partly = ctl.run({"uploads", "show", std::to_string(failed.id), "999"});
+    CHECK(partly.status == 1);
+    CHECK(partly.out.empty());
+    CHECK(partly.err == "photodropctl: no upload 999\n");
 }
 
 TEST_CASE("albums and photos of a job") {

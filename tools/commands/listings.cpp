@@ -64,54 +64,52 @@ UploadState parse_state_word(const std::string& word) {
     return *s;
 }
 
-int show_upload(Context& ctx, Id id) {
+// One upload in full: its JSON object (`json`), else printed as text lines.
+nlohmann::json show_upload(Context& ctx, const Upload& u, bool json) {
     auto& cat = ctx.catalog();
-    auto u = cat.upload(id);
-    if (!u) throw std::runtime_error(fmt::format("no upload {}", id));
-    auto job = cat.job(u->job_id);
+    auto job = cat.job(u.job_id);
     auto tenant = job ? cat.tenant(job->tenant_id) : std::nullopt;
-    auto albums = album_names(cat, u->job_id);
+    auto albums = album_names(cat, u.job_id);
     UserNames users(cat);
     std::optional<Photo> photo;
-    if (u->photo_id) photo = cat.photo(*u->photo_id);
+    if (u.photo_id) photo = cat.photo(*u.photo_id);
 
-    if (ctx.json) {
-        auto out = upload_json(*u, albums, users);
+    if (json) {
+        auto out = upload_json(u, albums, users);
         out["tenant"] = tenant ? tenant->slug : "";
         out["job"] = job ? job->name : "";
-        out["data_path"] = u->data_path;
-        out["lease_until"] = u->lease_until_ns ? utc_time(u->lease_until_ns) : "";
-        out["next_attempt"] = u->next_attempt_ns ? utc_time(u->next_attempt_ns) : "";
+        out["data_path"] = u.data_path;
+        out["lease_until"] = u.lease_until_ns ? utc_time(u.lease_until_ns) : "";
+        out["next_attempt"] = u.next_attempt_ns ? utc_time(u.next_attempt_ns) : "";
         out["supersedes_photo_id"] =
-            u->supersedes_photo_id ? nlohmann::json(*u->supersedes_photo_id) : nlohmann::json(nullptr);
+            u.supersedes_photo_id ? nlohmann::json(*u.supersedes_photo_id) : nlohmann::json(nullptr);
         out["photo"] = photo ? to_json(*photo, albums) : nlohmann::json(nullptr);
-        ctx.print_json(out);
-        return exit_ok;
+        return out;
     }
     auto& out = ctx.io.out;
     auto line = [&](std::string_view label, const std::string& value) {
         out << fmt::format("{:<10} {}\n", label, text::shown(value));
     };
-    line("upload", std::to_string(u->id));
+    line("upload", std::to_string(u.id));
     line("tenant", tenant ? tenant->slug : "?");
     line("job", job ? job->name : "?");
-    line("path", path_in_job(u->folder, u->filename, albums));
-    if (!u->sent_name.empty()) line("sent as", u->sent_name);
-    line("size", fmt::format("{} ({} bytes)", format_size(u->size), u->size));
-    line("state", std::string(to_string(u->state)));
-    if (!u->reason.empty()) line("reason", u->reason);
-    line("attempts", std::to_string(u->attempts));
-    line("user", fmt::format("{} (uid {})", users.of(*u), u->uid));
-    line("created", utc_time(u->created_ns));
-    line("updated", utc_time(u->updated_ns));
-    if (u->state == UploadState::Processing) line("lease", "until " + utc_time(u->lease_until_ns));
-    if (u->state == UploadState::Queued && u->next_attempt_ns > now_ns())
-        line("retry", "at " + utc_time(u->next_attempt_ns));
-    if (!u->data_path.empty()) line("data", u->data_path);
-    if (!u->content_hash.empty()) line("sha256", u->content_hash);
-    if (u->supersedes_photo_id) line("replaces", fmt::format("photo {}", *u->supersedes_photo_id));
-    if (u->duplicate && u->photo_id) line("duplicate", fmt::format("of photo {}", *u->photo_id));
-    if (photo && !u->duplicate) {
+    line("path", path_in_job(u.folder, u.filename, albums));
+    if (!u.sent_name.empty()) line("sent as", u.sent_name);
+    line("size", fmt::format("{} ({} bytes)", format_size(u.size), u.size));
+    line("state", std::string(to_string(u.state)));
+    if (!u.reason.empty()) line("reason", u.reason);
+    line("attempts", std::to_string(u.attempts));
+    line("user", fmt::format("{} (uid {})", users.of(u), u.uid));
+    line("created", utc_time(u.created_ns));
+    line("updated", utc_time(u.updated_ns));
+    if (u.state == UploadState::Processing) line("lease", "until " + utc_time(u.lease_until_ns));
+    if (u.state == UploadState::Queued && u.next_attempt_ns > now_ns())
+        line("retry", "at " + utc_time(u.next_attempt_ns));
+    if (!u.data_path.empty()) line("data", u.data_path);
+    if (!u.content_hash.empty()) line("sha256", u.content_hash);
+    if (u.supersedes_photo_id) line("replaces", fmt::format("photo {}", *u.supersedes_photo_id));
+    if (u.duplicate && u.photo_id) line("duplicate", fmt::format("of photo {}", *u.photo_id));
+    if (photo && !u.duplicate) {
         std::string camera = fmt::format("{} {}", photo->camera_make, photo->camera_model);
         if (camera == " ") camera = "unknown camera";
         line("photo", fmt::format("{}: {}x{}, {}{}{}", photo->id, photo->width, photo->height, camera,
@@ -121,6 +119,29 @@ int show_upload(Context& ctx, Id id) {
         line("preview", photo->preview_path);
         line("original", photo->original_path);
         if (!photo->note.empty()) line("note", "damaged: " + photo->note);
+    }
+    return nullptr;
+}
+
+// `uploads show ID...`: each upload in full, a blank line between them; in
+// JSON an object for one id, an array (in the order given) for several. All
+// ids are looked up before anything is printed.
+int show_uploads(Context& ctx, const std::vector<Id>& ids) {
+    std::vector<Upload> found;
+    for (Id id : ids) {
+        auto u = ctx.catalog().upload(id);
+        if (!u) throw std::runtime_error(fmt::format("no upload {}", id));
+        found.push_back(std::move(*u));
+    }
+    if (ctx.json) {
+        auto out = nlohmann::json::array();
+        for (const auto& u : found) out.push_back(show_upload(ctx, u, true));
+        ctx.print_json(found.size() == 1 ? out[0] : out);
+        return exit_ok;
+    }
+    for (size_t i = 0; i < found.size(); ++i) {
+        if (i) ctx.io.out << "\n";
+        show_upload(ctx, found[i], false);
     }
     return exit_ok;
 }
@@ -210,10 +231,12 @@ void add_listing_commands(CLI::App& app, Context& ctx) {
         return exit_ok;
     });
 
-    auto show_id = std::make_shared<Id>(0);
-    auto* show = uploads->add_subcommand("show", "Show one upload: state, reason, attempts, and the photo it became");
-    show->add_option("id", *show_id, "The upload's id (first column of `photodropctl uploads`)")->required();
-    ctx.on(show, [&ctx, show_id] { return show_upload(ctx, *show_id); });
+    auto show_ids = std::make_shared<std::vector<Id>>();
+    auto* show = uploads->add_subcommand("show", "Show uploads in full: state, reason, attempts, and the photo each became");
+    show->add_option("id", *show_ids,
+                     "The uploads' ids (first column of `photodropctl uploads`); --json gives an array for several")
+        ->required();
+    ctx.on(show, [&ctx, show_ids] { return show_uploads(ctx, *show_ids); });
 
     // photos
     struct PhotosOptions : JobOptions {
