@@ -7,6 +7,8 @@
 #include <fuse_lowlevel.h>
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -24,6 +26,16 @@ namespace photodrop::fs {
 
 namespace {
 [[noreturn]] void throw_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+
+// Sets or clears a file's immutable flag (what `chattr +i` sets): no write
+// reaches it, even through a descriptor opened before. False where the file
+// system has no such flag.
+bool set_immutable(int fd, bool on) {
+    int flags = 0;
+    if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return false;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    return ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+}
 
 std::vector<std::string> split(const std::string& path) {
     std::vector<std::string> parts;
@@ -74,6 +86,7 @@ Filesystem::Filesystem(Options options)
     std::filesystem::create_directories(staging_dir_);
     staging_dir_fd_ = Fd(::open(staging_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!staging_dir_fd_) throw_errno("open " + staging_dir_.string());
+    allow_stopped_uploads();
     wake_fd_ = Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
 
@@ -501,17 +514,54 @@ void Filesystem::start_flusher() {
         for (;;) {
             flush_wake_.wait(lock, [this] { return flusher_stopping_ || !flushing_.empty(); });
             if (flusher_stopping_) return;
-            for (auto& [file, sent] : flushing_) {
+            for (auto it = flushing_.begin(); it != flushing_.end();) {
+                auto& [file, sent] = *it;
                 struct stat st {};
-                if (::fstat(file->fd.get(), &st) != 0) continue;
+                if (::fstat(file->fd.get(), &st) != 0) {
+                    ++it;
+                    continue;
+                }
+                if (st.st_size > options_.max_upload_size) {  // refused at its close: no need to take the rest
+                    stop_writes(*file);
+                    it = flushing_.erase(it);
+                    continue;
+                }
                 sent = std::min<int64_t>(sent, st.st_size);  // cut back by the client
                 int64_t whole = st.st_size / step * step;
                 if (whole > sent) ::sync_file_range(file->fd.get(), sent, whole - sent, SYNC_FILE_RANGE_WRITE);
                 sent = std::max(sent, whole);
+                ++it;
             }
             flush_wake_.wait_for(lock, interval, [this] { return flusher_stopping_; });
         }
     });
+}
+
+void Filesystem::stop_writes(OpenFile& file) {
+    file.stopped = true;
+    bool stopped = set_immutable(file.fd.get(), true);
+    log(file.path, file.uid,
+        fmt::format("larger than the largest upload accepted ({} bytes): {}", options_.max_upload_size,
+                    stopped ? "its writes are refused from here" : "refused at its close (its writes cannot be stopped here)"));
+}
+
+bool Filesystem::passed_the_cap(OpenFile& file, int64_t size) {
+    std::lock_guard lock(flush_mutex_);
+    if (!file.stopped && size <= options_.max_upload_size) return false;
+    flushing_.erase(&file);  // out of the flusher's hands
+    if (file.stopped) set_immutable(file.fd.get(), false);
+    return true;
+}
+
+void Filesystem::allow_stopped_uploads() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(staging_dir_, ec)) {
+        std::error_code size_ec;
+        if (!entry.is_regular_file(size_ec) || entry.file_size(size_ec) <= static_cast<uintmax_t>(options_.max_upload_size) || size_ec)
+            continue;
+        Fd fd(::open(entry.path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (fd) set_immutable(fd.get(), false);
+    }
 }
 
 void Filesystem::stop_flusher() {

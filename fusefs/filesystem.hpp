@@ -99,6 +99,8 @@ struct OpenFile {
     // past it count (not once Done: the catalog then has what is kept).
     std::atomic<int64_t> recorded{0};
     std::atomic<bool> counts{true};
+    // Passthrough: the kernel wrote it past max_upload_size, and its writes were stopped (Filesystem::stop_writes).
+    std::atomic<bool> stopped{false};
 };
 
 // Where a path leads.
@@ -237,8 +239,15 @@ public:
     // write-back each few milliseconds, whole MiBs at a time, so that they go
     // to disk while the client sends and the fsync of the close has little
     // left (what O_DIRECT does on the write path). Started after daemonizing.
+    // It also stops one that grows past max_upload_size: the file is made
+    // immutable, so the client's next write fails (EPERM) where the write
+    // path would have refused its first byte past the size.
     void start_flusher();
     void stop_flusher();
+    // At the commit of a passthrough upload of `size` bytes: whether it went
+    // past max_upload_size (to be refused); if so it is taken from the flusher,
+    // and takes writes again so that it can be cut.
+    bool passed_the_cap(OpenFile& file, int64_t size);
     // The folders camera accounts made below an album, as paths below it
     // ("DCIM", "DCIM/100CANON"); every camera of the album sees them. Kept by
     // this mount while it runs: a camera makes the folders it needs again
@@ -301,6 +310,10 @@ private:
 
     std::mutex flush_mutex_;  // guards the fields below; a leaf lock
     std::condition_variable flush_wake_;
+    void stop_writes(OpenFile& file);
+    // Staging files stopped by a run that ended before their close take writes
+    // again: they can be resumed, cut and removed.
+    void allow_stopped_uploads();
     std::map<OpenFile*, int64_t> flushing_;  // the passthrough writers, and the bytes each sent to disk
     bool flusher_stopping_ = false;
     std::thread flusher_;

@@ -216,19 +216,19 @@ int commit_upload(Filesystem& fs, OpenFile& file, bool last) {
     struct stat st {};
     if (::fstat(file.fd.get(), &st) != 0) throw_errno("stat " + file.path);
     if (st.st_size == 0 && !last) return 0;
-    if (!fs.may_write(file.uid, file.upload_id)) {
-        fs.log(file.path, file.uid, "refused: this account may no longer upload here (disabled, removed, or no longer given this job)");
-        fail_writing(fs, file, EACCES, st.st_size);
-        return -EACCES;
-    }
     if (file.backing >= 0) {
         // The kernel wrote it (passthrough): what the write path would have refused on the way.
-        if (st.st_size > fs.options().max_upload_size) {
+        if (fs.passed_the_cap(file, st.st_size)) {
             refuse_content(fs, file, too_large_reason(fs), EFBIG);
             return -EFBIG;
         }
         file.end = st.st_size;
         give_back_room(file.fd.get());
+    }
+    if (!fs.may_write(file.uid, file.upload_id)) {
+        fs.log(file.path, file.uid, "refused: this account may no longer upload here (disabled, removed, or no longer given this job)");
+        fail_writing(fs, file, EACCES, st.st_size);
+        return -EACCES;
     }
     if (st.st_size != file.end) {
         fail_writing(fs, file, EIO, std::min<int64_t>(st.st_size, file.end));

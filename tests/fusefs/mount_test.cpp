@@ -1077,3 +1077,68 @@ TEST_CASE("opening a file while the kernel writes it is refused until its close,
     REQUIRE(u.size() == 1);
     CHECK(u[0].state == UploadState::Queued);
 }
+
+namespace {
+// Writes `total` bytes in 1 MiB blocks until a write fails: the bytes written before, and the errno (0 if none).
+std::pair<int64_t, int> write_until_refused(Open& f, int64_t total) {
+    const std::string block = some_bytes(1 << 20, 28);
+    for (int64_t at = 0; at < total; at += static_cast<int64_t>(block.size()))
+        if (int err = f.write(block, at); err != 0) return {at, err};
+    return {total, 0};
+}
+}  // namespace
+
+TEST_CASE("an upload past max_upload_size is refused at its close, and the kernel's writes of it are stopped on the way") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount({"PHOTODROP_MAX_UPLOAD_SIZE=4M"});
+    constexpr int64_t total = int64_t{1} << 30;
+    AsUser as(photographer, photographer);
+    Open f(m.path("job00002/video.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(f.open_error() == 0);
+    auto [written, err] = write_until_refused(f, total);
+    INFO(m.log());
+    if (kernel_writes()) {
+        // Stopped within moments of passing the size: the disk does not fill.
+        CHECK(err == EPERM);
+        CHECK(written >= 4 << 20);
+        CHECK(written < total / 2);
+    } else {
+        // The kernel's write-back cache takes every write; photodrop-fs refuses them on their way to the disk.
+        CHECK(err == 0);
+        AsUser root(0, 0);
+        CHECK(staged_bytes(m) <= 4 << 20);
+    }
+    CHECK(f.close() == EFBIG);
+    CHECK(list(m.path("job00002")).empty());
+    auto u = uploads_named(m.catalog(), m.flat_job.id, "video.jpg");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0].state == UploadState::Rejected);
+    CHECK(u[0].reason.find("largest upload") != std::string::npos);
+    {
+        AsUser root(0, 0);
+        CHECK(staged_bytes(m) == 0);
+    }
+    CHECK(write_file(m.path("job00002/video.jpg"), jpeg_head + some_bytes(1 << 20, 29)) == 0);
+}
+
+TEST_CASE("an upload stopped for its size when photodrop-fs ends can be overwritten after the remount") {
+    REQUIRE_MOUNTABLE();
+    MountedTenant m;
+    m.mount({"PHOTODROP_MAX_UPLOAD_SIZE=4M"});
+    {
+        AsUser as(photographer, photographer);
+        Open f(m.path("job00002/stuck.jpg"), O_WRONLY | O_CREAT | O_TRUNC);
+        CHECK(write_until_refused(f, int64_t{1} << 30).second == (kernel_writes() ? EPERM : 0));
+        m.kill_daemon();  // before the close: the staging file stays as it was stopped
+    }
+    m.mount({"PHOTODROP_MAX_UPLOAD_SIZE=4M"});
+    INFO(m.log());
+    AsUser as(photographer, photographer);
+    auto bytes = jpeg_head + some_bytes(2 << 20, 30);
+    CHECK(write_file(m.path("job00002/stuck.jpg"), bytes) == 0);
+    CHECK(sha256(read_file(m.path("job00002/stuck.jpg"))) == sha256(bytes));
+    auto live = uploads_named(m.catalog(), m.flat_job.id, "stuck.jpg");
+    REQUIRE_FALSE(live.empty());
+    CHECK(live.back().state == UploadState::Queued);
+}
