@@ -308,7 +308,7 @@ private:
     ::fuse* session_ = nullptr;  // set by start_invalidator
     std::string mountpoint_;
 
-    std::mutex flush_mutex_;  // guards the fields below; a leaf lock
+    std::mutex flush_mutex_;  // guards the fields below; taken before catalog_mutex_ (the flusher logs a stop under it), never after
     std::condition_variable flush_wake_;
     void stop_writes(OpenFile& file);
     // Staging files stopped by a run that ended before their close take writes
