@@ -35,7 +35,9 @@ public:
     explicit Browser(const std::filesystem::path& profile) {
         REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromedriver"), "the page test needs chromium-driver");
         port_ = static_cast<unsigned short>(free_port());
-        driver_ = Process({"/usr/bin/chromedriver", fmt::format("--port={}", port_)}, (profile / "chromedriver.log").string());
+        // TMPDIR: Chromium's own scratch folders go with the profile.
+        driver_ = Process({"/usr/bin/chromedriver", fmt::format("--port={}", port_)}, (profile / "chromedriver.log").string(),
+                          {"TMPDIR=" + profile.string()});
         bool up = within(20, [&] { return call("GET", "/status").value("value", json::object()).value("ready", false); });
         REQUIRE_MESSAGE(up, "chromedriver did not start: ", driver_.log());
         json capabilities{{"browserName", "chrome"},
