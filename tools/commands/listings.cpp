@@ -64,29 +64,39 @@ UploadState parse_state_word(const std::string& word) {
     return *s;
 }
 
-// One upload in full: its JSON object (`json`), else printed as text lines.
-nlohmann::json show_upload(Context& ctx, const Upload& u, bool json) {
-    auto& cat = ctx.catalog();
-    auto job = cat.job(u.job_id);
-    auto tenant = job ? cat.tenant(job->tenant_id) : std::nullopt;
-    auto albums = album_names(cat, u.job_id);
-    UserNames users(cat);
+// What an upload shown in full names beside its own fields.
+struct UploadDetails {
+    std::optional<Job> job;
+    std::optional<Tenant> tenant;
+    AlbumNames albums;
     std::optional<Photo> photo;
-    if (u.photo_id) photo = cat.photo(*u.photo_id);
+};
 
-    if (json) {
-        auto out = upload_json(u, albums, users);
-        out["tenant"] = tenant ? tenant->slug : "";
-        out["job"] = job ? job->name : "";
-        out["data_path"] = u.data_path;
-        out["lease_until"] = u.lease_until_ns ? utc_time(u.lease_until_ns) : "";
-        out["next_attempt"] = u.next_attempt_ns ? utc_time(u.next_attempt_ns) : "";
-        out["supersedes_photo_id"] =
-            u.supersedes_photo_id ? nlohmann::json(*u.supersedes_photo_id) : nlohmann::json(nullptr);
-        out["photo"] = photo ? to_json(*photo, albums) : nlohmann::json(nullptr);
-        return out;
-    }
-    auto& out = ctx.io.out;
+UploadDetails details_of(Catalog& cat, const Upload& u) {
+    UploadDetails d;
+    d.job = cat.job(u.job_id);
+    if (d.job) d.tenant = cat.tenant(d.job->tenant_id);
+    d.albums = album_names(cat, u.job_id);
+    if (u.photo_id) d.photo = cat.photo(*u.photo_id);
+    return d;
+}
+
+nlohmann::json upload_in_full_json(const Upload& u, const UploadDetails& d, const UserNames& users) {
+    const auto& [job, tenant, albums, photo] = d;
+    auto out = upload_json(u, albums, users);
+    out["tenant"] = tenant ? tenant->slug : "";
+    out["job"] = job ? job->name : "";
+    out["data_path"] = u.data_path;
+    out["lease_until"] = u.lease_until_ns ? utc_time(u.lease_until_ns) : "";
+    out["next_attempt"] = u.next_attempt_ns ? utc_time(u.next_attempt_ns) : "";
+    out["supersedes_photo_id"] =
+        u.supersedes_photo_id ? nlohmann::json(*u.supersedes_photo_id) : nlohmann::json(nullptr);
+    out["photo"] = photo ? to_json(*photo, albums) : nlohmann::json(nullptr);
+    return out;
+}
+
+void print_upload_in_full(std::ostream& out, const Upload& u, const UploadDetails& d, const UserNames& users) {
+    const auto& [job, tenant, albums, photo] = d;
     auto line = [&](std::string_view label, const std::string& value) {
         out << fmt::format("{:<10} {}\n", label, text::shown(value));
     };
@@ -120,28 +130,29 @@ nlohmann::json show_upload(Context& ctx, const Upload& u, bool json) {
         line("original", photo->original_path);
         if (!photo->note.empty()) line("note", "damaged: " + photo->note);
     }
-    return nullptr;
 }
 
 // `uploads show ID...`: each upload in full, a blank line between them; in
 // JSON an object for one id, an array (in the order given) for several. All
 // ids are looked up before anything is printed.
 int show_uploads(Context& ctx, const std::vector<Id>& ids) {
+    auto& cat = ctx.catalog();
     std::vector<Upload> found;
     for (Id id : ids) {
-        auto u = ctx.catalog().upload(id);
+        auto u = cat.upload(id);
         if (!u) throw std::runtime_error(fmt::format("no upload {}", id));
         found.push_back(std::move(*u));
     }
+    UserNames users(cat);
     if (ctx.json) {
         auto out = nlohmann::json::array();
-        for (const auto& u : found) out.push_back(show_upload(ctx, u, true));
+        for (const auto& u : found) out.push_back(upload_in_full_json(u, details_of(cat, u), users));
         ctx.print_json(found.size() == 1 ? out[0] : out);
         return exit_ok;
     }
     for (size_t i = 0; i < found.size(); ++i) {
         if (i) ctx.io.out << "\n";
-        show_upload(ctx, found[i], false);
+        print_upload_in_full(ctx.io.out, found[i], details_of(cat, found[i]), users);
     }
     return exit_ok;
 }
